@@ -1,0 +1,443 @@
+//! Certificate inspection and trust verdict: the stage after the TLS probe, pure and synchronous.
+//!
+//! [`inspect`] turns the DER chain a server sent into our own [`CertificateInfo`]: facts read with
+//! x509-parser (names, validity, key, signature), chain completeness, and a trust verdict that lists
+//! *every* reason the chain fails (rustls stops at the first). Nothing here may panic on a malformed
+//! certificate: dates are plain `i64` timestamps (x509-parser's `ASN1Time + Duration` can overflow).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
+use rustls::pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, RootCertStore};
+use x509_parser::prelude::*;
+use x509_parser::public_key::PublicKey;
+
+use crate::model::{CertSummary, CertificateInfo, TrustReason, TrustVerdict};
+use crate::text::sanitize;
+
+/// Longest subject, issuer or SAN kept, in characters.
+const NAME_KEEP: usize = 512;
+/// Most SANs kept per certificate.
+const SANS_KEEP: usize = 100;
+/// Most certificates of a chain inspected.
+pub const CHAIN_KEEP: usize = 16;
+
+/// The trust anchors a scan verifies against.
+#[derive(Debug, Clone)]
+pub struct TrustAnchors {
+    roots: Arc<RootCertStore>,
+    /// Subjects of the anchors (DER, as in the anchors), to tell whether a sent chain reaches one.
+    subjects: HashSet<Vec<u8>>,
+    algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
+}
+
+impl TrustAnchors {
+    /// Anchors from a root store.
+    pub fn new(roots: RootCertStore) -> Self {
+        let subjects = roots.roots.iter().map(|a| a.subject.as_ref().to_vec()).collect();
+        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms.all;
+        Self { roots: Arc::new(roots), subjects, algorithms }
+    }
+
+    /// Number of anchors.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// True when there is no anchor (every chain is then untrusted).
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    fn is_anchor_subject(&self, raw_name: &[u8]) -> bool {
+        // rustls-webpki keeps the Name's contents without the outer SEQUENCE header; accept both forms.
+        self.subjects.contains(raw_name) || self.subjects.contains(name_contents(raw_name))
+    }
+}
+
+/// Strips the outer DER SEQUENCE header of a Name.
+fn name_contents(raw: &[u8]) -> &[u8] {
+    let (Some(0x30), Some(&len)) = (raw.first().copied(), raw.get(1)) else { return raw };
+    let header = if len < 0x80 { 2 } else { 2 + usize::from(len & 0x7f) };
+    raw.get(header..).unwrap_or(raw)
+}
+
+/// Inspects a chain (leaf first). `identity` is the name (or IP) the hostname check uses; `now` is the scan
+/// time as a Unix timestamp. Returns `None` for an empty chain.
+pub fn inspect(
+    chain: &[CertificateDer<'_>],
+    identity: &ServerName<'_>,
+    anchors: &TrustAnchors,
+    now: i64,
+) -> Option<CertificateInfo> {
+    let chain = chain.get(..chain.len().min(CHAIN_KEEP))?;
+    let leaf_der = chain.first()?;
+    let parsed: Vec<Option<X509Certificate<'_>>> =
+        chain.iter().map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c)).collect();
+    let summaries: Vec<CertSummary> =
+        chain.iter().zip(&parsed).map(|(der, cert)| summarize(der, cert.as_ref(), now)).collect();
+    let leaf = summaries.first()?.clone();
+    let chain_complete = chain_reaches_root(&parsed, anchors);
+
+    let hostname_match = ParsedCertificate::try_from(leaf_der)
+        .is_ok_and(|p| verify_server_name(&p, identity).is_ok());
+    let mut reasons = trust_reasons(chain, &parsed, anchors, now);
+    if !hostname_match {
+        reasons.push(TrustReason::NameMismatch);
+    }
+    reasons.sort();
+    reasons.dedup();
+    Some(CertificateInfo {
+        leaf,
+        chain: summaries,
+        chain_complete,
+        trust: TrustVerdict { trusted: reasons.is_empty(), reasons },
+        checked_identity: identity_string(identity),
+        hostname_match,
+    })
+}
+
+fn identity_string(identity: &ServerName<'_>) -> String {
+    match identity {
+        ServerName::DnsName(n) => n.as_ref().to_string(),
+        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Every reason the chain does not validate, apart from the name.
+fn trust_reasons(
+    chain: &[CertificateDer<'_>],
+    parsed: &[Option<X509Certificate<'_>>],
+    anchors: &TrustAnchors,
+    now: i64,
+) -> Vec<TrustReason> {
+    let mut reasons = Vec::new();
+    let (Some(leaf_der), Some(Some(_))) = (chain.first(), parsed.first()) else {
+        return vec![TrustReason::BadEncoding];
+    };
+    let Ok(leaf) = ParsedCertificate::try_from(leaf_der) else {
+        return vec![TrustReason::BadEncoding];
+    };
+    let intermediates = chain.get(1..).unwrap_or_default();
+    // Time, from every certificate as sent: rustls would report only the first problem.
+    for cert in parsed.iter().flatten() {
+        let v = cert.validity();
+        if now > v.not_after.timestamp() {
+            reasons.push(TrustReason::Expired);
+        }
+        if now < v.not_before.timestamp() {
+            reasons.push(TrustReason::NotYetValid);
+        }
+    }
+    let verify = |t: i64| {
+        let t = UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0)));
+        verify_server_cert_signed_by_trust_anchor(&leaf, &anchors.roots, intermediates, t, anchors.algorithms)
+    };
+    let mut result = verify(now);
+    if reasons.iter().any(|r| matches!(r, TrustReason::Expired | TrustReason::NotYetValid))
+        || matches!(&result, Err(rustls::Error::InvalidCertificate(e)) if is_time_error(e))
+    {
+        // Validate again at a moment when every certificate was valid, to see what else is wrong.
+        if let Some(t) = valid_moment(parsed) {
+            result = verify(t);
+        }
+    }
+    match result {
+        Ok(()) => {}
+        Err(rustls::Error::InvalidCertificate(e)) => reasons.push(reason_of(&e)),
+        Err(_) => reasons.push(TrustReason::Other),
+    }
+    reasons
+}
+
+fn is_time_error(e: &CertificateError) -> bool {
+    matches!(
+        e,
+        CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. }
+    )
+}
+
+#[allow(deprecated)] // the context-free variants still arrive from older code paths
+fn reason_of(e: &CertificateError) -> TrustReason {
+    match e {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => TrustReason::Expired,
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => TrustReason::NotYetValid,
+        CertificateError::UnknownIssuer => TrustReason::UnknownIssuer,
+        CertificateError::BadSignature => TrustReason::BadSignature,
+        CertificateError::UnsupportedSignatureAlgorithm
+        | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            TrustReason::UnsupportedSignatureAlgorithm
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            TrustReason::NameMismatch
+        }
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            TrustReason::InvalidPurpose
+        }
+        CertificateError::BadEncoding => TrustReason::BadEncoding,
+        _ => TrustReason::Other,
+    }
+}
+
+/// A time inside every sent certificate's validity (or inside the leaf's when they do not overlap).
+fn valid_moment(parsed: &[Option<X509Certificate<'_>>]) -> Option<i64> {
+    let windows: Vec<(i64, i64)> = parsed
+        .iter()
+        .flatten()
+        .map(|c| (c.validity().not_before.timestamp(), c.validity().not_after.timestamp()))
+        .collect();
+    let start = windows.iter().map(|w| w.0).max()?;
+    let end = windows.iter().map(|w| w.1).min()?;
+    if start <= end {
+        return Some(start + (end - start) / 2);
+    }
+    let (s, e) = *windows.first()?;
+    (s <= e).then_some(s + (e - s) / 2)
+}
+
+/// True when, following issuer names from the leaf through the certificates sent, we reach a
+/// self-signed certificate or one issued by a trust anchor.
+fn chain_reaches_root(parsed: &[Option<X509Certificate<'_>>], anchors: &TrustAnchors) -> bool {
+    let Some(Some(mut cur)) = parsed.first().map(Option::as_ref) else { return false };
+    for _ in 0..parsed.len() {
+        if is_self_signed(cur) || anchors.is_anchor_subject(cur.issuer().as_raw()) {
+            return true;
+        }
+        let next = parsed.iter().flatten().find(|c| c.subject().as_raw() == cur.issuer().as_raw());
+        match next {
+            Some(n) if !std::ptr::eq(n, cur) => cur = n,
+            _ => return false,
+        }
+    }
+    false
+}
+
+fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
+    if cert.subject().as_raw() != cert.issuer().as_raw() {
+        return false;
+    }
+    match cert.verify_signature(None) {
+        Ok(()) => true,
+        // ring cannot check every algorithm (SHA-1 ECDSA, RSA < 2048 with SHA-2): fall back to the key ids.
+        Err(_) => {
+            let ski = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+                _ => None,
+            });
+            let aki = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0),
+                _ => None,
+            });
+            match (aki, ski) {
+                (Some(a), Some(s)) => a == s,
+                (None, _) => true,
+                (Some(_), None) => false,
+            }
+        }
+    }
+}
+
+/// Facts about one certificate; an unparseable one still gets its fingerprint.
+fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSummary {
+    let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref());
+    let Some(cert) = cert else {
+        return CertSummary {
+            subject: "(unparseable certificate)".into(),
+            issuer: String::new(),
+            sans: Vec::new(),
+            serial: String::new(),
+            not_before: String::new(),
+            not_after: String::new(),
+            days_left: 0,
+            key_type: "unknown".into(),
+            key_bits: None,
+            key_curve: None,
+            signature_algorithm: "unknown".into(),
+            sha256,
+            self_signed: false,
+            is_ca: false,
+        };
+    };
+    let not_before = cert.validity().not_before.timestamp();
+    let not_after = cert.validity().not_after.timestamp();
+    let (key_type, key_bits, key_curve) = key_facts(cert);
+    CertSummary {
+        subject: sanitize(&cert.subject().to_string(), NAME_KEEP),
+        issuer: sanitize(&cert.issuer().to_string(), NAME_KEEP),
+        sans: sans(cert),
+        serial: cert.raw_serial_as_string(),
+        not_before: rfc3339(not_before),
+        not_after: rfc3339(not_after),
+        days_left: not_after.saturating_sub(now).div_euclid(86_400),
+        key_type,
+        key_bits,
+        key_curve,
+        signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        sha256,
+        self_signed: is_self_signed(cert),
+        is_ca: cert.is_ca(),
+    }
+}
+
+fn sans(cert: &X509Certificate<'_>) -> Vec<String> {
+    let Ok(Some(ext)) = cert.subject_alternative_name() else { return Vec::new() };
+    ext.value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
+            GeneralName::IPAddress(b) => Some(format!("IP:{}", ip_from_bytes(b)?)),
+            GeneralName::RFC822Name(e) => Some(format!("email:{e}")),
+            GeneralName::URI(u) => Some(format!("URI:{u}")),
+            _ => None,
+        })
+        .take(SANS_KEEP)
+        .map(|s| sanitize(&s, NAME_KEEP))
+        .collect()
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
+    match b.len() {
+        4 => <[u8; 4]>::try_from(b).ok().map(std::net::IpAddr::from),
+        16 => <[u8; 16]>::try_from(b).ok().map(std::net::IpAddr::from),
+        _ => None,
+    }
+}
+
+/// Key algorithm, size in bits and EC curve.
+fn key_facts(cert: &X509Certificate<'_>) -> (String, Option<u32>, Option<String>) {
+    let spki = cert.public_key();
+    let alg = spki.algorithm.algorithm.to_id_string();
+    match alg.as_str() {
+        "1.3.101.112" => return ("Ed25519".into(), Some(256), None),
+        "1.3.101.113" => return ("Ed448".into(), Some(456), None),
+        _ => {}
+    }
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => ("RSA".into(), Some(bit_length(rsa.modulus)), None),
+        Ok(PublicKey::EC(point)) => {
+            let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
+            let (name, bits) = match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => ("secp256r1".to_string(), 256),
+                Some("1.3.132.0.34") => ("secp384r1".to_string(), 384),
+                Some("1.3.132.0.35") => ("secp521r1".to_string(), 521),
+                Some("1.3.132.0.33") => ("secp224r1".to_string(), 224),
+                Some("1.3.132.0.10") => ("secp256k1".to_string(), 256),
+                Some("1.2.840.10045.3.1.1") => ("secp192r1".to_string(), 192),
+                Some(other) => (other.to_string(), ec_bits(point.data())),
+                None => ("unknown".to_string(), ec_bits(point.data())),
+            };
+            ("EC".into(), Some(bits), Some(name))
+        }
+        Ok(PublicKey::DSA(y)) => ("DSA".into(), Some(bit_length(y)), None),
+        _ => ("unknown".into(), None, None),
+    }
+}
+
+/// Bits of a big-endian unsigned integer, leading zeros excluded (x509-parser's `key_size` is off for
+/// moduli that are not a multiple of 8 bits).
+fn bit_length(n: &[u8]) -> u32 {
+    let n = match n.iter().position(|&b| b != 0) {
+        Some(i) => n.get(i..).unwrap_or_default(),
+        None => return 0,
+    };
+    let first = n.first().copied().unwrap_or(0);
+    u32::try_from(n.len()).unwrap_or(u32::MAX / 8).saturating_mul(8).saturating_sub(first.leading_zeros())
+}
+
+/// Field size of an uncompressed EC point (04 || X || Y).
+fn ec_bits(point: &[u8]) -> u32 {
+    u32::try_from(point.len().saturating_sub(1) / 2 * 8).unwrap_or(0)
+}
+
+/// Common name of a signature algorithm OID.
+fn signature_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "rsassaPss",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.3.101.112" => "Ed25519",
+        "1.3.101.113" => "Ed448",
+        "1.2.840.10040.4.3" => "dsa-with-sha1",
+        "2.16.840.1.101.3.4.3.2" => "dsa-with-sha256",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// True for signature algorithms built on MD2, MD5 or SHA-1.
+pub fn is_weak_signature(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("md2") || n.contains("md5") || n.contains("sha1")
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// RFC 3339 (UTC) of a Unix timestamp; out-of-range values keep their number.
+pub fn rfc3339(ts: i64) -> String {
+    ::time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&::time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| format!("@{ts}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_rsa_bits_exactly() {
+        assert_eq!(bit_length(&[0x00, 0x80, 0, 0]), 24);
+        assert_eq!(bit_length(&[0x7f, 0xff]), 15);
+        assert_eq!(bit_length(&[0x00, 0x00]), 0);
+        let mut m = vec![0x00, 0x7f];
+        m.extend([0xffu8; 255]);
+        assert_eq!(bit_length(&m), 2047);
+    }
+
+    #[test]
+    fn weak_signatures() {
+        assert!(is_weak_signature("sha1WithRSAEncryption"));
+        assert!(is_weak_signature("ecdsa-with-SHA1"));
+        assert!(is_weak_signature("md5WithRSAEncryption"));
+        assert!(!is_weak_signature("sha256WithRSAEncryption"));
+    }
+
+    #[test]
+    fn far_dates_do_not_panic() {
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MAX), format!("@{}", i64::MAX));
+    }
+
+    #[test]
+    fn garbage_chain_is_inspected_without_panic() {
+        let anchors = TrustAnchors::new(RootCertStore::empty());
+        let der = CertificateDer::from(vec![0x30, 0x82, 0xff, 0xff, 1, 2, 3]);
+        let id = ServerName::try_from("redis.test").unwrap();
+        let info = inspect(&[der], &id, &anchors, 0).unwrap();
+        assert_eq!(info.leaf.subject, "(unparseable certificate)");
+        assert!(info.trust.reasons.contains(&TrustReason::BadEncoding));
+        assert!(!info.chain_complete);
+    }
+}

@@ -1,0 +1,118 @@
+//! Command-line surface (clap derive). Raw arguments only: [`crate::config`] validates them into a
+//! [`crate::config::Setup`]; nothing downstream sees these types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::Severity;
+
+/// Audit the transport security of Redis endpoints: plaintext exposure, TLS, certificates.
+///
+/// Scan only networks you are authorised to test.
+#[derive(Debug, Parser)]
+#[command(name = "redis-tls-scan", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan targets and write reports.
+    Scan(Box<ScanArgs>),
+    /// Start built-in example endpoints on loopback, scan them, and show the reports (no setup needed).
+    Demo(DemoArgs),
+}
+
+/// Which built-in trust anchors to verify certificates against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Roots {
+    /// The operating system's store (honours SSL_CERT_FILE / SSL_CERT_DIR).
+    System,
+    /// Mozilla's root program, built in (reproducible across machines).
+    Mozilla,
+    /// None: only --ca-file anchors.
+    None,
+}
+
+/// `scan` arguments.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Targets: IP, CIDR, first-last range, hostname, each optionally with :port ([v6]:port); '-' reads stdin.
+    pub targets: Vec<String>,
+    /// Read targets from a file (one per line, '#' comments); repeatable.
+    #[arg(short = 'f', long = "targets-file", value_name = "FILE")]
+    pub targets_files: Vec<PathBuf>,
+    /// Ports for targets without one: list and ranges, e.g. 6379,6380,7000-7005.
+    #[arg(short, long, default_value = "6379,6380", value_name = "LIST")]
+    pub ports: String,
+    /// Never scan these addresses (IP, CIDR or range); repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub exclude: Vec<String>,
+    /// Read exclusions from a file; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub exclude_file: Vec<PathBuf>,
+    /// Output directory [default: reports/<UTC timestamp>].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Endpoints probed at once (clamped to the open-file limit).
+    #[arg(short, long, default_value_t = 256, value_name = "N")]
+    pub concurrency: usize,
+    /// Timeout of one TCP connect.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Duration,
+    /// Timeout of one read (waiting for a reply).
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub read_timeout: Duration,
+    /// Total time allowed per endpoint, all probes included.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub endpoint_timeout: Duration,
+    /// Name for SNI and the hostname check (default: the target's hostname; IP identity otherwise).
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Built-in trust anchors [default: system, or none when --ca-file is given].
+    #[arg(long, value_enum)]
+    pub roots: Option<Roots>,
+    /// PEM file of CA certificates to trust (your private CA); repeatable.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+    /// Client certificate chain (PEM) to present in an extra handshake, to test PING with mTLS.
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// Private key (PEM) of --client-cert.
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Raise cert_expiring_soon when the certificate has at most this many days left.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub warn_days: i64,
+    /// Exit with code 1 when a finding of this severity or higher is found.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Refuse to scan more endpoints than this (protects against typos like a /8 instead of a /24).
+    #[arg(long, default_value_t = 100_000_000, value_name = "N")]
+    pub max_endpoints: u64,
+    /// Also list closed, filtered and unreachable endpoints in the reports.
+    #[arg(long)]
+    pub include_closed: bool,
+    /// No progress bar and no summary on the terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `demo` arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output directory [default: reports/demo-<UTC timestamp>].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// No summary on the terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,374 @@
+//! From raw arguments to a validated [`Setup`]: targets parsed (every bad line reported), host names
+//! resolved, the plan sized, trust anchors and client certificate loaded, limits clamped.
+//!
+//! Everything that can make a scan impossible fails here, before any packet is sent ([`SetupError`],
+//! exit code 2). Warnings (a clamped concurrency, an unresolved host) are returned, not printed.
+
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::RootCertStore;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::cert::{TrustAnchors, hex};
+use crate::cli::{Roots, ScanArgs};
+use crate::endpoints::{Interval, Plan, Resolved};
+use crate::finding::Rules;
+use crate::model::{FileProof, SCHEMA_VERSION, ScanMeta, Severity, Timeouts, TrustSource, Unresolved};
+use crate::probe::tls::TlsSettings;
+use crate::scan::ProbeContext;
+use crate::targets::{self, TargetError, TargetKind, TargetSpec};
+
+/// How long one host name may take to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// File descriptors kept free for the runtime, the journal and the reports.
+const FD_RESERVE: u64 = 64;
+
+/// A fatal setup error: nothing is scanned, exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// Bad target or exclusion lines (all of them).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Targets(Vec<TargetError>),
+    /// Bad `-p` list.
+    #[error("--ports: {0}")]
+    Ports(String),
+    /// No target given at all.
+    #[error("no targets: give addresses, CIDRs or hostnames as arguments, -f FILE, or '-' for stdin")]
+    NoTargets,
+    /// Everything was excluded or unresolved.
+    #[error("nothing to scan: every target was excluded or did not resolve")]
+    NothingToScan,
+    /// The plan exceeds `--max-endpoints`.
+    #[error("{count} endpoints planned, more than --max-endpoints {max}: narrow the targets, or raise --max-endpoints if you mean it")]
+    TooMany {
+        /// Planned endpoints.
+        count: u128,
+        /// The limit.
+        max: u64,
+    },
+    /// A file given on the command line is unusable.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An invalid option value.
+    #[error("{0}")]
+    Invalid(String),
+    /// The output directory or journal cannot be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+}
+
+/// A validated scan, ready to run.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The endpoint space.
+    pub plan: Arc<Plan>,
+    /// Shared probe settings.
+    pub ctx: Arc<ProbeContext>,
+    /// Metadata for the journal and reports.
+    pub meta: ScanMeta,
+    /// Endpoints in flight at once.
+    pub concurrency: usize,
+    /// Run directory.
+    pub output: PathBuf,
+    /// Journal and report closed endpoints too.
+    pub include_closed: bool,
+    /// Exit 1 at or above this severity.
+    pub fail_on: Option<Severity>,
+    /// Show the progress bar (stderr is a terminal and not `-q`).
+    pub progress: bool,
+    /// Print the summary.
+    pub quiet: bool,
+    /// Non-fatal notices for the user.
+    pub warnings: Vec<String>,
+}
+
+/// Validates arguments, resolves names and loads files.
+///
+/// # Errors
+/// Any [`SetupError`]; every bad target line is reported at once.
+pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, SetupError> {
+    let mut warnings = Vec::new();
+    let ports = targets::parse_ports(&args.ports).map_err(SetupError::Ports)?;
+    if args.concurrency == 0 {
+        return Err(SetupError::Invalid("--concurrency must be at least 1".into()));
+    }
+    for (flag, d) in [("--connect-timeout", args.connect_timeout), ("--read-timeout", args.read_timeout)] {
+        if d.is_zero() {
+            return Err(SetupError::Invalid(format!("{flag} must be more than 0")));
+        }
+    }
+
+    let (specs, excl_specs) = read_targets(args)?;
+    if specs.is_empty() {
+        return Err(SetupError::NoTargets);
+    }
+    let exclusions = exclusion_intervals(&excl_specs)?;
+    let (resolved, unresolved) = resolve(&specs).await;
+    for u in &unresolved {
+        warnings.push(format!("{}: '{}' did not resolve ({}); not scanned", u.origin, u.target, u.error));
+    }
+    let plan = Plan::build(&resolved, &ports, &exclusions);
+    if plan.len() > u128::from(args.max_endpoints) {
+        return Err(SetupError::TooMany { count: plan.len(), max: args.max_endpoints });
+    }
+    if plan.is_empty() {
+        return Err(SetupError::NothingToScan);
+    }
+
+    let (anchors, trust) = load_anchors(args.roots, &args.ca_file)?;
+    if anchors.is_empty() {
+        warnings.push("no trust anchors loaded: every certificate will be reported untrusted".into());
+    }
+    let (client, client_proof) = load_client(args.client_cert.as_deref(), args.client_key.as_deref())?;
+    let tls = TlsSettings::new(client).map_err(|e| SetupError::File {
+        path: args.client_key.clone().unwrap_or_default(),
+        reason: format!("client key unusable: {e}"),
+    })?;
+
+    let concurrency = clamp_concurrency(args.concurrency, &mut warnings);
+    let started_at = crate::cert::rfc3339(crate::scan::unix_now());
+    let output = args.output.clone().unwrap_or_else(|| default_output("", &started_at));
+    let meta = ScanMeta {
+        tool: env!("CARGO_PKG_NAME").into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: SCHEMA_VERSION.into(),
+        started_at,
+        finished_at: None,
+        scanner_host: scanner_host(),
+        command_line,
+        targets: specs.iter().map(|s| format!("{} ({})", s.text, s.origin)).collect(),
+        ports,
+        exclusions: excl_specs.iter().map(|s| format!("{} ({})", s.text, s.origin)).collect(),
+        unresolved,
+        sni: args.sni.clone(),
+        trust,
+        client_certificate: client_proof,
+        timeouts_ms: Timeouts {
+            connect: millis(args.connect_timeout),
+            read: millis(args.read_timeout),
+            endpoint: millis(args.endpoint_timeout),
+        },
+        concurrency,
+        warn_days: args.warn_days,
+        endpoints_planned: u64::try_from(plan.len()).unwrap_or(u64::MAX),
+        counts: None,
+        interrupted: false,
+    };
+    let ctx = ProbeContext {
+        connect_timeout: args.connect_timeout,
+        read_timeout: args.read_timeout,
+        endpoint_timeout: args.endpoint_timeout,
+        sni: args.sni.clone(),
+        tls,
+        anchors,
+        rules: Rules { warn_days: args.warn_days },
+    };
+    Ok(Setup {
+        plan: Arc::new(plan),
+        ctx: Arc::new(ctx),
+        meta,
+        concurrency,
+        output,
+        include_closed: args.include_closed,
+        fail_on: args.fail_on,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        quiet: args.quiet,
+        warnings,
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `reports/<prefix><UTC timestamp>` (colons left out: they are awkward in paths).
+pub fn default_output(prefix: &str, started_at: &str) -> PathBuf {
+    let stamp: String = started_at.chars().filter(|c| *c != ':' && *c != '-').collect();
+    Path::new("reports").join(format!("{prefix}{stamp}"))
+}
+
+fn scanner_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// Targets from arguments, files and stdin, and exclusions; every error collected.
+fn read_targets(args: &ScanArgs) -> Result<(Vec<TargetSpec>, Vec<TargetSpec>), SetupError> {
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    for (i, t) in args.targets.iter().enumerate() {
+        if t == "-" {
+            let (s, e) = targets::parse_lines("stdin", std::io::stdin().lock());
+            specs.extend(s);
+            errors.extend(e);
+            continue;
+        }
+        match targets::parse_arg("argument", i + 1, t) {
+            Ok(s) => specs.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    for f in &args.targets_files {
+        let (s, e) = targets::parse_file(f);
+        specs.extend(s);
+        errors.extend(e);
+    }
+    let mut excl = Vec::new();
+    for (i, t) in args.exclude.iter().enumerate() {
+        match targets::parse_arg("--exclude", i + 1, t) {
+            Ok(s) => excl.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    for f in &args.exclude_file {
+        let (s, e) = targets::parse_file(f);
+        excl.extend(s);
+        errors.extend(e);
+    }
+    if errors.is_empty() { Ok((specs, excl)) } else { Err(SetupError::Targets(errors)) }
+}
+
+fn exclusion_intervals(specs: &[TargetSpec]) -> Result<Vec<Interval>, SetupError> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for s in specs {
+        match (&s.kind, s.port) {
+            (TargetKind::Range { first, last }, None) => out.push(Interval::new(*first, *last)),
+            (TargetKind::Range { .. }, Some(_)) => errors.push(TargetError {
+                origin: s.origin.clone(),
+                text: s.text.clone(),
+                reason: "exclusions are addresses; a port cannot be excluded".into(),
+            }),
+            (TargetKind::Host(_), _) => errors.push(TargetError {
+                origin: s.origin.clone(),
+                text: s.text.clone(),
+                reason: "exclusions must be IP addresses, CIDRs or ranges, not host names".into(),
+            }),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(SetupError::Targets(errors)) }
+}
+
+/// Resolves host-name targets (all addresses); failures become `Unresolved`, not errors.
+async fn resolve(specs: &[TargetSpec]) -> (Vec<Resolved>, Vec<Unresolved>) {
+    let mut resolved = Vec::new();
+    let mut unresolved = Vec::new();
+    for spec in specs {
+        let TargetKind::Host(name) = &spec.kind else {
+            resolved.push(Resolved::from_spec(spec));
+            continue;
+        };
+        let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name.as_str(), 0))).await;
+        let mut ips: Vec<IpAddr> = match lookup {
+            Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+            Ok(Err(e)) => {
+                unresolved.push(Unresolved { target: name.clone(), origin: spec.origin.to_string(), error: e.to_string() });
+                continue;
+            }
+            Err(_) => {
+                unresolved.push(Unresolved {
+                    target: name.clone(),
+                    origin: spec.origin.to_string(),
+                    error: "timed out".into(),
+                });
+                continue;
+            }
+        };
+        ips.sort();
+        ips.dedup();
+        resolved.push(Resolved {
+            intervals: ips.into_iter().map(|ip| Interval::new(ip, ip)).collect(),
+            port: spec.port,
+            name: Some(name.clone()),
+        });
+    }
+    (resolved, unresolved)
+}
+
+fn file_error(path: &Path, reason: impl Into<String>) -> SetupError {
+    SetupError::File { path: path.to_path_buf(), reason: reason.into() }
+}
+
+fn read_file(path: &Path) -> Result<(Vec<u8>, FileProof), SetupError> {
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
+    let sha = hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+    Ok((bytes, FileProof { path: path.display().to_string(), sha256: sha }))
+}
+
+/// Loads the trust anchors: built-in roots plus every `--ca-file`.
+///
+/// # Errors
+/// When a CA file is unreadable or holds no usable certificate.
+pub fn load_anchors(roots: Option<Roots>, ca_files: &[PathBuf]) -> Result<(TrustAnchors, TrustSource), SetupError> {
+    // Like redis-cli --cacert: a private CA replaces the system store unless --roots says otherwise.
+    let roots = roots.unwrap_or(if ca_files.is_empty() { Roots::System } else { Roots::None });
+    let mut store = RootCertStore::empty();
+    match roots {
+        Roots::System => {
+            let found = rustls_native_certs::load_native_certs();
+            store.add_parsable_certificates(found.certs);
+        }
+        Roots::Mozilla => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Roots::None => {}
+    }
+    let mut proofs = Vec::new();
+    for path in ca_files {
+        let (bytes, proof) = read_file(path)?;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<_, _>>()
+            .map_err(|e| file_error(path, format!("not a PEM certificate file: {e}")))?;
+        if certs.is_empty() {
+            return Err(file_error(path, "no certificate in file"));
+        }
+        for c in certs {
+            store.add(c).map_err(|e| file_error(path, format!("unusable CA certificate: {e}")))?;
+        }
+        proofs.push(proof);
+    }
+    let source = TrustSource {
+        roots: format!("{roots:?}").to_lowercase(),
+        ca_files: proofs,
+        anchors: store.len(),
+    };
+    Ok((TrustAnchors::new(store), source))
+}
+
+type ClientMaterial = (Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, Option<FileProof>);
+
+fn load_client(cert: Option<&Path>, key: Option<&Path>) -> Result<ClientMaterial, SetupError> {
+    let (Some(cert), Some(key)) = (cert, key) else { return Ok((None, None)) };
+    let (cert_bytes, proof) = read_file(cert)?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| file_error(cert, format!("not a PEM certificate file: {e}")))?;
+    if chain.is_empty() {
+        return Err(file_error(cert, "no certificate in file"));
+    }
+    let (key_bytes, _) = read_file(key)?;
+    let key_der =
+        PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| file_error(key, format!("no usable private key: {e}")))?;
+    Ok((Some((chain, key_der)), Some(proof)))
+}
+
+/// Clamps concurrency to what the open-file limit allows (raising the soft limit first).
+fn clamp_concurrency(wanted: usize, warnings: &mut Vec<String>) -> usize {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let usable = usize::try_from(limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
+    if wanted > usable {
+        warnings.push(format!(
+            "--concurrency {wanted} exceeds the open-file limit ({limit}); using {usable} (raise it with ulimit -n)"
+        ));
+        usable
+    } else {
+        wanted
+    }
+}

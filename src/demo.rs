@@ -1,0 +1,228 @@
+//! `demo`: starts, in this process and on loopback only, endpoints that show the threats the scanner
+//! looks for, then scans them through the real pipeline. A zero-setup tour of the reports.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::RootCertStore;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::cert::{TrustAnchors, hex};
+use crate::cli::DemoArgs;
+use crate::config::{Setup, SetupError, default_output};
+use crate::endpoints::{Interval, Plan, Resolved};
+use crate::finding::Rules;
+use crate::model::{FileProof, SCHEMA_VERSION, ScanMeta, Timeouts, TrustSource};
+use crate::pki::{Authority, LeafSpec};
+use crate::probe::tls::TlsSettings;
+use crate::scan::ProbeContext;
+
+/// One demo endpoint: where it listens and what it shows.
+#[derive(Debug, Clone)]
+pub struct DemoEndpoint {
+    /// Loopback address.
+    pub addr: SocketAddr,
+    /// What it demonstrates.
+    pub description: &'static str,
+}
+
+/// What a fake Redis answers to every command line.
+#[derive(Debug, Clone, Copy)]
+enum Reply {
+    Pong,
+    NoAuth,
+}
+
+impl Reply {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Self::Pong => b"+PONG\r\n",
+            Self::NoAuth => b"-NOAUTH Authentication required.\r\n",
+        }
+    }
+}
+
+/// Answers each chunk that ends a command line with `reply`; gives up after 64 KiB or 10 s of silence.
+async fn serve_resp<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, reply: Reply) {
+    let mut buf = [0u8; 4096];
+    let mut total = 0usize;
+    loop {
+        let n = match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return,
+        };
+        total += n;
+        if total > 65_536 {
+            return;
+        }
+        if buf.get(..n).is_some_and(|b| b.contains(&b'\n')) && s.write_all(reply.bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn listen() -> Result<TcpListener, SetupError> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(|e| SetupError::Invalid(format!("demo: cannot listen on 127.0.0.1: {e}")))
+}
+
+/// A plaintext fake Redis.
+async fn plaintext(reply: Reply) -> Result<SocketAddr, SetupError> {
+    let l = listen().await?;
+    let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            tokio::spawn(serve_resp(s, reply));
+        }
+    });
+    Ok(addr)
+}
+
+/// A TLS fake Redis (TLS 1.2 and 1.3), optionally requiring a client certificate from `client_ca`.
+async fn tls(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    client_ca: Option<CertificateDer<'static>>,
+    reply: Reply,
+) -> Result<SocketAddr, SetupError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let bad = |e: &dyn std::fmt::Display| SetupError::Invalid(format!("demo TLS server: {e}"));
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .map_err(|e| bad(&e))?;
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            roots.add(ca).map_err(|e| bad(&e))?;
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build().map_err(|e| bad(&e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder.with_single_cert(chain, key).map_err(|e| bad(&e))?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = listen().await?;
+    let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(s)).await {
+                    serve_resp(tls, reply).await;
+                }
+            });
+        }
+    });
+    Ok(addr)
+}
+
+/// Starts the demo endpoints and returns the setup that scans them, with their descriptions.
+///
+/// # Errors
+/// When a loopback listener or a certificate cannot be made.
+pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setup, Vec<DemoEndpoint>), SetupError> {
+    let pki = |e: crate::pki::Error| SetupError::Invalid(format!("demo certificates: {e}"));
+    let ca = Authority::new("redis-tls-scan demo CA").map_err(pki)?;
+    let good = ca.issue(&LeafSpec::server("redis-demo", &["127.0.0.1", "localhost"], 365)).map_err(pki)?;
+    let mut expired_spec = LeafSpec::server("redis-demo-expired", &["127.0.0.1", "localhost"], 0);
+    expired_spec.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(400);
+    expired_spec.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(12);
+    let expired = ca.issue(&expired_spec).map_err(pki)?;
+
+    let endpoints = vec![
+        DemoEndpoint {
+            addr: plaintext(Reply::Pong).await?,
+            description: "plaintext Redis, no password: anyone on the path reads and writes the data",
+        },
+        DemoEndpoint {
+            addr: plaintext(Reply::NoAuth).await?,
+            description: "plaintext Redis with a password: the password itself crosses in clear",
+        },
+        DemoEndpoint {
+            addr: tls(vec![good.cert.clone()], good.key.clone_key(), None, Reply::NoAuth).await?,
+            description: "TLS with a valid chain from the demo CA and a password, but no client certificate required",
+        },
+        DemoEndpoint {
+            addr: tls(vec![expired.cert.clone()], expired.key.clone_key(), None, Reply::Pong).await?,
+            description: "TLS with an expired certificate and no password",
+        },
+        DemoEndpoint {
+            addr: tls(vec![good.cert.clone()], good.key.clone_key(), Some(ca.cert.clone()), Reply::Pong).await?,
+            description: "TLS requiring a client certificate (Redis' default tls-auth-clients yes)",
+        },
+    ];
+
+    let mut roots = RootCertStore::empty();
+    roots.add(ca.cert.clone()).map_err(|e| SetupError::Invalid(e.to_string()))?;
+    let anchors = TrustAnchors::new(roots);
+    let resolved: Vec<Resolved> = endpoints
+        .iter()
+        .map(|e| Resolved {
+            intervals: vec![Interval::new(e.addr.ip(), e.addr.ip())],
+            port: Some(e.addr.port()),
+            name: None,
+        })
+        .collect();
+    let plan = Plan::build(&resolved, &[], &[]);
+    let timeouts = Timeouts { connect: 2000, read: 2000, endpoint: 10_000 };
+    let started_at = crate::cert::rfc3339(crate::scan::unix_now());
+    let output = args.output.clone().unwrap_or_else(|| default_output("demo-", &started_at));
+    let meta = ScanMeta {
+        tool: env!("CARGO_PKG_NAME").into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: SCHEMA_VERSION.into(),
+        started_at,
+        finished_at: None,
+        scanner_host: String::from("demo"),
+        command_line,
+        targets: endpoints.iter().map(|e| format!("{} (demo: {})", e.addr, e.description)).collect(),
+        ports: Vec::new(),
+        exclusions: Vec::new(),
+        unresolved: Vec::new(),
+        sni: None,
+        trust: TrustSource {
+            roots: "none".into(),
+            ca_files: vec![FileProof {
+                path: "(in memory) redis-tls-scan demo CA".into(),
+                sha256: hex(ring::digest::digest(&ring::digest::SHA256, ca.cert.as_ref()).as_ref()),
+            }],
+            anchors: 1,
+        },
+        client_certificate: None,
+        timeouts_ms: timeouts,
+        concurrency: 8,
+        warn_days: 30,
+        endpoints_planned: u64::try_from(plan.len()).unwrap_or(0),
+        counts: None,
+        interrupted: false,
+    };
+    let ctx = ProbeContext {
+        connect_timeout: Duration::from_millis(timeouts.connect),
+        read_timeout: Duration::from_millis(timeouts.read),
+        endpoint_timeout: Duration::from_millis(timeouts.endpoint),
+        sni: None,
+        tls: TlsSettings::new(None).map_err(|e| SetupError::Invalid(e.to_string()))?,
+        anchors,
+        rules: Rules::default(),
+    };
+    debug_assert!(endpoints.iter().all(|e| e.addr.ip() == IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    let setup = Setup {
+        plan: Arc::new(plan),
+        ctx: Arc::new(ctx),
+        meta,
+        concurrency: 8,
+        output,
+        include_closed: false,
+        fail_on: None,
+        progress: false,
+        quiet: args.quiet,
+        warnings: Vec::new(),
+    };
+    Ok((setup, endpoints))
+}

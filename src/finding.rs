@@ -1,0 +1,231 @@
+//! Findings: pure rules from an endpoint's record to the contract's finding ids (design.md §2).
+//!
+//! Runs after the probes, before the record is journaled. Each finding carries its evidence (what was
+//! observed) and the remediation as the concrete `redis.conf` change.
+
+use crate::cert::is_weak_signature;
+use crate::model::{
+    ClientAuth, EndpointRecord, Finding, FindingId, PingStatus, Severity, TrustReason,
+};
+
+/// Policy knobs the rules depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// `cert_expiring_soon` when the leaf has at most this many days left.
+    pub warn_days: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self { warn_days: 30 }
+    }
+}
+
+/// Severity of a finding id; `legacy_protocol` and `weak_cipher` vary with what was seen, so the
+/// finding's own severity field is authoritative.
+pub fn default_severity(id: FindingId) -> Severity {
+    match id {
+        FindingId::UnauthenticatedAccess => Severity::Critical,
+        FindingId::PlaintextEnabled
+        | FindingId::CertExpired
+        | FindingId::CertNotYetValid
+        | FindingId::CertUntrusted
+        | FindingId::CertWeakKey
+        | FindingId::LegacyProtocol
+        | FindingId::WeakCipher => Severity::High,
+        FindingId::WeakKeyExchange
+        | FindingId::CertExpiringSoon
+        | FindingId::CertSelfSigned
+        | FindingId::CertChainIncomplete
+        | FindingId::CertHostnameMismatch
+        | FindingId::CertWeakSignature
+        | FindingId::MixedMode
+        | FindingId::ClusterBusPlaintext => Severity::Medium,
+        FindingId::ClientAuthNotRequired => Severity::Low,
+    }
+}
+
+fn finding(id: FindingId, title: &str, evidence: String, remediation: &str) -> Finding {
+    Finding {
+        id,
+        severity: default_severity(id),
+        title: title.to_string(),
+        evidence,
+        remediation: remediation.to_string(),
+    }
+}
+
+const RENEW: &str = "renew the certificate and point tls-cert-file / tls-key-file at it, then CONFIG SET them or restart";
+
+/// All findings for one endpoint, most severe first.
+pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let plain = rec.plaintext.as_ref();
+    let tls = rec.tls.as_ref();
+
+    let plain_pong = plain.is_some_and(|p| p.status == PingStatus::Pong);
+    let tls_pong = tls.and_then(|t| t.ping.as_ref()).is_some_and(|p| p.status == PingStatus::Pong);
+    if plain_pong || tls_pong {
+        let how = match (plain_pong, tls_pong) {
+            (true, true) => "in plaintext and over TLS",
+            (true, false) => "in plaintext",
+            _ => "over TLS without a client certificate",
+        };
+        out.push(finding(
+            FindingId::UnauthenticatedAccess,
+            "Redis answers commands without any credentials",
+            format!("PING answered +PONG {how}"),
+            "requirepass <long random secret> (or ACL users with 'user default off'), and keep protected-mode yes",
+        ));
+    }
+    if let Some(p) = plain.filter(|p| p.status.is_redis()) {
+        out.push(finding(
+            FindingId::PlaintextEnabled,
+            "Redis is reachable without TLS",
+            format!("plaintext PING answered {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
+            "port 0 and tls-port <port> (with tls-cert-file, tls-key-file, tls-ca-cert-file)",
+        ));
+    }
+    if let Some(t) = tls {
+        let ping_ok = t.ping.as_ref().is_some_and(|p| p.status.is_redis());
+        if ping_ok && t.client_auth != ClientAuth::Required {
+            out.push(finding(
+                FindingId::ClientAuthNotRequired,
+                "TLS clients are not required to present a certificate",
+                format!(
+                    "PING over TLS answered {} without a client certificate (client auth: {})",
+                    t.ping.as_ref().and_then(|p| p.reply.as_deref()).unwrap_or("a Redis reply"),
+                    t.client_auth.as_str()
+                ),
+                "tls-auth-clients yes",
+            ));
+        }
+    }
+    if let Some(c) = &rec.certificate {
+        let leaf = &c.leaf;
+        let reasons = &c.trust.reasons;
+        if reasons.contains(&TrustReason::Expired) {
+            let expired: Vec<String> = c
+                .chain
+                .iter()
+                .filter(|s| s.days_left < 0)
+                .map(|s| format!("'{}' expired {}", s.subject, s.not_after))
+                .collect();
+            out.push(finding(
+                FindingId::CertExpired,
+                "The certificate has expired",
+                expired.join("; "),
+                RENEW,
+            ));
+        }
+        if reasons.contains(&TrustReason::NotYetValid) {
+            out.push(finding(
+                FindingId::CertNotYetValid,
+                "The certificate is not valid yet",
+                format!("'{}' valid from {} (check the server clock and the issuing process)", leaf.subject, leaf.not_before),
+                RENEW,
+            ));
+        }
+        if (0..=rules.warn_days).contains(&leaf.days_left) {
+            out.push(finding(
+                FindingId::CertExpiringSoon,
+                "The certificate expires soon",
+                format!("{} days left (not after {}), threshold {} days", leaf.days_left, leaf.not_after, rules.warn_days),
+                RENEW,
+            ));
+        }
+        let path_reasons: Vec<&str> = reasons
+            .iter()
+            .filter(|r| {
+                !matches!(r, TrustReason::Expired | TrustReason::NotYetValid | TrustReason::NameMismatch)
+            })
+            .map(|r| r.as_str())
+            .collect();
+        if !path_reasons.is_empty() {
+            out.push(finding(
+                FindingId::CertUntrusted,
+                "The certificate chain does not validate to a trusted anchor",
+                format!("{} (issuer '{}')", path_reasons.join(", "), leaf.issuer),
+                "use a certificate issued by the CA your clients trust (tls-cert-file), and send its intermediates",
+            ));
+        }
+        if leaf.self_signed {
+            out.push(finding(
+                FindingId::CertSelfSigned,
+                "The certificate is self-signed",
+                format!("subject and issuer '{}'", leaf.subject),
+                "issue the server certificate from a CA (private CA is fine) and set tls-cert-file; clients pin tls-ca-cert-file",
+            ));
+        } else if !c.chain_complete {
+            out.push(finding(
+                FindingId::CertChainIncomplete,
+                "The server does not send the intermediate certificates validation needs",
+                format!("chain sent: {} certificate(s), last issuer '{}' not sent and not an anchor",
+                    c.chain.len(), c.chain.last().map_or("", |s| s.issuer.as_str())),
+                "put the leaf followed by its intermediates in the PEM file named by tls-cert-file",
+            ));
+        }
+        if !c.hostname_match {
+            out.push(finding(
+                FindingId::CertHostnameMismatch,
+                "The certificate does not name this endpoint",
+                format!("'{}' not in SANs [{}]", c.checked_identity, leaf.sans.join(", ")),
+                "reissue the certificate with the DNS name (and IP, if clients connect by IP) in subjectAltName",
+            ));
+        }
+        let weak_keys: Vec<String> = c
+            .chain
+            .iter()
+            .filter(|s| is_weak_key(&s.key_type, s.key_bits))
+            .map(|s| format!("'{}' {} {} bits", s.subject, s.key_type, s.key_bits.unwrap_or(0)))
+            .collect();
+        if !weak_keys.is_empty() {
+            out.push(finding(
+                FindingId::CertWeakKey,
+                "A certificate key is too small",
+                weak_keys.join("; "),
+                "generate an RSA >= 2048-bit or ECDSA P-256+ key, reissue, and set tls-key-file / tls-cert-file",
+            ));
+        }
+        let weak_sigs: Vec<String> = c
+            .chain
+            .iter()
+            .filter(|s| !s.self_signed && is_weak_signature(&s.signature_algorithm))
+            .map(|s| format!("'{}' signed with {}", s.subject, s.signature_algorithm))
+            .collect();
+        if !weak_sigs.is_empty() {
+            out.push(finding(
+                FindingId::CertWeakSignature,
+                "A certificate is signed with SHA-1 or MD5",
+                weak_sigs.join("; "),
+                "reissue the certificate signed with SHA-256 or better, then update tls-cert-file",
+            ));
+        }
+    }
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+    out
+}
+
+/// RSA/DSA below 2048 bits, EC below 256 bits.
+fn is_weak_key(key_type: &str, bits: Option<u32>) -> bool {
+    match (key_type, bits) {
+        ("RSA" | "DSA", Some(b)) => b < 2048,
+        ("EC", Some(b)) => b < 256,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_strength_thresholds() {
+        assert!(is_weak_key("RSA", Some(1024)));
+        assert!(is_weak_key("RSA", Some(2047)));
+        assert!(!is_weak_key("RSA", Some(2048)));
+        assert!(is_weak_key("EC", Some(224)));
+        assert!(!is_weak_key("EC", Some(256)));
+        assert!(!is_weak_key("Ed25519", Some(256)));
+    }
+}

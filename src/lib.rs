@@ -1,0 +1,42 @@
+//! redis-tls-scan: audits the transport security of Redis endpoints.
+//!
+//! ```text
+//! targets (args, -f files, stdin)  ──targets::parse──►  endpoints::Plan (lazy, indexed, exclusions cut out)
+//!        │
+//!        ▼  scan::run: concurrency cap, per-endpoint deadline, Ctrl-C/SIGTERM → graceful stop
+//!  ┌──────────── scan::probe_endpoint, a fresh TCP connection per probe ────────────┐
+//!  │ probe::connect        refused / timeout → closed / filtered; stop               │
+//!  │ probe::resp::ping     plaintext PING → pong / noauth / denied / ... / reset      │
+//!  │ probe::tls::probe     TLS 1.3 and 1.2 via rustls: version, suite, group, chain,  │
+//!  │                       client-auth policy, PING over TLS (+ with --client-cert)   │
+//!  │ cert::inspect         x509 facts, chain completeness, trust verdict (all reasons)│
+//!  │ finding::assess       contract finding ids with evidence and remediation         │
+//!  └──────────────────────────────── model::EndpointRecord ─────────────────────────┘
+//!        │ bounded channel
+//!        ▼
+//!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record), progress bar
+//!        │ at the end
+//!        ▼
+//!  report::finalize: report.json, endpoints.csv, findings.csv, summary.txt, SHA256SUMS
+//! ```
+//!
+//! Modules: [`targets`] syntax · [`endpoints`] the lazy plan · [`config`] validated setup · [`scan`]
+//! scheduler and pipeline · [`probe`] network probes · [`cert`] certificate facts and trust · [`finding`]
+//! rules · [`model`] the report schema · [`report`] sinks · [`progress`] bar · [`text`] sanitising ·
+//! [`app`] running a setup · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags.
+
+pub mod app;
+pub mod cert;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod endpoints;
+pub mod finding;
+pub mod model;
+pub mod pki;
+pub mod probe;
+pub mod progress;
+pub mod report;
+pub mod scan;
+pub mod targets;
+pub mod text;

@@ -1,0 +1,88 @@
+//! The `redis-tls-scan` binary: parse flags, run the library, print the summary, map the exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use redis_tls_scan::app::{self, Outcome, exit};
+use redis_tls_scan::cli::{Cli, Command};
+use redis_tls_scan::config::{self, Setup, SetupError};
+use redis_tls_scan::demo;
+use redis_tls_scan::progress::Progress;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::SETUP);
+        }
+    };
+    let command_line: Vec<String> = std::env::args().collect();
+    ExitCode::from(runtime.block_on(async {
+        match cli.command {
+            Command::Scan(args) => match config::build(&args, command_line).await {
+                Ok(setup) => run(setup, None).await,
+                Err(e) => fail(&e),
+            },
+            Command::Demo(args) => match demo::prepare(&args, command_line).await {
+                Ok((setup, endpoints)) => {
+                    if !setup.quiet {
+                        println!("Demo endpoints on loopback (started by this process):");
+                        for e in &endpoints {
+                            println!("  {:<21} {}", e.addr.to_string(), e.description);
+                        }
+                        println!();
+                    }
+                    run(setup, Some("demo")).await
+                }
+                Err(e) => fail(&e),
+            },
+        }
+    }))
+}
+
+async fn run(setup: Setup, _label: Option<&str>) -> u8 {
+    let progress = Progress::new(setup.meta.endpoints_planned, setup.progress);
+    for w in &setup.warnings {
+        progress.println(&format!("warning: {w}"));
+    }
+    let (quiet, fail_on) = (setup.quiet, setup.fail_on);
+    let stop = app::stop_on_signals();
+    match app::execute(setup, stop, &progress).await {
+        Ok(outcome) => {
+            report(&outcome, quiet);
+            outcome.exit_code(fail_on)
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn report(outcome: &Outcome, quiet: bool) {
+    if quiet {
+        return;
+    }
+    match std::fs::read_to_string(outcome.dir.join("summary.txt")) {
+        Ok(text) => print!("{text}"),
+        Err(e) => eprintln!("warning: cannot read the summary: {e}"),
+    }
+}
+
+fn fail(e: &SetupError) -> u8 {
+    for line in e.to_string().lines() {
+        eprintln!("error: {line}");
+    }
+    exit::SETUP
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,121 @@
+//! Probes: the per-endpoint stage of the pipeline. Each probe opens its own TCP connection, sends as
+//! little as it can (a `PING`, a ClientHello), reads with a byte cap and a deadline, and returns data.
+//!
+//! Probes never print and never fail the scan: every outcome, however hostile the peer, is a value.
+
+pub mod danger;
+pub mod resp;
+pub mod tls;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::model::Reachability;
+
+/// Time limits for one endpoint: per-operation timeouts bounded by a total deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Timeout of one TCP connect.
+    pub connect_timeout: Duration,
+    /// Timeout of one read (or write) while waiting for the peer.
+    pub read_timeout: Duration,
+    /// Instant after which no new operation starts and running ones stop.
+    pub deadline: Instant,
+}
+
+impl Budget {
+    /// Time left until the deadline.
+    pub fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// The timeout for the next read: the read timeout, cut to the deadline.
+    pub fn read(&self) -> Duration {
+        self.read_timeout.min(self.left())
+    }
+
+    /// The timeout for the next connect, cut to the deadline.
+    pub fn connect(&self) -> Duration {
+        self.connect_timeout.min(self.left())
+    }
+
+    /// True once the deadline has passed.
+    pub fn expired(&self) -> bool {
+        self.left().is_zero()
+    }
+}
+
+/// Opens a TCP connection within the budget, mapping failures to a [`Reachability`].
+///
+/// # Errors
+/// `Closed` when refused, `Filtered` on timeout, `Unreachable` for any other error.
+pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<TcpStream, Reachability> {
+    match tokio::time::timeout(budget.connect(), TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => {
+            // Small request/response exchanges: do not let Nagle delay them.
+            let _ = s.set_nodelay(true);
+            Ok(s)
+        }
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Err(Reachability::Closed),
+        Ok(Err(_)) => Err(Reachability::Unreachable),
+        Err(_) => Err(Reachability::Filtered),
+    }
+}
+
+/// How a capped read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// A `\n` arrived.
+    Line,
+    /// The byte cap was reached without a `\n`.
+    Cap,
+    /// The peer closed the connection.
+    Eof,
+    /// The peer reset the connection.
+    Reset,
+    /// The read timeout (or the deadline) expired.
+    Timeout,
+    /// Another I/O error.
+    Error,
+}
+
+/// Reads until a `\n`, `cap` bytes, EOF, an error or the timeout, whichever comes first.
+pub async fn read_line_capped<R: AsyncRead + Unpin>(reader: &mut R, cap: usize, budget: &Budget) -> (Vec<u8>, ReadEnd) {
+    let mut buf = Vec::with_capacity(cap.min(512));
+    let mut chunk = [0u8; 512];
+    loop {
+        let want = chunk.len().min(cap.saturating_sub(buf.len()));
+        let Some(slot) = chunk.get_mut(..want) else { return (buf, ReadEnd::Error) };
+        let n = match tokio::time::timeout(budget.read(), reader.read(slot)).await {
+            Err(_) => return (buf, ReadEnd::Timeout),
+            Ok(Err(e)) => return (buf, io_end(&e)),
+            Ok(Ok(0)) => return (buf, ReadEnd::Eof),
+            Ok(Ok(n)) => n,
+        };
+        let got = slot.get(..n).unwrap_or_default();
+        buf.extend_from_slice(got);
+        if got.contains(&b'\n') {
+            return (buf, ReadEnd::Line);
+        }
+        if buf.len() >= cap {
+            return (buf, ReadEnd::Cap);
+        }
+    }
+}
+
+/// Maps an I/O error to how a read ended.
+pub fn io_end(e: &io::Error) -> ReadEnd {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
+            ReadEnd::Reset
+        }
+        io::ErrorKind::UnexpectedEof => ReadEnd::Eof,
+        io::ErrorKind::TimedOut => ReadEnd::Timeout,
+        _ => ReadEnd::Error,
+    }
+}

@@ -1,0 +1,168 @@
+//! The RESP `PING` probe: sends `*1\r\n$4\r\nPING\r\n` and classifies the first reply line.
+//!
+//! Used in plaintext on its own connection and, by [`super::tls`], inside a TLS session. The classifier
+//! is a pure function of the bytes read and how the read ended, so it is unit-tested and fuzzed.
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+use super::{Budget, ReadEnd, io_end, read_line_capped};
+use crate::model::{PingResult, PingStatus};
+use crate::text::escape_bytes;
+
+/// The one command the scanner sends by default.
+pub const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+
+/// Largest reply read: a PING reply is one short line; anything longer is not what we asked for.
+pub const REPLY_CAP: usize = 512;
+
+/// Characters of the reply kept in the record.
+const REPLY_KEEP: usize = 200;
+
+/// Sends `PING` on an open stream and classifies the reply.
+pub async fn ping<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, budget: &Budget) -> PingResult {
+    let sent = tokio::time::timeout(budget.read(), async {
+        stream.write_all(PING).await?;
+        stream.flush().await
+    })
+    .await;
+    match sent {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return classify(&[], io_end(&e)),
+        Err(_) => return classify(&[], ReadEnd::Timeout),
+    }
+    let (bytes, end) = read_line_capped(stream, REPLY_CAP, budget).await;
+    classify(&bytes, end)
+}
+
+/// Classifies what a `PING` got back.
+pub fn classify(bytes: &[u8], end: ReadEnd) -> PingResult {
+    if bytes.is_empty() {
+        let status = match end {
+            ReadEnd::Eof => PingStatus::Closed,
+            ReadEnd::Reset => PingStatus::Reset,
+            ReadEnd::Timeout => PingStatus::Silent,
+            ReadEnd::Line | ReadEnd::Cap | ReadEnd::Error => PingStatus::Failed,
+        };
+        return PingResult { status, reply: None };
+    }
+    let line_end = bytes.iter().position(|&b| b == b'\n');
+    let line = match line_end {
+        Some(i) => bytes.get(..i).unwrap_or_default(),
+        None => bytes,
+    };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let reply = Some(escape_bytes(line, REPLY_KEEP));
+    let status = if looks_like_tls(bytes) {
+        PingStatus::TlsReply
+    } else if line_end.is_none() {
+        // No line end before the cap, EOF or timeout: not a RESP reply.
+        PingStatus::NotResp
+    } else {
+        classify_line(line)
+    };
+    PingResult { status, reply }
+}
+
+/// A TLS record header: alert or handshake, major version 3.
+fn looks_like_tls(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x15 | 0x16, 0x03, ..])
+}
+
+fn classify_line(line: &[u8]) -> PingStatus {
+    let Some((&kind, rest)) = line.split_first() else { return PingStatus::NotResp };
+    let text_ok = rest.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80);
+    match kind {
+        b'+' if text_ok && rest == b"PONG" => PingStatus::Pong,
+        b'+' if text_ok => PingStatus::OtherResp,
+        b'-' if text_ok => {
+            let word = rest.split(|&b| b == b' ').next().unwrap_or_default();
+            match word {
+                b"NOAUTH" => PingStatus::Noauth,
+                b"DENIED" => PingStatus::Denied,
+                b"WRONGPASS" => PingStatus::Wrongpass,
+                _ => PingStatus::Error,
+            }
+        }
+        // Integer, bulk string, array and the RESP3 length-prefixed types: a number follows.
+        b':' | b'$' | b'*' | b'%' | b'~' | b'>' | b'=' | b'!' | b'|' | b'(' | b',' if is_number(rest) => {
+            PingStatus::OtherResp
+        }
+        b'_' if rest.is_empty() => PingStatus::OtherResp,
+        b'#' if rest == b"t" || rest == b"f" => PingStatus::OtherResp,
+        _ => PingStatus::NotResp,
+    }
+}
+
+fn is_number(s: &[u8]) -> bool {
+    let digits = s.strip_prefix(b"-").unwrap_or(s);
+    !digits.is_empty() && digits.len() <= 20 && digits.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(bytes: &[u8], end: ReadEnd) -> PingStatus {
+        classify(bytes, end).status
+    }
+
+    #[test]
+    fn classifies_redis_replies() {
+        assert_eq!(status(b"+PONG\r\n", ReadEnd::Line), PingStatus::Pong);
+        assert_eq!(status(b"-NOAUTH Authentication required.\r\n", ReadEnd::Line), PingStatus::Noauth);
+        assert_eq!(status(b"-DENIED Redis is running in protected mode\r\n", ReadEnd::Line), PingStatus::Denied);
+        assert_eq!(status(b"-WRONGPASS invalid username-password pair\r\n", ReadEnd::Line), PingStatus::Wrongpass);
+        assert_eq!(status(b"-ERR unknown command 'PING'\r\n", ReadEnd::Line), PingStatus::Error);
+        assert_eq!(status(b"+OK\r\n", ReadEnd::Line), PingStatus::OtherResp);
+        assert_eq!(status(b"$4\r\nPONG\r\n", ReadEnd::Line), PingStatus::OtherResp);
+        assert_eq!(status(b"*2\r\n", ReadEnd::Line), PingStatus::OtherResp);
+        assert_eq!(status(b"_\r\n", ReadEnd::Line), PingStatus::OtherResp);
+    }
+
+    #[test]
+    fn classifies_non_redis_and_failures() {
+        assert_eq!(status(b"HTTP/1.1 400 Bad Request\r\n", ReadEnd::Line), PingStatus::NotResp);
+        assert_eq!(status(b"SSH-2.0-OpenSSH_9.2\r\n", ReadEnd::Line), PingStatus::NotResp);
+        assert_eq!(status(&[b'A'; 512], ReadEnd::Cap), PingStatus::NotResp);
+        assert_eq!(status(b"+PONG", ReadEnd::Eof), PingStatus::NotResp);
+        assert_eq!(status(b"\x15\x03\x03\x00\x02\x02\x46", ReadEnd::Eof), PingStatus::TlsReply);
+        assert_eq!(status(b"", ReadEnd::Timeout), PingStatus::Silent);
+        assert_eq!(status(b"", ReadEnd::Eof), PingStatus::Closed);
+        assert_eq!(status(b"", ReadEnd::Reset), PingStatus::Reset);
+        assert_eq!(status(b"+\x1b[2J\r\n", ReadEnd::Line), PingStatus::NotResp);
+    }
+
+    #[test]
+    fn reply_is_first_line_escaped() {
+        let r = classify(b"-ERR \x1b[31mx\r\n+more\r\n", ReadEnd::Line);
+        assert_eq!(r.reply.as_deref(), Some("-ERR \\x1b[31mx"));
+    }
+
+    #[tokio::test]
+    async fn ping_over_an_in_memory_pipe() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let budget = Budget {
+            connect_timeout: std::time::Duration::from_secs(1),
+            read_timeout: std::time::Duration::from_secs(5),
+            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(5),
+        };
+        let srv = tokio::spawn(async move {
+            let mut buf = [0u8; PING.len()];
+            tokio::io::AsyncReadExt::read_exact(&mut server, &mut buf).await.unwrap();
+            assert_eq!(&buf, PING);
+            server.write_all(b"+PONG\r\n").await.unwrap();
+        });
+        assert_eq!(ping(&mut client, &budget).await.status, PingStatus::Pong);
+        srv.await.unwrap();
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn classify_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let r = classify(&bytes, ReadEnd::Line);
+            if let Some(reply) = r.reply {
+                proptest::prop_assert!(reply.chars().all(|c| (' '..='~').contains(&c)));
+            }
+        }
+    }
+}

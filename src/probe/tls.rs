@@ -1,0 +1,555 @@
+//! The rustls probe: one handshake offering only TLS 1.3, one offering only TLS 1.2, a `PING` over each
+//! session, and (with `--client-cert`) one more handshake presenting the client certificate.
+//!
+//! The handshake is driven by hand over the TCP socket instead of through tokio-rustls, so that after a
+//! failure we still hold the connection state (which version the server chose, whether it asked for a
+//! client certificate) and the first bytes it sent (a plaintext `-ERR` or an HTTP banner tells "not TLS").
+//! Every read is capped and bounded by the endpoint's [`Budget`].
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls::client::Resumption;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::sign::CertifiedKey;
+use rustls::{AlertDescription, ClientConfig, ClientConnection, PeerIncompatible, ProtocolVersion};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::danger::{RecordingResolver, RecordingVerifier};
+use super::resp::{self, PING, REPLY_CAP};
+use super::{Budget, ReadEnd, connect, io_end};
+use crate::model::{
+    Alert, ClientAuth, HandshakeFailure, Negotiated, PingResult, PingStatus, TlsResult, TlsVersion, VersionProbe,
+    VersionStatus,
+};
+use crate::text::escape_bytes;
+
+/// Most bytes read from one TLS connection: a generous certificate chain plus a PING reply.
+const TLS_READ_CAP: usize = 256 * 1024;
+
+/// Settings shared by every TLS probe of a scan; built once.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// The crypto provider (ring).
+    pub provider: Arc<CryptoProvider>,
+    /// Client certificate and key to present in the extra handshake, if configured.
+    pub client_key: Option<Arc<CertifiedKey>>,
+}
+
+impl TlsSettings {
+    /// Settings with the ring provider and an optional client certificate.
+    ///
+    /// # Errors
+    /// When the key does not parse or does not match the certificate.
+    pub fn new(client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>) -> Result<Self, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let client_key = match client {
+            Some((chain, key)) => Some(Arc::new(CertifiedKey::from_der(chain, key, &provider)?)),
+            None => None,
+        };
+        Ok(Self { provider, client_key })
+    }
+}
+
+/// What the TLS stage learned about an endpoint.
+#[derive(Debug, Clone)]
+pub struct TlsOutcome {
+    /// The report part.
+    pub result: TlsResult,
+    /// The chain as sent (leaf first), from the best handshake that received one.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// TCP connections used.
+    pub connections: u32,
+}
+
+/// One handshake's outcome.
+#[derive(Debug, Clone)]
+struct Handshake {
+    probe: VersionProbe,
+    /// The server sent TLS records (a ServerHello or an alert).
+    tls_reply: bool,
+    requested_client_cert: bool,
+    /// The server refused us for lacking a client certificate.
+    refused_without_cert: bool,
+    chain: Vec<CertificateDer<'static>>,
+    negotiated: Option<Negotiated>,
+    ping: Option<PingResult>,
+}
+
+/// Runs the TLS stage: TLS 1.3, TLS 1.2, then the client-certificate handshake if configured.
+pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings, budget: &Budget) -> TlsOutcome {
+    let server_name = server_name(addr, name);
+    let mut connections = 0;
+    let mut versions: std::collections::BTreeMap<TlsVersion, VersionProbe> =
+        TlsVersion::ALL.iter().map(|v| (*v, VersionProbe::not_tested())).collect();
+    let mut done = Vec::new();
+    for version in [TlsVersion::Tls13, TlsVersion::Tls12] {
+        if budget.expired() {
+            break;
+        }
+        connections += 1;
+        let hs = handshake(addr, &server_name, version, None, settings, budget).await;
+        versions.insert(version, hs.probe.clone());
+        done.push((version, hs));
+    }
+    let accepted = |h: &Handshake| h.probe.status == VersionStatus::Accepted;
+    let best = done.iter().find(|(_, h)| accepted(h) && h.negotiated.is_some());
+    let best_version = done.iter().find(|(_, h)| accepted(h)).map(|(v, _)| *v);
+
+    let mut ping_with_client_cert = None;
+    let mut cert_chain = Vec::new();
+    if let (Some(key), Some(v)) = (&settings.client_key, best_version)
+        && !budget.expired() {
+            connections += 1;
+            let hs = handshake(addr, &server_name, v, Some(key.clone()), settings, budget).await;
+            ping_with_client_cert = hs.ping.or_else(|| {
+                Some(PingResult { status: PingStatus::Failed, reply: hs.probe.detail.clone() })
+            });
+            cert_chain = hs.chain;
+        }
+    let chain = done.iter().map(|(_, h)| &h.chain).find(|c| !c.is_empty()).cloned().unwrap_or(cert_chain);
+
+    let any_accepted = done.iter().any(|(_, h)| accepted(h));
+    let requested = done.iter().any(|(_, h)| h.requested_client_cert);
+    let client_auth = if !any_accepted {
+        ClientAuth::Unknown
+    } else if !requested {
+        ClientAuth::None
+    } else if done.iter().any(|(_, h)| h.ping.as_ref().is_some_and(|p| p.status.is_redis())) {
+        ClientAuth::Optional
+    } else if done.iter().any(|(_, h)| h.refused_without_cert) {
+        ClientAuth::Required
+    } else {
+        ClientAuth::Unknown
+    };
+    let ping = best.and_then(|(_, h)| h.ping.clone()).or_else(|| {
+        best_version.and_then(|v| done.iter().find(|(dv, _)| *dv == v)).map(|(_, h)| PingResult {
+            status: PingStatus::Failed,
+            reply: h.probe.detail.clone(),
+        })
+    });
+    let result = TlsResult {
+        speaks_tls: done.iter().any(|(_, h)| h.tls_reply),
+        versions,
+        negotiated: best.and_then(|(_, h)| h.negotiated.clone()),
+        client_auth,
+        ping,
+        ping_with_client_cert,
+    };
+    TlsOutcome { result, chain, connections }
+}
+
+/// The name rustls verifies against and sends as SNI: a DNS name, or the IP (rustls sends no SNI then).
+fn server_name(addr: SocketAddr, name: Option<&str>) -> ServerName<'static> {
+    name.and_then(|n| ServerName::try_from(n.to_string()).ok()).unwrap_or_else(|| ServerName::from(addr.ip()))
+}
+
+/// Why the session stopped.
+#[derive(Debug)]
+enum Stop {
+    Tls(rustls::Error),
+    Io(ReadEnd),
+    TooMuch,
+}
+
+/// Per-connection state: socket, rustls connection, byte accounting.
+struct Session<'a> {
+    sock: TcpStream,
+    conn: ClientConnection,
+    budget: &'a Budget,
+    first_bytes: Vec<u8>,
+    read_total: usize,
+}
+
+impl Session<'_> {
+    /// Sends whatever rustls has queued (handshake messages, alerts, application data).
+    async fn flush(&mut self) -> Result<(), Stop> {
+        while self.conn.wants_write() {
+            let mut out = Vec::new();
+            self.conn.write_tls(&mut out).map_err(|_| Stop::Io(ReadEnd::Error))?;
+            match tokio::time::timeout(self.budget.read(), self.sock.write_all(&out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(Stop::Io(io_end(&e))),
+                Err(_) => return Err(Stop::Io(ReadEnd::Timeout)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one chunk from the socket and feeds it to rustls.
+    async fn read_some(&mut self) -> Result<(), Stop> {
+        let mut buf = [0u8; 8192];
+        let n = match tokio::time::timeout(self.budget.read(), self.sock.read(&mut buf)).await {
+            Err(_) => return Err(Stop::Io(ReadEnd::Timeout)),
+            Ok(Err(e)) => return Err(Stop::Io(io_end(&e))),
+            Ok(Ok(0)) => return Err(Stop::Io(ReadEnd::Eof)),
+            Ok(Ok(n)) => n,
+        };
+        let mut data = buf.get(..n).unwrap_or_default();
+        if self.first_bytes.len() < 16 {
+            let take = data.len().min(16 - self.first_bytes.len());
+            self.first_bytes.extend_from_slice(data.get(..take).unwrap_or_default());
+        }
+        self.read_total += n;
+        if self.read_total > TLS_READ_CAP {
+            return Err(Stop::TooMuch);
+        }
+        while !data.is_empty() {
+            if self.conn.read_tls(&mut data).is_err() {
+                return Err(Stop::TooMuch);
+            }
+            if let Err(e) = self.conn.process_new_packets() {
+                // Let rustls tell the peer why we stop; best effort.
+                let _ = self.flush().await;
+                return Err(Stop::Tls(e));
+            }
+        }
+        Ok(())
+    }
+
+    async fn complete_handshake(&mut self) -> Result<(), Stop> {
+        loop {
+            self.flush().await?;
+            if !self.conn.is_handshaking() {
+                return Ok(());
+            }
+            self.read_some().await?;
+        }
+    }
+
+    /// `PING` inside the session; the reply is classified like a plaintext one.
+    async fn ping(&mut self) -> Result<PingResult, Stop> {
+        self.conn.writer().write_all(PING).map_err(|_| Stop::Io(ReadEnd::Error))?;
+        self.flush().await?;
+        let mut reply = Vec::new();
+        loop {
+            let mut chunk = [0u8; 512];
+            match self.conn.reader().read(&mut chunk) {
+                Ok(0) => return Ok(resp::classify(&reply, ReadEnd::Eof)),
+                Ok(n) => {
+                    reply.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    if reply.contains(&b'\n') {
+                        return Ok(resp::classify(&reply, ReadEnd::Line));
+                    }
+                    if reply.len() >= REPLY_CAP {
+                        return Ok(resp::classify(&reply, ReadEnd::Cap));
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Ok(resp::classify(&reply, io_end(&e))),
+            }
+            match self.read_some().await {
+                Ok(()) => {}
+                Err(Stop::Io(end)) => return Ok(resp::classify(&reply, end)),
+                Err(Stop::TooMuch) => return Ok(resp::classify(&reply, ReadEnd::Cap)),
+                Err(e @ Stop::Tls(_)) => return Err(e),
+            }
+        }
+    }
+}
+
+/// One handshake offering only `version`, then a PING if it completed.
+async fn handshake(
+    addr: SocketAddr,
+    server_name: &ServerName<'static>,
+    version: TlsVersion,
+    client_key: Option<Arc<CertifiedKey>>,
+    settings: &TlsSettings,
+    budget: &Budget,
+) -> Handshake {
+    let verifier = Arc::new(RecordingVerifier::new(settings.provider.clone()));
+    let presenting = client_key.is_some();
+    let resolver = Arc::new(RecordingResolver::new(client_key));
+    let mut hs = Handshake {
+        probe: VersionProbe::not_tested(),
+        tls_reply: false,
+        requested_client_cert: false,
+        refused_without_cert: false,
+        chain: Vec::new(),
+        negotiated: None,
+        ping: None,
+    };
+    let Some(config) = client_config(version, verifier.clone(), resolver.clone(), settings) else {
+        hs.probe = rejected(HandshakeFailure::Error, None, Some("TLS configuration error".into()));
+        return hs;
+    };
+    let sock = match connect(addr, budget).await {
+        Ok(s) => s,
+        Err(r) => {
+            hs.probe = rejected(HandshakeFailure::ConnectFailed, None, Some(r.as_str().into()));
+            return hs;
+        }
+    };
+    let Ok(conn) = ClientConnection::new(config, server_name.clone()) else {
+        hs.probe = rejected(HandshakeFailure::Error, None, Some("TLS connection setup error".into()));
+        return hs;
+    };
+    let mut s = Session { sock, conn, budget, first_bytes: Vec::new(), read_total: 0 };
+    let outcome = s.complete_handshake().await;
+    let negotiated_version = s.conn.protocol_version();
+    let accepted = negotiated_version == Some(protocol(version));
+    hs.tls_reply = matches!(s.first_bytes.as_slice(), [0x15 | 0x16, 0x03, ..]);
+    hs.requested_client_cert = resolver.requested();
+    hs.chain = verifier.chain();
+    let suite = s.conn.negotiated_cipher_suite().map(|cs| suite_name(u16::from(cs.suite())));
+    let group = s.conn.negotiated_key_exchange_group().map(|g| group_name(u16::from(g.name())));
+
+    match outcome {
+        Ok(()) if accepted => {
+            hs.probe = VersionProbe {
+                status: VersionStatus::Accepted,
+                failure: None,
+                alert: None,
+                detail: None,
+                cipher_suite: suite.clone(),
+                key_exchange_group: group.clone(),
+            };
+            if let Some(cs) = suite {
+                hs.negotiated = Some(Negotiated { version, cipher_suite: cs, key_exchange_group: group });
+            }
+            hs.ping = Some(match s.ping().await {
+                Ok(p) => {
+                    if hs.requested_client_cert
+                        && !presenting
+                        && matches!(p.status, PingStatus::Closed | PingStatus::Reset)
+                    {
+                        hs.refused_without_cert = true;
+                    }
+                    p
+                }
+                Err(Stop::Tls(e)) => {
+                    let alert = alert_of(&e);
+                    // TLS 1.3: the server checks our (empty) Certificate after its Finished, so the
+                    // refusal arrives as alert 116 on the first read (RFC 8446 §4.4.2.4).
+                    if hs.requested_client_cert && !presenting && alert.is_some() {
+                        hs.refused_without_cert = true;
+                    }
+                    PingResult { status: PingStatus::Failed, reply: Some(describe(&e, alert.as_ref())) }
+                }
+                Err(_) => PingResult { status: PingStatus::Failed, reply: None },
+            });
+        }
+        Ok(()) => {
+            hs.probe = rejected(HandshakeFailure::OtherVersion, None, negotiated_version.map(|v| format!("{v:?}")));
+        }
+        Err(stop) if accepted => {
+            // The server chose our version but the handshake did not finish: the version is accepted.
+            let (failure, alert, detail) = failure_of(&stop, &s.first_bytes, verifier.signature_error());
+            if hs.requested_client_cert && !presenting && failure == HandshakeFailure::Alert {
+                // TLS 1.2: the refusal comes during the handshake (alert 40 from OpenSSL).
+                hs.refused_without_cert = true;
+            }
+            hs.probe = VersionProbe {
+                status: VersionStatus::Accepted,
+                failure: None,
+                alert,
+                detail,
+                cipher_suite: suite,
+                key_exchange_group: group,
+            };
+        }
+        Err(stop) => {
+            let (failure, alert, detail) = failure_of(&stop, &s.first_bytes, verifier.signature_error());
+            hs.probe = rejected(failure, alert, detail);
+        }
+    }
+    hs
+}
+
+fn client_config(
+    version: TlsVersion,
+    verifier: Arc<RecordingVerifier>,
+    resolver: Arc<RecordingResolver>,
+    settings: &TlsSettings,
+) -> Option<Arc<ClientConfig>> {
+    let v: &'static rustls::SupportedProtocolVersion = match version {
+        TlsVersion::Tls13 => &rustls::version::TLS13,
+        TlsVersion::Tls12 => &rustls::version::TLS12,
+        _ => return None,
+    };
+    // A config per connection: the verifier and resolver record for this connection only, and no session
+    // is resumed (a resumed session would skip the certificate and client-auth exchange).
+    let mut config = ClientConfig::builder_with_provider(settings.provider.clone())
+        .with_protocol_versions(&[v])
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_cert_resolver(resolver);
+    config.resumption = Resumption::disabled();
+    Some(Arc::new(config))
+}
+
+fn protocol(v: TlsVersion) -> ProtocolVersion {
+    match v {
+        TlsVersion::Ssl3 => ProtocolVersion::SSLv3,
+        TlsVersion::Tls10 => ProtocolVersion::TLSv1_0,
+        TlsVersion::Tls11 => ProtocolVersion::TLSv1_1,
+        TlsVersion::Tls12 => ProtocolVersion::TLSv1_2,
+        TlsVersion::Tls13 => ProtocolVersion::TLSv1_3,
+    }
+}
+
+fn rejected(failure: HandshakeFailure, alert: Option<Alert>, detail: Option<String>) -> VersionProbe {
+    VersionProbe {
+        status: VersionStatus::Rejected,
+        failure: Some(failure),
+        alert,
+        detail,
+        cipher_suite: None,
+        key_exchange_group: None,
+    }
+}
+
+fn alert_of(e: &rustls::Error) -> Option<Alert> {
+    match e {
+        rustls::Error::AlertReceived(a) => {
+            let code = u8::from(*a);
+            Some(Alert { code, name: alert_name(code).to_string() })
+        }
+        _ => None,
+    }
+}
+
+fn describe(e: &rustls::Error, alert: Option<&Alert>) -> String {
+    match alert {
+        Some(a) => format!("TLS alert {} ({})", a.name, a.code),
+        None => e.to_string(),
+    }
+}
+
+/// Classifies why a handshake stopped.
+fn failure_of(
+    stop: &Stop,
+    first_bytes: &[u8],
+    signature_error: Option<String>,
+) -> (HandshakeFailure, Option<Alert>, Option<String>) {
+    let looks_tls = matches!(first_bytes, [0x14..=0x17, 0x03, ..]);
+    match stop {
+        Stop::Tls(e) => {
+            if let Some(a) = alert_of(e) {
+                let detail = describe(e, Some(&a));
+                return (HandshakeFailure::Alert, Some(a), Some(detail));
+            }
+            if !looks_tls && !first_bytes.is_empty() {
+                return (HandshakeFailure::NotTls, None, Some(format!("reply: {}", escape_bytes(first_bytes, 40))));
+            }
+            if let Some(sig) = signature_error {
+                return (HandshakeFailure::BadSignature, None, Some(sig));
+            }
+            let failure = match e {
+                rustls::Error::PeerIncompatible(PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig) => {
+                    HandshakeFailure::OtherVersion
+                }
+                _ => HandshakeFailure::Error,
+            };
+            (failure, None, Some(e.to_string()))
+        }
+        Stop::Io(end) => {
+            if !looks_tls && !first_bytes.is_empty() {
+                return (HandshakeFailure::NotTls, None, Some(format!("reply: {}", escape_bytes(first_bytes, 40))));
+            }
+            let failure = match end {
+                ReadEnd::Eof => HandshakeFailure::Closed,
+                ReadEnd::Reset => HandshakeFailure::Reset,
+                ReadEnd::Timeout => HandshakeFailure::Timeout,
+                ReadEnd::Line | ReadEnd::Cap | ReadEnd::Error => HandshakeFailure::Error,
+            };
+            (failure, None, None)
+        }
+        Stop::TooMuch => (HandshakeFailure::Error, None, Some(format!("more than {TLS_READ_CAP} bytes"))),
+    }
+}
+
+/// IANA name of a cipher suite id.
+pub fn suite_name(id: u16) -> String {
+    tls_parser::TlsCipherSuite::from_id(id).map_or_else(|| format!("0x{id:04X}"), |s| s.name.to_string())
+}
+
+/// IANA name of a key-exchange group id.
+pub fn group_name(id: u16) -> String {
+    match id {
+        0x0017 => "secp256r1".into(),
+        0x0018 => "secp384r1".into(),
+        0x0019 => "secp521r1".into(),
+        0x001d => "x25519".into(),
+        0x001e => "x448".into(),
+        0x0100 => "ffdhe2048".into(),
+        0x0101 => "ffdhe3072".into(),
+        0x0102 => "ffdhe4096".into(),
+        0x0103 => "ffdhe6144".into(),
+        0x0104 => "ffdhe8192".into(),
+        0x11eb => "SecP256r1MLKEM768".into(),
+        0x11ec => "X25519MLKEM768".into(),
+        0x11ed => "SecP384r1MLKEM1024".into(),
+        _ => format!("0x{id:04x}"),
+    }
+}
+
+/// RFC 8446 §6 (and RFC 5246) name of an alert description.
+pub fn alert_name(code: u8) -> &'static str {
+    match AlertDescription::from(code) {
+        AlertDescription::CloseNotify => "close_notify",
+        AlertDescription::UnexpectedMessage => "unexpected_message",
+        AlertDescription::BadRecordMac => "bad_record_mac",
+        AlertDescription::DecryptionFailed => "decryption_failed",
+        AlertDescription::RecordOverflow => "record_overflow",
+        AlertDescription::DecompressionFailure => "decompression_failure",
+        AlertDescription::HandshakeFailure => "handshake_failure",
+        AlertDescription::NoCertificate => "no_certificate",
+        AlertDescription::BadCertificate => "bad_certificate",
+        AlertDescription::UnsupportedCertificate => "unsupported_certificate",
+        AlertDescription::CertificateRevoked => "certificate_revoked",
+        AlertDescription::CertificateExpired => "certificate_expired",
+        AlertDescription::CertificateUnknown => "certificate_unknown",
+        AlertDescription::IllegalParameter => "illegal_parameter",
+        AlertDescription::UnknownCA => "unknown_ca",
+        AlertDescription::AccessDenied => "access_denied",
+        AlertDescription::DecodeError => "decode_error",
+        AlertDescription::DecryptError => "decrypt_error",
+        AlertDescription::ExportRestriction => "export_restriction",
+        AlertDescription::ProtocolVersion => "protocol_version",
+        AlertDescription::InsufficientSecurity => "insufficient_security",
+        AlertDescription::InternalError => "internal_error",
+        AlertDescription::InappropriateFallback => "inappropriate_fallback",
+        AlertDescription::UserCanceled => "user_canceled",
+        AlertDescription::NoRenegotiation => "no_renegotiation",
+        AlertDescription::MissingExtension => "missing_extension",
+        AlertDescription::UnsupportedExtension => "unsupported_extension",
+        AlertDescription::CertificateUnobtainable => "certificate_unobtainable",
+        AlertDescription::UnrecognisedName => "unrecognized_name",
+        AlertDescription::BadCertificateStatusResponse => "bad_certificate_status_response",
+        AlertDescription::BadCertificateHashValue => "bad_certificate_hash_value",
+        AlertDescription::UnknownPSKIdentity => "unknown_psk_identity",
+        AlertDescription::CertificateRequired => "certificate_required",
+        AlertDescription::NoApplicationProtocol => "no_application_protocol",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(alert_name(116), "certificate_required");
+        assert_eq!(alert_name(70), "protocol_version");
+        assert_eq!(alert_name(250), "unknown");
+        assert_eq!(suite_name(0x1302), "TLS_AES_256_GCM_SHA384");
+        assert_eq!(suite_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        assert_eq!(group_name(0x001d), "x25519");
+    }
+
+    #[test]
+    fn plaintext_reply_is_not_tls() {
+        let (f, _, d) = failure_of(&Stop::Io(ReadEnd::Eof), b"-ERR unknown", None);
+        assert_eq!(f, HandshakeFailure::NotTls);
+        assert_eq!(d.as_deref(), Some("reply: -ERR unknown"));
+        let (f, _, _) = failure_of(&Stop::Io(ReadEnd::Reset), b"", None);
+        assert_eq!(f, HandshakeFailure::Reset);
+    }
+}

@@ -1,0 +1,49 @@
+//! The progress bar: a sink that reads finished records, on stderr, only when stderr is a terminal.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Done/total, rate, ETA and Redis endpoints found.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    /// A bar for `total` endpoints; hidden unless `visible`.
+    pub fn new(total: u64, visible: bool) -> Self {
+        if !visible {
+            return Self { bar: ProgressBar::hidden() };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
+        let style = ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} {per_sec} ETA {eta} {msg}",
+        )
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(250));
+        Self { bar }
+    }
+
+    /// One more endpoint done; `redis` is the running count of Redis endpoints.
+    pub fn tick(&self, redis: u64) {
+        self.bar.inc(1);
+        self.bar.set_message(format!("Redis: {redis}"));
+    }
+
+    /// Prints a line above the bar without tearing it.
+    pub fn println(&self, line: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

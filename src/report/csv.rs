@@ -1,0 +1,193 @@
+//! CSV sinks: `endpoints.csv` (one row per endpoint) and `findings.csv` (one row per finding).
+//!
+//! Lists are joined with `;`. Every cell passes through [`csv_cell`], so no cell can start a spreadsheet
+//! formula. The column lists are the contract documented in `reports/README.md` (golden-tested).
+
+use std::path::Path;
+
+use super::{ReportError, read_journal, write_atomic};
+use crate::model::{EndpointRecord, JournalLine, PingResult, TlsVersion, VersionProbe, VersionStatus};
+use crate::text::csv_cell;
+
+/// `endpoints.csv` columns, in order.
+pub const ENDPOINT_COLUMNS: [&str; 42] = [
+    "address",
+    "port",
+    "name",
+    "reachability",
+    "plaintext_status",
+    "plaintext_reply",
+    "speaks_tls",
+    "ssl3",
+    "tls1_0",
+    "tls1_1",
+    "tls1_2",
+    "tls1_3",
+    "tls_version",
+    "cipher_suite",
+    "key_exchange_group",
+    "client_auth",
+    "tls_ping_status",
+    "tls_ping_reply",
+    "tls_ping_client_cert_status",
+    "cert_subject",
+    "cert_issuer",
+    "cert_sans",
+    "cert_serial",
+    "cert_not_before",
+    "cert_not_after",
+    "cert_days_left",
+    "cert_key_type",
+    "cert_key_bits",
+    "cert_signature_algorithm",
+    "cert_sha256",
+    "cert_self_signed",
+    "cert_chain",
+    "cert_chain_complete",
+    "cert_trusted",
+    "cert_trust_reasons",
+    "cert_hostname_match",
+    "findings",
+    "max_severity",
+    "started_at",
+    "duration_ms",
+    "connections",
+    "deadline_exceeded",
+];
+
+/// `findings.csv` columns, in order.
+pub const FINDING_COLUMNS: [&str; 8] =
+    ["address", "port", "name", "id", "severity", "title", "evidence", "remediation"];
+
+/// One `endpoints.csv` row.
+pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
+    let opt = |s: Option<String>| s.unwrap_or_default();
+    let ping_status = |p: &Option<PingResult>| opt(p.as_ref().map(|p| p.status.as_str().to_string()));
+    let ping_reply = |p: &Option<PingResult>| opt(p.as_ref().and_then(|p| p.reply.clone()));
+    let tls = r.tls.as_ref();
+    let version = |v: TlsVersion| opt(tls.and_then(|t| t.versions.get(&v)).map(version_cell));
+    let cert = r.certificate.as_ref();
+    let leaf = cert.map(|c| &c.leaf);
+    let b = |x: bool| x.to_string();
+    let row = vec![
+        r.address.to_string(),
+        r.port.to_string(),
+        opt(r.name.clone()),
+        r.reachability.as_str().to_string(),
+        ping_status(&r.plaintext),
+        ping_reply(&r.plaintext),
+        opt(tls.map(|t| b(t.speaks_tls))),
+        version(TlsVersion::Ssl3),
+        version(TlsVersion::Tls10),
+        version(TlsVersion::Tls11),
+        version(TlsVersion::Tls12),
+        version(TlsVersion::Tls13),
+        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.version.key().to_string())),
+        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.cipher_suite.clone())),
+        opt(tls.and_then(|t| t.negotiated.as_ref()).and_then(|n| n.key_exchange_group.clone())),
+        opt(tls.map(|t| t.client_auth.as_str().to_string())),
+        opt(tls.map(|t| ping_status(&t.ping))),
+        opt(tls.map(|t| ping_reply(&t.ping))),
+        opt(tls.map(|t| ping_status(&t.ping_with_client_cert))),
+        opt(leaf.map(|l| l.subject.clone())),
+        opt(leaf.map(|l| l.issuer.clone())),
+        opt(leaf.map(|l| l.sans.join(";"))),
+        opt(leaf.map(|l| l.serial.clone())),
+        opt(leaf.map(|l| l.not_before.clone())),
+        opt(leaf.map(|l| l.not_after.clone())),
+        opt(leaf.map(|l| l.days_left.to_string())),
+        opt(leaf.map(|l| l.key_type.clone())),
+        opt(leaf.and_then(|l| l.key_bits).map(|k| k.to_string())),
+        opt(leaf.map(|l| l.signature_algorithm.clone())),
+        opt(leaf.map(|l| l.sha256.clone())),
+        opt(leaf.map(|l| b(l.self_signed))),
+        opt(cert.map(|c| c.chain.iter().map(|s| s.subject.as_str()).collect::<Vec<_>>().join(";"))),
+        opt(cert.map(|c| b(c.chain_complete))),
+        opt(cert.map(|c| b(c.trust.trusted))),
+        opt(cert.map(|c| c.trust.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(";"))),
+        opt(cert.map(|c| b(c.hostname_match))),
+        r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(";"),
+        opt(r.max_severity().map(|s| s.as_str().to_string())),
+        r.started_at.clone(),
+        r.duration_ms.to_string(),
+        r.connections.to_string(),
+        b(r.deadline_exceeded),
+    ];
+    row.iter().map(|c| csv_cell(c)).collect()
+}
+
+/// `accepted`, `not_tested`, or `rejected:<failure>` (`rejected:alert:<name>` for an alert).
+pub fn version_cell(v: &VersionProbe) -> String {
+    match (v.status, &v.alert, v.failure) {
+        (VersionStatus::Rejected, Some(a), _) => format!("rejected:alert:{}", a.name),
+        (VersionStatus::Rejected, None, Some(f)) => {
+            format!("rejected:{}", serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+        }
+        (s, _, _) => s.as_str().to_string(),
+    }
+}
+
+/// `findings.csv` rows of one endpoint.
+pub fn finding_rows(r: &EndpointRecord) -> Vec<Vec<String>> {
+    r.findings
+        .iter()
+        .map(|f| {
+            [
+                r.address.to_string(),
+                r.port.to_string(),
+                r.name.clone().unwrap_or_default(),
+                f.id.as_str().to_string(),
+                f.severity.as_str().to_string(),
+                f.title.clone(),
+                f.evidence.clone(),
+                f.remediation.clone(),
+            ]
+            .iter()
+            .map(|c| csv_cell(c))
+            .collect()
+        })
+        .collect()
+}
+
+fn write_rows(
+    path: &Path,
+    journal: &Path,
+    header: &[&str],
+    mut rows: impl FnMut(&EndpointRecord) -> Vec<Vec<String>>,
+) -> Result<(), ReportError> {
+    write_atomic(path, |out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(header)?;
+        let mut err = None;
+        read_journal(journal, |line| {
+            if let (JournalLine::Endpoint(r), None) = (line, &err) {
+                for row in rows(&r) {
+                    if let Err(e) = w.write_record(&row) {
+                        err = Some(e);
+                    }
+                }
+            }
+        })
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+        w.flush()
+    })
+}
+
+/// Writes `endpoints.csv` from the journal, keeping the records `keep` accepts.
+///
+/// # Errors
+/// On read or write errors.
+pub fn write_endpoints(path: &Path, journal: &Path, keep: impl Fn(&EndpointRecord) -> bool) -> Result<(), ReportError> {
+    write_rows(path, journal, &ENDPOINT_COLUMNS, |r| if keep(r) { vec![endpoint_row(r)] } else { Vec::new() })
+}
+
+/// Writes `findings.csv` from the journal.
+///
+/// # Errors
+/// On read or write errors.
+pub fn write_findings(path: &Path, journal: &Path) -> Result<(), ReportError> {
+    write_rows(path, journal, &FINDING_COLUMNS, finding_rows)
+}

@@ -1,0 +1,256 @@
+//! Sinks: the journal written as results arrive, and the final reports derived from it.
+//!
+//! One writer owns the run directory. [`Journal`] appends one JSON line per finished endpoint and flushes
+//! it, so a crash loses at most the endpoints in flight. [`finalize`] reads the journal back (tolerating
+//! a torn last line) and writes `report.json`, `endpoints.csv`, `findings.csv`, `summary.txt` and
+//! `SHA256SUMS`, each atomically (temporary file + rename). Sinks only read records; they never probe.
+
+pub mod csv;
+pub mod summary;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::model::{
+    Counts, EndMark, EndpointRecord, JournalLine, Reachability, SCHEMA_VERSION, ScanMeta, Summary,
+};
+
+/// Journal file name.
+pub const JOURNAL: &str = "scan.jsonl";
+/// Files a finished run holds, in `SHA256SUMS` order.
+pub const REPORT_FILES: [&str; 5] = [JOURNAL, "report.json", "endpoints.csv", "findings.csv", "summary.txt"];
+
+/// Failure to write or read the run's files: fatal (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// An I/O error on a named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// The journal is not a journal of this tool.
+    #[error("{path}: {reason}")]
+    BadJournal {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io { path: path.to_path_buf(), source }
+}
+
+/// The append-only journal of a run.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl Journal {
+    /// Creates `dir` (if needed) and a fresh journal in it, starting with the metadata line.
+    ///
+    /// # Errors
+    /// When the directory or file cannot be created or written, or a journal already exists there.
+    pub fn create(dir: &Path, meta: &ScanMeta) -> Result<Self, ReportError> {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let path = dir.join(JOURNAL);
+        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_err(&path))?;
+        let mut j = Self { path, out: BufWriter::new(file) };
+        j.append(&JournalLine::Scan(Box::new(meta.clone())))?;
+        Ok(j)
+    }
+
+    /// Appends one line and flushes it to the OS.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn append(&mut self, line: &JournalLine) -> Result<(), ReportError> {
+        let path = self.path.clone();
+        serde_json::to_writer(&mut self.out, line).map_err(|e| io_err(&path)(e.into()))?;
+        self.out.write_all(b"\n").map_err(io_err(&path))?;
+        self.out.flush().map_err(io_err(&path))
+    }
+
+    /// Writes the closing line and syncs the file to disk.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn close(mut self, end: EndMark) -> Result<(), ReportError> {
+        self.append(&JournalLine::End(end))?;
+        let path = self.path.clone();
+        self.out.get_ref().sync_all().map_err(io_err(&path))
+    }
+}
+
+/// Calls `f` for every journal line, in order. A line that does not parse is skipped when it is the last
+/// one (a write torn by a crash); elsewhere it is an error.
+///
+/// # Errors
+/// When the file cannot be read or holds a corrupt line before its end.
+pub fn read_journal(path: &Path, mut f: impl FnMut(JournalLine)) -> Result<(), ReportError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut lines = BufReader::new(file).split(b'\n').enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        let line = line.map_err(io_err(path))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<JournalLine>(&line) {
+            Ok(l) => f(l),
+            Err(_) if lines.peek().is_none() => {}
+            Err(e) => {
+                return Err(ReportError::BadJournal {
+                    path: path.to_path_buf(),
+                    reason: format!("line {}: {e}", i + 1),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Everything a journal holds, summarised in one pass.
+#[derive(Debug, Clone)]
+pub struct JournalDigest {
+    /// The metadata, completed with the end time and counts.
+    pub meta: ScanMeta,
+    /// Totals.
+    pub summary: Summary,
+}
+
+/// Reads a journal and computes its metadata and summary.
+///
+/// # Errors
+/// When the journal cannot be read or has no metadata line.
+pub fn digest(path: &Path) -> Result<JournalDigest, ReportError> {
+    let mut meta: Option<ScanMeta> = None;
+    let mut end: Option<EndMark> = None;
+    let mut summary = Summary::default();
+    let mut journaled = Counts::default();
+    read_journal(path, |line| match line {
+        JournalLine::Scan(m) => meta = Some(*m),
+        JournalLine::Endpoint(r) => {
+            journaled.add(&r);
+            add_findings(&mut summary, &r);
+        }
+        JournalLine::End(e) => end = Some(e),
+    })?;
+    let mut meta = meta.ok_or_else(|| ReportError::BadJournal {
+        path: path.to_path_buf(),
+        reason: "no scan metadata line".into(),
+    })?;
+    if meta.schema_version != SCHEMA_VERSION {
+        return Err(ReportError::BadJournal {
+            path: path.to_path_buf(),
+            reason: format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version),
+        });
+    }
+    // The end mark counts endpoints that were not journaled (closed, filtered); without it (a crash),
+    // what the journal holds is all we know.
+    let (counts, finished_at, interrupted) = match end {
+        Some(e) => (e.counts, Some(e.finished_at), e.interrupted),
+        None => (journaled, None, true),
+    };
+    meta.finished_at = finished_at;
+    meta.interrupted = interrupted;
+    meta.counts = Some(counts.clone());
+    summary.counts = counts;
+    Ok(JournalDigest { meta, summary })
+}
+
+fn add_findings(summary: &mut Summary, r: &EndpointRecord) {
+    if !r.findings.is_empty() {
+        summary.endpoints_with_findings += 1;
+    }
+    for f in &r.findings {
+        *summary.findings_by_severity.entry(f.severity).or_default() += 1;
+        *summary.findings_by_id.entry(f.id).or_default() += 1;
+        summary.max_severity = summary.max_severity.max(Some(f.severity));
+    }
+}
+
+/// Writes a file atomically: into a temporary sibling, synced, then renamed over the target.
+///
+/// # Errors
+/// On any I/O error; the target is then untouched.
+pub fn write_atomic(path: &Path, f: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<(), ReportError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let result = (|| {
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        f(&mut out)?;
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_err(path))
+}
+
+/// Writes every final report of a run directory from its journal.
+///
+/// `include_closed` keeps closed, filtered and unreachable endpoints in `report.json` and
+/// `endpoints.csv` (they are journaled only when the scan ran with `--include-closed`).
+///
+/// # Errors
+/// When the journal cannot be read or a report cannot be written.
+pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, ReportError> {
+    let journal = dir.join(JOURNAL);
+    let digest = digest(&journal)?;
+    let keep = |r: &EndpointRecord| include_closed || r.reachability == Reachability::Open;
+
+    write_atomic(&dir.join("report.json"), |out| {
+        out.write_all(b"{\"schema_version\":")?;
+        serde_json::to_writer(&mut *out, SCHEMA_VERSION)?;
+        out.write_all(b",\"scan\":")?;
+        serde_json::to_writer(&mut *out, &digest.meta)?;
+        out.write_all(b",\"endpoints\":[")?;
+        let mut first = true;
+        let mut err = None;
+        read_journal(&journal, |line| {
+            if let (JournalLine::Endpoint(r), None) = (line, &err)
+                && keep(&r) {
+                    let sep: &[u8] = if first { b"\n" } else { b",\n" };
+                    first = false;
+                    if let Err(e) = out.write_all(sep).and_then(|()| Ok(serde_json::to_writer(&mut *out, &r)?)) {
+                        err = Some(e);
+                    }
+                }
+        })
+        .map_err(|e| io::Error::other(e.to_string()))?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        out.write_all(b"\n],\"summary\":")?;
+        serde_json::to_writer(&mut *out, &digest.summary)?;
+        out.write_all(b"}\n")
+    })?;
+
+    csv::write_endpoints(&dir.join("endpoints.csv"), &journal, keep)?;
+    csv::write_findings(&dir.join("findings.csv"), &journal)?;
+    let text = summary::render(&digest, &journal, dir)?;
+    write_atomic(&dir.join("summary.txt"), |out| out.write_all(text.as_bytes()))?;
+    write_checksums(dir)?;
+    Ok(digest)
+}
+
+/// `SHA256SUMS` over the run's files, in `sha256sum -c` format.
+fn write_checksums(dir: &Path) -> Result<(), ReportError> {
+    let mut lines = String::new();
+    for name in REPORT_FILES {
+        let path = dir.join(name);
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        lines.push_str(&format!("{}  {name}\n", crate::cert::hex(digest.as_ref())));
+    }
+    write_atomic(&dir.join("SHA256SUMS"), |out| out.write_all(lines.as_bytes()))
+}

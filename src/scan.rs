@@ -1,0 +1,149 @@
+//! The scheduler and the per-endpoint pipeline: endpoints in, [`EndpointRecord`]s out.
+//!
+//! [`run`] walks the lazy [`Plan`], keeps at most `concurrency` endpoints in flight, and sends each
+//! finished record to a bounded channel read by the one writer (see [`crate::report`]). [`probe_endpoint`]
+//! runs the stages in order: connect → plaintext PING → TLS → certificate → findings, each on its own
+//! connection and all under one total deadline. Cancellation stops new work and drops work in flight
+//! (those endpoints are simply not journaled).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::cert::{TrustAnchors, inspect};
+use crate::endpoints::{Endpoint, Plan};
+use crate::finding::{Rules, assess};
+use crate::model::{EndpointRecord, Reachability};
+use crate::probe::tls::TlsSettings;
+use crate::probe::{Budget, connect, resp, tls};
+
+/// What every endpoint probe needs; built once per scan and shared.
+#[derive(Debug, Clone)]
+pub struct ProbeContext {
+    /// Timeout of one TCP connect.
+    pub connect_timeout: Duration,
+    /// Timeout of one read.
+    pub read_timeout: Duration,
+    /// Total time allowed per endpoint.
+    pub endpoint_timeout: Duration,
+    /// `--sni`: overrides the target's host name for SNI and the hostname check.
+    pub sni: Option<String>,
+    /// TLS client settings.
+    pub tls: TlsSettings,
+    /// Trust anchors for the verdict.
+    pub anchors: TrustAnchors,
+    /// Finding rules.
+    pub rules: Rules,
+}
+
+/// Probes one endpoint through every stage. Never fails: every outcome is in the record.
+pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord {
+    let start = Instant::now();
+    let started_at = crate::cert::rfc3339(unix_now());
+    let budget = Budget {
+        connect_timeout: ctx.connect_timeout,
+        read_timeout: ctx.read_timeout,
+        deadline: start + ctx.endpoint_timeout,
+    };
+    let name = ctx.sni.clone().or_else(|| ep.name.as_deref().map(str::to_string));
+    let mut rec = EndpointRecord {
+        address: ep.addr.ip(),
+        port: ep.addr.port(),
+        name: name.clone(),
+        reachability: Reachability::Open,
+        plaintext: None,
+        tls: None,
+        certificate: None,
+        findings: Vec::new(),
+        started_at,
+        duration_ms: 0,
+        connections: 1,
+        deadline_exceeded: false,
+    };
+    // Stage 1+2: the connect doubles as the plaintext probe's connection.
+    match connect(ep.addr, &budget).await {
+        Ok(mut sock) => rec.plaintext = Some(resp::ping(&mut sock, &budget).await),
+        Err(r) => {
+            rec.reachability = r;
+            rec.duration_ms = elapsed_ms(start);
+            return rec;
+        }
+    }
+    // Stage 3: TLS handshakes, on fresh connections (a plaintext PING poisons a TLS stream).
+    if !budget.expired() {
+        let outcome = tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget).await;
+        rec.connections += outcome.connections;
+        // Stage 4: certificate facts and trust verdict, for the identity the client would check.
+        let identity = name
+            .as_deref()
+            .and_then(|n| ServerName::try_from(n.to_string()).ok())
+            .unwrap_or_else(|| ServerName::from(ep.addr.ip()));
+        rec.certificate = inspect(&outcome.chain, &identity, &ctx.anchors, unix_now());
+        rec.tls = Some(outcome.result);
+    }
+    rec.deadline_exceeded = budget.expired();
+    rec.findings = assess(&rec, &ctx.rules);
+    rec.duration_ms = elapsed_ms(start);
+    rec
+}
+
+fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Scans the plan with at most `concurrency` endpoints in flight, sending each record to `tx`.
+///
+/// Returns `true` when every endpoint was scanned, `false` when `cancel` stopped it first.
+pub async fn run(
+    plan: Arc<Plan>,
+    ctx: Arc<ProbeContext>,
+    concurrency: usize,
+    tx: mpsc::Sender<EndpointRecord>,
+    mut cancel: watch::Receiver<bool>,
+) -> bool {
+    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut index: u128 = 0;
+    let total = plan.len();
+    while index < total {
+        let permit = tokio::select! {
+            p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            Ok(_) = cancel.wait_for(|c| *c) => break,
+        };
+        // Reap finished tasks so the set stays as small as the concurrency cap.
+        while tasks.try_join_next().is_some() {}
+        let Some(ep) = plan.get(index) else { break };
+        index += 1;
+        let (ctx, tx) = (ctx.clone(), tx.clone());
+        tasks.spawn(async move {
+            let rec = probe_endpoint(&ep, &ctx).await;
+            drop(permit);
+            let _ = tx.send(rec).await;
+        });
+    }
+    let completed_loop = index >= total;
+    loop {
+        let cancelled = tokio::select! {
+            r = tasks.join_next() => match r {
+                None => break,
+                Some(_) => continue,
+            },
+            Ok(_) = cancel.wait_for(|c| *c) => true,
+        };
+        if cancelled {
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+            return false;
+        }
+    }
+    completed_loop && !*cancel.borrow()
+}
