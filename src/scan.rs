@@ -74,7 +74,9 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
         }
     }
     // Stage 3: TLS handshakes, on fresh connections (a plaintext PING poisons a TLS stream).
-    if !budget.expired() {
+    if rec.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
+        rec.tls = Some(tls::skipped_for_plaintext());
+    } else if !budget.expired() {
         let outcome = tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget).await;
         rec.connections += outcome.connections;
         // Stage 4: certificate facts and trust verdict, for the identity the client would check.

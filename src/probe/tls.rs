@@ -93,7 +93,15 @@ pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings,
         connections += 1;
         let hs = handshake(addr, &server_name, version, None, settings, budget).await;
         versions.insert(version, hs.probe.clone());
+        // No TLS reply at all (a plaintext service, a tarpit): another hello would only wait again.
+        let hopeless = matches!(hs.probe.failure, Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout));
         done.push((version, hs));
+        if hopeless {
+            if let Some(v12) = versions.get_mut(&TlsVersion::Tls12).filter(|v| v.status == VersionStatus::NotTested) {
+                v12.detail = Some("not attempted: no TLS reply to the TLS 1.3 hello".into());
+            }
+            break;
+        }
     }
     let accepted = |h: &Handshake| h.probe.status == VersionStatus::Accepted;
     let best = done.iter().find(|(_, h)| accepted(h) && h.negotiated.is_some());
@@ -140,6 +148,22 @@ pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings,
         ping_with_client_cert,
     };
     TlsOutcome { result, chain, connections }
+}
+
+/// The TLS result for a port that answered plaintext RESP: Redis has no STARTTLS, so a port that speaks
+/// RESP in the clear cannot speak TLS, and no handshake is attempted (a ClientHello would only wait for a
+/// newline that never comes: Redis' inline parser stops at the hello's first NUL byte).
+pub fn skipped_for_plaintext() -> TlsResult {
+    let mut probe = VersionProbe::not_tested();
+    probe.detail = Some("not attempted: the port answered PING in plaintext".into());
+    TlsResult {
+        speaks_tls: false,
+        versions: TlsVersion::ALL.iter().map(|v| (*v, probe.clone())).collect(),
+        negotiated: None,
+        client_auth: ClientAuth::Unknown,
+        ping: None,
+        ping_with_client_cert: None,
+    }
 }
 
 /// The name rustls verifies against and sends as SNI: a DNS name, or the IP (rustls sends no SNI then).

@@ -1,0 +1,278 @@
+//! Test peers on loopback: real `redis-server` and `openssl s_server` processes on free ports, hostile
+//! fakes in-process, and certificates generated at test time. Every process is stopped by its PID when
+//! its guard drops. A missing binary fails the test loudly: the README's test command installs them.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use redis_tls_scan::cert::TrustAnchors;
+use redis_tls_scan::endpoints::Endpoint;
+use redis_tls_scan::finding::Rules;
+use redis_tls_scan::model::{EndpointRecord, FindingId};
+use redis_tls_scan::pki::{Authority, Issued, LeafSpec};
+use redis_tls_scan::probe::tls::TlsSettings;
+use redis_tls_scan::scan::{ProbeContext, probe_endpoint};
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use tempfile::TempDir;
+
+/// How long a peer may take to say it is ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Panics with an install hint when `bin` is not on PATH.
+pub fn require(bin: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()));
+    assert!(found, "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl)");
+}
+
+/// A port that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// A loopback port where nothing listens (bound then closed): connecting is refused.
+pub fn closed_port() -> u16 {
+    free_port()
+}
+
+/// A child process killed (by PID) on drop.
+pub struct Peer {
+    child: Child,
+    /// The port it listens on (the TLS port for TLS peers).
+    pub port: u16,
+    /// A second port (the plaintext one for mixed Redis servers).
+    pub extra_port: Option<u16>,
+}
+
+impl Peer {
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` and waits for `ready` on its stdout; `None` if it exits first (e.g. the port was taken).
+fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn peer");
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let tx2 = tx.clone();
+    // Drain both pipes for the life of the process, so the peer never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx2.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let deadline = std::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(ready) => return Some(child),
+            Ok(line) => log.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                if log.iter().any(|l| l.contains("Address already in use") || l.contains("in use")) {
+                    return None;
+                }
+                panic!("peer not ready: {cmd:?}\n{}", log.join("\n"));
+            }
+        }
+    }
+}
+
+/// TLS material for a Redis or s_server peer.
+pub struct TlsFiles {
+    /// Server certificate chain (PEM file).
+    pub cert: PathBuf,
+    /// Server key (PEM file).
+    pub key: PathBuf,
+    /// CA bundle that client certificates are checked against.
+    pub ca: PathBuf,
+}
+
+/// Redis configuration for a test.
+#[derive(Default)]
+pub struct RedisConf {
+    /// Serve plaintext on a port.
+    pub plaintext: bool,
+    /// Serve TLS on a port with this material.
+    pub tls: Option<TlsFiles>,
+    /// Extra `--name value` pairs.
+    pub args: Vec<(String, String)>,
+}
+
+/// Starts `redis-server` on free loopback ports.
+pub fn redis(dir: &Path, conf: RedisConf) -> Peer {
+    require("redis-server");
+    for _ in 0..5 {
+        let (plain, tls) = (free_port(), free_port());
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""]);
+        cmd.arg("--dir").arg(dir);
+        cmd.args(["--port", &if conf.plaintext { plain.to_string() } else { "0".into() }]);
+        if let Some(t) = &conf.tls {
+            cmd.args(["--tls-port", &tls.to_string()]);
+            cmd.arg("--tls-cert-file").arg(&t.cert);
+            cmd.arg("--tls-key-file").arg(&t.key);
+            cmd.arg("--tls-ca-cert-file").arg(&t.ca);
+        }
+        for (k, v) in &conf.args {
+            cmd.arg(format!("--{k}")).arg(v);
+        }
+        if let Some(child) = spawn_ready(cmd, "Ready to accept connections") {
+            let (port, extra_port) = match (&conf.tls, conf.plaintext) {
+                (Some(_), true) => (tls, Some(plain)),
+                (Some(_), false) => (tls, None),
+                (None, _) => (plain, None),
+            };
+            return Peer { child, port, extra_port };
+        }
+    }
+    panic!("could not start redis-server on a free port");
+}
+
+/// Starts `openssl s_server` (TLS 1.2/1.3 by default) with `extra` arguments; replies to lines reversed.
+pub fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
+    require("openssl");
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-rev", "-naccept", "100"]);
+        cmd.arg("-cert").arg(cert).arg("-key").arg(key);
+        cmd.args(extra);
+        if let Some(child) = spawn_ready(cmd, "ACCEPT") {
+            return Peer { child, port, extra_port: None };
+        }
+    }
+    panic!("could not start openssl s_server on a free port");
+}
+
+/// Runs the openssl CLI, panicking with its output on failure.
+pub fn openssl(args: &[&str]) {
+    require("openssl");
+    let out = Command::new("openssl").args(args).output().expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A test PKI in a temporary directory.
+pub struct Pki {
+    /// Where the files live.
+    pub dir: TempDir,
+    /// The root CA.
+    pub ca: Authority,
+    /// Its PEM file.
+    pub ca_file: PathBuf,
+}
+
+impl Pki {
+    /// A fresh root CA.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Authority::new("redis-tls-scan test CA").unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &ca.pem).unwrap();
+        Self { dir, ca, ca_file }
+    }
+
+    /// Writes a leaf (and optional extra chain PEM) to files; returns the Redis TLS material.
+    pub fn files(&self, name: &str, leaf: &Issued, chain_extra: &[&str]) -> TlsFiles {
+        let cert = self.dir.path().join(format!("{name}.crt"));
+        let key = self.dir.path().join(format!("{name}.key"));
+        let mut pem = leaf.cert_pem.clone();
+        for extra in chain_extra {
+            pem.push_str(extra);
+        }
+        std::fs::write(&cert, pem).unwrap();
+        std::fs::write(&key, &leaf.key_pem).unwrap();
+        TlsFiles { cert, key, ca: self.ca_file.clone() }
+    }
+
+    /// Issues and writes a server leaf for 127.0.0.1 and `redis.test`, valid for `days`.
+    pub fn server(&self, name: &str, days: i64) -> TlsFiles {
+        let leaf = self.ca.issue(&LeafSpec::server(name, &["127.0.0.1", "redis.test"], days)).unwrap();
+        self.files(name, &leaf, &[])
+    }
+
+    /// Issues and writes a client certificate; returns (cert, key) paths.
+    pub fn client(&self) -> (PathBuf, PathBuf) {
+        let mut spec = LeafSpec::server("test client", &["client.test"], 30);
+        spec.client = true;
+        let leaf = self.ca.issue(&spec).unwrap();
+        let f = self.files("client", &leaf, &[]);
+        (f.cert, f.key)
+    }
+
+    /// Anchors holding only this CA.
+    pub fn anchors(&self) -> TrustAnchors {
+        let mut roots = RootCertStore::empty();
+        roots.add(self.ca.cert.clone()).unwrap();
+        TrustAnchors::new(roots)
+    }
+}
+
+/// A probe context with short timeouts, trusting `anchors`.
+pub fn context(anchors: TrustAnchors) -> ProbeContext {
+    ProbeContext {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_millis(1500),
+        endpoint_timeout: Duration::from_secs(15),
+        sni: None,
+        tls: TlsSettings::new(None).unwrap(),
+        anchors,
+        rules: Rules::default(),
+    }
+}
+
+/// The same context presenting a client certificate.
+pub fn with_client_cert(mut ctx: ProbeContext, cert: &Path, key: &Path) -> ProbeContext {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<_, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    ctx.tls = TlsSettings::new(Some((chain, key))).unwrap();
+    ctx
+}
+
+/// Probes `127.0.0.1:port` (with an optional name) through the whole pipeline.
+pub async fn scan(port: u16, name: Option<&str>, ctx: &ProbeContext) -> EndpointRecord {
+    let ep = Endpoint { addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), name: name.map(Arc::from) };
+    probe_endpoint(&ep, ctx).await
+}
+
+/// Finding ids of a record, sorted.
+pub fn ids(r: &EndpointRecord) -> Vec<FindingId> {
+    let mut v: Vec<FindingId> = r.findings.iter().map(|f| f.id).collect();
+    v.sort();
+    v
+}
+
+/// Writes text to a file in `dir`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    p
+}
