@@ -2,4 +2,5 @@
 //! binary end to end. One test binary, one module per concern.
 
 mod support;
+mod certs;
 mod redis;

@@ -276,3 +276,57 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     f.write_all(text.as_bytes()).unwrap();
     p
 }
+
+/// An RSA CA made with the openssl CLI, for what rcgen with ring cannot sign (SHA-1, RSA-1024 keys).
+pub struct OpensslCa {
+    /// Directory of the files.
+    pub dir: PathBuf,
+    /// CA certificate (PEM file).
+    pub cert: PathBuf,
+    /// CA key.
+    pub key: PathBuf,
+}
+
+impl OpensslCa {
+    /// An RSA-2048, SHA-256 self-signed root in `dir`.
+    pub fn new(dir: &Path) -> Self {
+        let cert = dir.join("ossl-ca.pem");
+        let key = dir.join("ossl-ca.key");
+        openssl(&[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "365",
+            "-subj", "/CN=openssl test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout", key.to_str().unwrap(), "-out", cert.to_str().unwrap(),
+        ]);
+        Self { dir: dir.to_path_buf(), cert, key }
+    }
+
+    /// A leaf for 127.0.0.1 with an RSA key of `bits`, signed with `digest` (e.g. `sha1`).
+    pub fn leaf(&self, name: &str, bits: u32, digest: &str) -> TlsFiles {
+        let key = self.dir.join(format!("{name}.key"));
+        let csr = self.dir.join(format!("{name}.csr"));
+        let cert = self.dir.join(format!("{name}.crt"));
+        let ext = write(&self.dir, &format!("{name}.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+        openssl(&[
+            "req", "-new", "-newkey", &format!("rsa:{bits}"), "-nodes", "-subj", &format!("/CN={name}"),
+            "-keyout", key.to_str().unwrap(), "-out", csr.to_str().unwrap(),
+        ]);
+        openssl(&[
+            "x509", "-req", "-in", csr.to_str().unwrap(), "-CA", self.cert.to_str().unwrap(),
+            "-CAkey", self.key.to_str().unwrap(), "-CAcreateserial", "-days", "200", &format!("-{digest}"),
+            "-extfile", ext.to_str().unwrap(), "-out", cert.to_str().unwrap(),
+        ]);
+        TlsFiles { cert, key, ca: self.cert.clone() }
+    }
+
+    /// Anchors holding only this CA.
+    pub fn anchors(&self) -> TrustAnchors {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(&self.cert).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        TrustAnchors::new(roots)
+    }
+}
