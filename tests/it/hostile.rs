@@ -1,0 +1,195 @@
+//! Hostile and broken peers (in-process fakes on loopback): each ends as a precise status, never a crash,
+//! within the endpoint's deadline.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use redis_tls_scan::model::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use crate::support::*;
+
+/// Starts a fake that runs `behave` on every accepted connection; returns its port.
+async fn fake<F, Fut>(behave: F) -> u16
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            tokio::spawn(behave(s));
+        }
+    });
+    port
+}
+
+/// Answers the first chunk it reads with `reply`, then keeps the connection open for a while.
+async fn replying(reply: &'static [u8]) -> u16 {
+    fake(move |mut s| async move {
+        let mut buf = [0u8; 1024];
+        if matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
+            let _ = s.write_all(reply).await;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await
+}
+
+fn plain(r: &EndpointRecord) -> &PingResult {
+    r.plaintext.as_ref().unwrap()
+}
+
+fn v13(r: &EndpointRecord) -> &VersionProbe {
+    r.tls.as_ref().unwrap().versions.get(&TlsVersion::Tls13).unwrap()
+}
+
+fn short_context() -> redis_tls_scan::scan::ProbeContext {
+    let mut ctx = context(Pki::new().anchors());
+    ctx.read_timeout = Duration::from_millis(500);
+    ctx.endpoint_timeout = Duration::from_secs(5);
+    ctx
+}
+
+#[tokio::test]
+async fn closed_port_gets_no_further_probe() {
+    let r = scan(closed_port(), None, &short_context()).await;
+    assert_eq!(r.reachability, Reachability::Closed);
+    assert!(r.plaintext.is_none() && r.tls.is_none());
+    assert_eq!(r.connections, 1);
+    assert!(r.findings.is_empty());
+}
+
+#[tokio::test]
+async fn tarpit_is_silent_and_bounded_by_the_deadline() {
+    let port = fake(|s| async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(s);
+    })
+    .await;
+    let mut ctx = short_context();
+    ctx.endpoint_timeout = Duration::from_millis(800);
+    let r = scan(port, None, &ctx).await;
+    assert_eq!(plain(&r).status, PingStatus::Silent);
+    assert_eq!(v13(&r).failure, Some(HandshakeFailure::Timeout));
+    assert!(r.deadline_exceeded);
+    assert!(r.duration_ms < 800 + 300, "took {} ms", r.duration_ms);
+}
+
+#[tokio::test]
+async fn a_mebibyte_of_garbage_without_newline() {
+    let port = fake(|mut s| async move {
+        let junk = vec![b'A'; 1 << 20];
+        let _ = s.write_all(&junk).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await;
+    let r = scan(port, None, &short_context()).await;
+    let p = plain(&r);
+    assert_eq!(p.status, PingStatus::NotResp);
+    assert!(p.reply.as_ref().unwrap().len() <= 203);
+    assert_eq!(v13(&r).failure, Some(HandshakeFailure::NotTls));
+    assert!(!r.tls.as_ref().unwrap().speaks_tls);
+    assert!(r.findings.is_empty());
+}
+
+#[tokio::test]
+async fn close_without_answer() {
+    // Reads the request, then closes: a FIN and nothing else.
+    let port = fake(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+    })
+    .await;
+    let r = scan(port, None, &short_context()).await;
+    assert_eq!(plain(&r).status, PingStatus::Closed);
+    assert_eq!(v13(&r).failure, Some(HandshakeFailure::Closed));
+}
+
+#[tokio::test]
+async fn immediate_close() {
+    // Closes before reading: when our bytes arrive after the close, the peer's kernel answers them with a
+    // RST, so the scanner sees a close or a reset depending on timing. Both are precise, neither a crash.
+    let port = fake(|s| async move { drop(s) }).await;
+    let r = scan(port, None, &short_context()).await;
+    assert!(matches!(plain(&r).status, PingStatus::Closed | PingStatus::Reset), "{:?}", plain(&r));
+    assert!(matches!(v13(&r).failure, Some(HandshakeFailure::Closed | HandshakeFailure::Reset)), "{:?}", v13(&r));
+}
+
+#[tokio::test]
+async fn immediate_reset() {
+    let port = fake(|s| async move {
+        // SO_LINGER 0: close sends RST instead of FIN.
+        let _ = s.set_zero_linger();
+        drop(s);
+    })
+    .await;
+    let r = scan(port, None, &short_context()).await;
+    assert_eq!(plain(&r).status, PingStatus::Reset);
+    assert_eq!(v13(&r).failure, Some(HandshakeFailure::Reset));
+}
+
+#[tokio::test]
+async fn protected_mode_denied() {
+    let port = replying(b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n").await;
+    let r = scan(port, None, &short_context()).await;
+    assert_eq!(plain(&r).status, PingStatus::Denied);
+    assert!(r.is_redis());
+    assert_eq!(ids(&r), vec![FindingId::PlaintextEnabled]);
+}
+
+#[tokio::test]
+async fn wrongpass_and_other_errors() {
+    let port = replying(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n").await;
+    assert_eq!(plain(&scan(port, None, &short_context()).await).status, PingStatus::Wrongpass);
+    let port = replying(b"-ERR unknown command 'PING'\r\n").await;
+    assert_eq!(plain(&scan(port, None, &short_context()).await).status, PingStatus::Error);
+}
+
+#[tokio::test]
+async fn http_server_is_not_redis() {
+    let port = replying(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+    let r = scan(port, None, &short_context()).await;
+    assert_eq!(plain(&r).status, PingStatus::NotResp);
+    assert_eq!(plain(&r).reply.as_deref(), Some("HTTP/1.1 400 Bad Request"));
+    assert_eq!(v13(&r).failure, Some(HandshakeFailure::NotTls));
+    assert!(!r.is_redis());
+    assert!(r.findings.is_empty());
+}
+
+#[tokio::test]
+async fn terminal_escapes_in_a_reply_are_neutralised() {
+    let port = replying(b"-ERR \x1b]0;owned\x07\x1b[2J\r\n").await;
+    let r = scan(port, None, &short_context()).await;
+    assert_eq!(plain(&r).reply.as_deref(), Some("-ERR \\x1b]0;owned\\x07\\x1b[2J"));
+}
+
+#[tokio::test]
+async fn full_accept_queue_is_filtered() {
+    // A listener that never accepts, with a backlog of 1: once the queue is full the kernel drops SYNs,
+    // which is what a firewall that drops packets looks like to a scanner.
+    let sock = TcpSocket::new_v4().unwrap();
+    sock.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+    let listener = sock.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    let mut saturated = false;
+    for _ in 0..16 {
+        match tokio::time::timeout(Duration::from_millis(300), TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => held.push(s),
+            _ => {
+                saturated = true;
+                break;
+            }
+        }
+    }
+    assert!(saturated, "the accept queue never filled");
+    let mut ctx = short_context();
+    ctx.connect_timeout = Duration::from_millis(500);
+    let r = scan(addr.port(), None, &ctx).await;
+    assert_eq!(r.reachability, Reachability::Filtered);
+    assert!(r.plaintext.is_none());
+    drop(listener);
+}
