@@ -14,7 +14,7 @@ use crate::support::*;
 async fn fake<F, Fut>(behave: F) -> u16
 where
     F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let port = l.local_addr().unwrap().port();

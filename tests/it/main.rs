@@ -5,3 +5,4 @@ mod support;
 mod certs;
 mod hostile;
 mod redis;
+mod reports;

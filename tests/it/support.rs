@@ -25,34 +25,34 @@ use tempfile::TempDir;
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Panics with an install hint when `bin` is not on PATH.
-pub fn require(bin: &str) {
+pub(crate) fn require(bin: &str) {
     let found = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()));
     assert!(found, "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl)");
 }
 
 /// A port that was free a moment ago (bound to port 0, then released).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
 /// A loopback port where nothing listens (bound then closed): connecting is refused.
-pub fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     free_port()
 }
 
 /// A child process killed (by PID) on drop.
-pub struct Peer {
+pub(crate) struct Peer {
     child: Child,
     /// The port it listens on (the TLS port for TLS peers).
-    pub port: u16,
+    pub(crate) port: u16,
     /// A second port (the plaintext one for mixed Redis servers).
-    pub extra_port: Option<u16>,
+    pub(crate) extra_port: Option<u16>,
 }
 
 impl Peer {
     /// `127.0.0.1:port`.
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 }
@@ -103,28 +103,28 @@ fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
 }
 
 /// TLS material for a Redis or s_server peer.
-pub struct TlsFiles {
+pub(crate) struct TlsFiles {
     /// Server certificate chain (PEM file).
-    pub cert: PathBuf,
+    pub(crate) cert: PathBuf,
     /// Server key (PEM file).
-    pub key: PathBuf,
+    pub(crate) key: PathBuf,
     /// CA bundle that client certificates are checked against.
-    pub ca: PathBuf,
+    pub(crate) ca: PathBuf,
 }
 
 /// Redis configuration for a test.
 #[derive(Default)]
-pub struct RedisConf {
+pub(crate) struct RedisConf {
     /// Serve plaintext on a port.
-    pub plaintext: bool,
+    pub(crate) plaintext: bool,
     /// Serve TLS on a port with this material.
-    pub tls: Option<TlsFiles>,
+    pub(crate) tls: Option<TlsFiles>,
     /// Extra `--name value` pairs.
-    pub args: Vec<(String, String)>,
+    pub(crate) args: Vec<(String, String)>,
 }
 
 /// Starts `redis-server` on free loopback ports.
-pub fn redis(dir: &Path, conf: RedisConf) -> Peer {
+pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
     require("redis-server");
     for _ in 0..5 {
         let (plain, tls) = (free_port(), free_port());
@@ -154,7 +154,7 @@ pub fn redis(dir: &Path, conf: RedisConf) -> Peer {
 }
 
 /// Starts `openssl s_server` (TLS 1.2/1.3 by default) with `extra` arguments; replies to lines reversed.
-pub fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
+pub(crate) fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
     require("openssl");
     for _ in 0..5 {
         let port = free_port();
@@ -170,25 +170,25 @@ pub fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
 }
 
 /// Runs the openssl CLI, panicking with its output on failure.
-pub fn openssl(args: &[&str]) {
+pub(crate) fn openssl(args: &[&str]) {
     require("openssl");
     let out = Command::new("openssl").args(args).output().expect("run openssl");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A test PKI in a temporary directory.
-pub struct Pki {
+pub(crate) struct Pki {
     /// Where the files live.
-    pub dir: TempDir,
+    pub(crate) dir: TempDir,
     /// The root CA.
-    pub ca: Authority,
+    pub(crate) ca: Authority,
     /// Its PEM file.
-    pub ca_file: PathBuf,
+    pub(crate) ca_file: PathBuf,
 }
 
 impl Pki {
     /// A fresh root CA.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca = Authority::new("redis-tls-scan test CA").unwrap();
         let ca_file = dir.path().join("ca.pem");
@@ -197,7 +197,7 @@ impl Pki {
     }
 
     /// Writes a leaf (and optional extra chain PEM) to files; returns the Redis TLS material.
-    pub fn files(&self, name: &str, leaf: &Issued, chain_extra: &[&str]) -> TlsFiles {
+    pub(crate) fn files(&self, name: &str, leaf: &Issued, chain_extra: &[&str]) -> TlsFiles {
         let cert = self.dir.path().join(format!("{name}.crt"));
         let key = self.dir.path().join(format!("{name}.key"));
         let mut pem = leaf.cert_pem.clone();
@@ -210,13 +210,13 @@ impl Pki {
     }
 
     /// Issues and writes a server leaf for 127.0.0.1 and `redis.test`, valid for `days`.
-    pub fn server(&self, name: &str, days: i64) -> TlsFiles {
+    pub(crate) fn server(&self, name: &str, days: i64) -> TlsFiles {
         let leaf = self.ca.issue(&LeafSpec::server(name, &["127.0.0.1", "redis.test"], days)).unwrap();
         self.files(name, &leaf, &[])
     }
 
     /// Issues and writes a client certificate; returns (cert, key) paths.
-    pub fn client(&self) -> (PathBuf, PathBuf) {
+    pub(crate) fn client(&self) -> (PathBuf, PathBuf) {
         let mut spec = LeafSpec::server("test client", &["client.test"], 30);
         spec.client = true;
         let leaf = self.ca.issue(&spec).unwrap();
@@ -225,7 +225,7 @@ impl Pki {
     }
 
     /// Anchors holding only this CA.
-    pub fn anchors(&self) -> TrustAnchors {
+    pub(crate) fn anchors(&self) -> TrustAnchors {
         let mut roots = RootCertStore::empty();
         roots.add(self.ca.cert.clone()).unwrap();
         TrustAnchors::new(roots)
@@ -233,7 +233,7 @@ impl Pki {
 }
 
 /// A probe context with short timeouts, trusting `anchors`.
-pub fn context(anchors: TrustAnchors) -> ProbeContext {
+pub(crate) fn context(anchors: TrustAnchors) -> ProbeContext {
     ProbeContext {
         connect_timeout: Duration::from_secs(2),
         read_timeout: Duration::from_millis(1500),
@@ -246,7 +246,7 @@ pub fn context(anchors: TrustAnchors) -> ProbeContext {
 }
 
 /// The same context presenting a client certificate.
-pub fn with_client_cert(mut ctx: ProbeContext, cert: &Path, key: &Path) -> ProbeContext {
+pub(crate) fn with_client_cert(mut ctx: ProbeContext, cert: &Path, key: &Path) -> ProbeContext {
     use rustls::pki_types::PrivateKeyDer;
     use rustls::pki_types::pem::PemObject;
     let chain: Vec<CertificateDer<'static>> =
@@ -257,20 +257,20 @@ pub fn with_client_cert(mut ctx: ProbeContext, cert: &Path, key: &Path) -> Probe
 }
 
 /// Probes `127.0.0.1:port` (with an optional name) through the whole pipeline.
-pub async fn scan(port: u16, name: Option<&str>, ctx: &ProbeContext) -> EndpointRecord {
+pub(crate) async fn scan(port: u16, name: Option<&str>, ctx: &ProbeContext) -> EndpointRecord {
     let ep = Endpoint { addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), name: name.map(Arc::from) };
     probe_endpoint(&ep, ctx).await
 }
 
 /// Finding ids of a record, sorted.
-pub fn ids(r: &EndpointRecord) -> Vec<FindingId> {
+pub(crate) fn ids(r: &EndpointRecord) -> Vec<FindingId> {
     let mut v: Vec<FindingId> = r.findings.iter().map(|f| f.id).collect();
     v.sort();
     v
 }
 
 /// Writes text to a file in `dir`.
-pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     let mut f = std::fs::File::create(&p).unwrap();
     f.write_all(text.as_bytes()).unwrap();
@@ -278,18 +278,18 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// An RSA CA made with the openssl CLI, for what rcgen with ring cannot sign (SHA-1, RSA-1024 keys).
-pub struct OpensslCa {
+pub(crate) struct OpensslCa {
     /// Directory of the files.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// CA certificate (PEM file).
-    pub cert: PathBuf,
+    pub(crate) cert: PathBuf,
     /// CA key.
-    pub key: PathBuf,
+    pub(crate) key: PathBuf,
 }
 
 impl OpensslCa {
     /// An RSA-2048, SHA-256 self-signed root in `dir`.
-    pub fn new(dir: &Path) -> Self {
+    pub(crate) fn new(dir: &Path) -> Self {
         let cert = dir.join("ossl-ca.pem");
         let key = dir.join("ossl-ca.key");
         openssl(&[
@@ -303,7 +303,7 @@ impl OpensslCa {
     }
 
     /// A leaf for 127.0.0.1 with an RSA key of `bits`, signed with `digest` (e.g. `sha1`).
-    pub fn leaf(&self, name: &str, bits: u32, digest: &str) -> TlsFiles {
+    pub(crate) fn leaf(&self, name: &str, bits: u32, digest: &str) -> TlsFiles {
         let key = self.dir.join(format!("{name}.key"));
         let csr = self.dir.join(format!("{name}.csr"));
         let cert = self.dir.join(format!("{name}.crt"));
@@ -321,7 +321,7 @@ impl OpensslCa {
     }
 
     /// Anchors holding only this CA.
-    pub fn anchors(&self) -> TrustAnchors {
+    pub(crate) fn anchors(&self) -> TrustAnchors {
         use rustls::pki_types::pem::PemObject;
         let mut roots = RootCertStore::empty();
         for c in CertificateDer::pem_file_iter(&self.cert).unwrap() {

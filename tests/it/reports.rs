@@ -1,0 +1,216 @@
+//! The report contract: `reports/README.md` documents exactly the fields and columns the tool writes
+//! (golden tests), CSV cells are safe, and a run directory holds every file with valid checksums.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use redis_tls_scan::model::*;
+use redis_tls_scan::report::csv::{ENDPOINT_COLUMNS, FINDING_COLUMNS, endpoint_row, finding_rows};
+use serde_json::Value;
+
+/// A record with every optional field present, so that every JSON path appears.
+pub(crate) fn full_record() -> EndpointRecord {
+    let summary = CertSummary {
+        subject: "CN=redis".into(),
+        issuer: "CN=CA".into(),
+        sans: vec!["DNS:redis.test".into(), "IP:127.0.0.1".into()],
+        serial: "01:02".into(),
+        not_before: "2026-01-01T00:00:00Z".into(),
+        not_after: "2027-01-01T00:00:00Z".into(),
+        days_left: 40,
+        key_type: "EC".into(),
+        key_bits: Some(256),
+        key_curve: Some("secp256r1".into()),
+        signature_algorithm: "ecdsa-with-SHA256".into(),
+        sha256: "ab".repeat(32),
+        self_signed: false,
+        is_ca: false,
+    };
+    let probe = VersionProbe {
+        status: VersionStatus::Rejected,
+        failure: Some(HandshakeFailure::Alert),
+        alert: Some(Alert { code: 70, name: "protocol_version".into() }),
+        detail: Some("TLS alert protocol_version (70)".into()),
+        cipher_suite: Some("TLS_AES_128_GCM_SHA256".into()),
+        key_exchange_group: Some("x25519".into()),
+    };
+    let mut versions = BTreeMap::new();
+    for v in TlsVersion::ALL {
+        versions.insert(v, probe.clone());
+    }
+    let ping = PingResult { status: PingStatus::Pong, reply: Some("+PONG".into()) };
+    EndpointRecord {
+        address: "127.0.0.1".parse::<IpAddr>().unwrap(),
+        port: 6380,
+        name: Some("redis.test".into()),
+        reachability: Reachability::Open,
+        plaintext: Some(PingResult { status: PingStatus::Reset, reply: Some("x".into()) }),
+        tls: Some(TlsResult {
+            speaks_tls: true,
+            versions,
+            negotiated: Some(Negotiated {
+                version: TlsVersion::Tls13,
+                cipher_suite: "TLS_AES_128_GCM_SHA256".into(),
+                key_exchange_group: Some("x25519".into()),
+            }),
+            client_auth: ClientAuth::None,
+            ping: Some(ping.clone()),
+            ping_with_client_cert: Some(ping),
+        }),
+        certificate: Some(CertificateInfo {
+            leaf: summary.clone(),
+            chain: vec![summary],
+            chain_complete: true,
+            trust: TrustVerdict { trusted: false, reasons: vec![TrustReason::UnknownIssuer] },
+            checked_identity: "redis.test".into(),
+            hostname_match: true,
+        }),
+        findings: vec![Finding {
+            id: FindingId::UnauthenticatedAccess,
+            severity: Severity::Critical,
+            title: "t".into(),
+            evidence: "=cmd|' /C calc'!A0".into(),
+            remediation: "r".into(),
+        }],
+        started_at: "2026-11-22T00:00:00Z".into(),
+        duration_ms: 12,
+        connections: 3,
+        deadline_exceeded: false,
+    }
+}
+
+fn full_meta() -> ScanMeta {
+    let proof = FileProof { path: "ca.pem".into(), sha256: "00".repeat(32) };
+    ScanMeta {
+        tool: "redis-tls-scan".into(),
+        version: "0".into(),
+        schema_version: SCHEMA_VERSION.into(),
+        started_at: "s".into(),
+        finished_at: Some("f".into()),
+        scanner_host: "h".into(),
+        command_line: vec!["redis-tls-scan".into()],
+        targets: vec!["127.0.0.1 (argument:1)".into()],
+        ports: vec![6379],
+        exclusions: vec!["10.0.0.0/8 (--exclude:1)".into()],
+        unresolved: vec![Unresolved { target: "x".into(), origin: "f:1".into(), error: "e".into() }],
+        sni: Some("redis.test".into()),
+        trust: TrustSource { roots: "system".into(), ca_files: vec![proof.clone()], anchors: 1 },
+        client_certificate: Some(proof),
+        timeouts_ms: Timeouts { connect: 1, read: 1, endpoint: 1 },
+        concurrency: 1,
+        warn_days: 30,
+        endpoints_planned: 1,
+        counts: Some(Counts::default()),
+        interrupted: false,
+    }
+}
+
+fn full_summary() -> Summary {
+    let mut s = Summary { max_severity: Some(Severity::High), ..Default::default() };
+    s.findings_by_severity.insert(Severity::High, 1);
+    s.findings_by_id.insert(FindingId::CertExpired, 1);
+    s
+}
+
+/// Flattens a JSON value into dotted paths; arrays as `[]`, version maps as `<version>`, severity and
+/// finding maps as `<severity>` / `<finding_id>`.
+fn paths(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
+    out.insert(prefix.to_string());
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                let key = if TlsVersion::ALL.iter().any(|t| t.key() == k) && prefix.ends_with(".versions") {
+                    "<version>".to_string()
+                } else if prefix.ends_with("findings_by_severity") {
+                    "<severity>".to_string()
+                } else if prefix.ends_with("findings_by_id") {
+                    "<finding_id>".to_string()
+                } else {
+                    k.clone()
+                };
+                paths(&format!("{prefix}.{key}"), child, out);
+            }
+        }
+        Value::Array(a) => {
+            for child in a {
+                paths(&format!("{prefix}[]"), child, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Names in backticks at the start of table rows, within the section that starts with `heading`.
+fn documented(readme: &str, heading: &str) -> Vec<String> {
+    let start = readme.find(heading).unwrap_or_else(|| panic!("reports/README.md lacks '{heading}'"));
+    let section = &readme[start + heading.len()..];
+    let end = section.find("\n## ").unwrap_or(section.len());
+    section[..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reports/README.md")).unwrap()
+}
+
+#[test]
+fn endpoints_csv_columns_are_documented_in_order() {
+    assert_eq!(documented(&readme(), "## endpoints.csv"), ENDPOINT_COLUMNS.to_vec());
+}
+
+#[test]
+fn findings_csv_columns_are_documented_in_order() {
+    assert_eq!(documented(&readme(), "## findings.csv"), FINDING_COLUMNS.to_vec());
+}
+
+#[test]
+fn every_json_field_is_documented_and_nothing_more() {
+    let mut actual = BTreeSet::new();
+    paths("scan", &serde_json::to_value(full_meta()).unwrap(), &mut actual);
+    paths("endpoints", &serde_json::to_value(vec![full_record()]).unwrap(), &mut actual);
+    paths("summary", &serde_json::to_value(full_summary()).unwrap(), &mut actual);
+    actual.insert("schema_version".into());
+    let documented: BTreeSet<String> = documented(&readme(), "## report.json").into_iter().collect();
+    let missing: Vec<_> = actual.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&actual).collect();
+    assert!(missing.is_empty() && stale.is_empty(), "undocumented: {missing:#?}\nno longer written: {stale:#?}");
+}
+
+#[test]
+fn finding_ids_and_severities_are_documented() {
+    let readme = readme();
+    let rows = documented(&readme, "## Findings");
+    let all = [
+        "unauthenticated_access", "plaintext_enabled", "legacy_protocol", "weak_cipher", "weak_key_exchange",
+        "cert_expired", "cert_not_yet_valid", "cert_expiring_soon", "cert_untrusted", "cert_self_signed",
+        "cert_chain_incomplete", "cert_hostname_mismatch", "cert_weak_key", "cert_weak_signature",
+        "client_auth_not_required", "mixed_mode", "cluster_bus_plaintext",
+    ];
+    assert_eq!(rows, all.to_vec());
+    for id in all {
+        let parsed: FindingId = serde_json::from_value(Value::String(id.into())).unwrap();
+        assert_eq!(parsed.as_str(), id);
+    }
+}
+
+#[test]
+fn golden_csv_rows() {
+    let r = full_record();
+    let row = endpoint_row(&r).join(",");
+    assert_eq!(
+        row,
+        "127.0.0.1,6380,redis.test,open,reset,x,true,rejected:alert:protocol_version,rejected:alert:protocol_version,\
+rejected:alert:protocol_version,rejected:alert:protocol_version,rejected:alert:protocol_version,tls1_3,\
+TLS_AES_128_GCM_SHA256,x25519,none,pong,'+PONG,pong,CN=redis,CN=CA,DNS:redis.test;IP:127.0.0.1,01:02,\
+2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,40,EC,256,ecdsa-with-SHA256,abababababababababababababababababababababababababababababababab,\
+false,CN=redis,true,false,unknown_issuer,true,unauthenticated_access,critical,2026-11-22T00:00:00Z,12,3,false"
+    );
+    let f = &finding_rows(&r)[0];
+    // A formula in remote-influenced text is neutralised.
+    assert_eq!(f[6], "'=cmd|' /C calc'!A0");
+}
+
