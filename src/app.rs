@@ -53,7 +53,11 @@ impl Outcome {
 ///
 /// # Errors
 /// Only when the run directory cannot be written.
-pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progress) -> Result<Outcome, SetupError> {
+pub async fn execute(
+    setup: Setup,
+    stop: watch::Receiver<bool>,
+    progress: &Progress,
+) -> Result<Outcome, SetupError> {
     let mut journal = Journal::create(&setup.output, &setup.meta)?;
     let (tx, mut rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = watch::channel(false);
@@ -77,11 +81,13 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     while let Some(rec) = rx.recv().await {
         counts.add(&rec);
         progress.tick(counts.redis);
-        if write_error.is_none() && (setup.include_closed || rec.reachability == Reachability::Open)
-            && let Err(e) = journal.append(&JournalLine::Endpoint(Box::new(rec))) {
-                write_error = Some(e);
-                let _ = abort_tx.send(true);
-            }
+        if write_error.is_none()
+            && (setup.include_closed || rec.reachability == Reachability::Open)
+            && let Err(e) = journal.append(&JournalLine::Endpoint(Box::new(rec)))
+        {
+            write_error = Some(e);
+            let _ = abort_tx.send(true);
+        }
     }
     let completed = scan.await.unwrap_or(false);
     forward.abort();
@@ -90,9 +96,17 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         return Err(e.into());
     }
     let interrupted = !completed || *stop.borrow();
-    journal.close(EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted })?;
+    journal.close(EndMark {
+        finished_at: crate::cert::rfc3339(crate::scan::unix_now()),
+        counts,
+        interrupted,
+    })?;
     let digest = report::finalize(&setup.output, setup.include_closed)?;
-    Ok(Outcome { digest, dir: setup.output, interrupted })
+    Ok(Outcome {
+        digest,
+        dir: setup.output,
+        interrupted,
+    })
 }
 
 /// A channel set to `true` on Ctrl-C or SIGTERM.
@@ -101,7 +115,8 @@ pub fn stop_on_signals() -> watch::Receiver<bool> {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             let terminated = async {
                 match term.as_mut() {
                     Some(t) => {

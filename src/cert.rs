@@ -37,9 +37,19 @@ pub struct TrustAnchors {
 impl TrustAnchors {
     /// Anchors from a root store.
     pub fn new(roots: RootCertStore) -> Self {
-        let subjects = roots.roots.iter().map(|a| a.subject.as_ref().to_vec()).collect();
-        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms.all;
-        Self { roots: Arc::new(roots), subjects, algorithms }
+        let subjects = roots
+            .roots
+            .iter()
+            .map(|a| a.subject.as_ref().to_vec())
+            .collect();
+        let algorithms = rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .all;
+        Self {
+            roots: Arc::new(roots),
+            subjects,
+            algorithms,
+        }
     }
 
     /// Number of anchors.
@@ -60,8 +70,14 @@ impl TrustAnchors {
 
 /// Strips the outer DER SEQUENCE header of a Name.
 fn name_contents(raw: &[u8]) -> &[u8] {
-    let (Some(0x30), Some(&len)) = (raw.first().copied(), raw.get(1)) else { return raw };
-    let header = if len < 0x80 { 2 } else { 2 + usize::from(len & 0x7f) };
+    let (Some(0x30), Some(&len)) = (raw.first().copied(), raw.get(1)) else {
+        return raw;
+    };
+    let header = if len < 0x80 {
+        2
+    } else {
+        2 + usize::from(len & 0x7f)
+    };
     raw.get(header..).unwrap_or(raw)
 }
 
@@ -75,10 +91,15 @@ pub fn inspect(
 ) -> Option<CertificateInfo> {
     let chain = chain.get(..chain.len().min(CHAIN_KEEP))?;
     let leaf_der = chain.first()?;
-    let parsed: Vec<Option<X509Certificate<'_>>> =
-        chain.iter().map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c)).collect();
-    let summaries: Vec<CertSummary> =
-        chain.iter().zip(&parsed).map(|(der, cert)| summarize(der, cert.as_ref(), now)).collect();
+    let parsed: Vec<Option<X509Certificate<'_>>> = chain
+        .iter()
+        .map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
+        .collect();
+    let summaries: Vec<CertSummary> = chain
+        .iter()
+        .zip(&parsed)
+        .map(|(der, cert)| summarize(der, cert.as_ref(), now))
+        .collect();
     let leaf = summaries.first()?.clone();
     let chain_complete = chain_reaches_root(&parsed, anchors);
 
@@ -94,7 +115,10 @@ pub fn inspect(
         leaf,
         chain: summaries,
         chain_complete,
-        trust: TrustVerdict { trusted: reasons.is_empty(), reasons },
+        trust: TrustVerdict {
+            trusted: reasons.is_empty(),
+            reasons,
+        },
         checked_identity: identity_string(identity),
         hostname_match,
     })
@@ -134,11 +158,21 @@ fn trust_reasons(
         }
     }
     let verify = |t: i64| {
-        let t = UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0)));
-        verify_server_cert_signed_by_trust_anchor(&leaf, &anchors.roots, intermediates, t, anchors.algorithms)
+        let t = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(t).unwrap_or(0),
+        ));
+        verify_server_cert_signed_by_trust_anchor(
+            &leaf,
+            &anchors.roots,
+            intermediates,
+            t,
+            anchors.algorithms,
+        )
     };
     let mut result = verify(now);
-    if reasons.iter().any(|r| matches!(r, TrustReason::Expired | TrustReason::NotYetValid))
+    if reasons
+        .iter()
+        .any(|r| matches!(r, TrustReason::Expired | TrustReason::NotYetValid))
         || matches!(&result, Err(rustls::Error::InvalidCertificate(e)) if is_time_error(e))
     {
         // Validate again at a moment when every certificate was valid, to see what else is wrong.
@@ -168,7 +202,9 @@ fn is_time_error(e: &CertificateError) -> bool {
 fn reason_of(e: &CertificateError) -> TrustReason {
     match e {
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => TrustReason::Expired,
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => TrustReason::NotYetValid,
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            TrustReason::NotYetValid
+        }
         CertificateError::UnknownIssuer => TrustReason::UnknownIssuer,
         CertificateError::BadSignature => TrustReason::BadSignature,
         CertificateError::UnsupportedSignatureAlgorithm
@@ -192,7 +228,12 @@ fn valid_moment(parsed: &[Option<X509Certificate<'_>>]) -> Option<i64> {
     let windows: Vec<(i64, i64)> = parsed
         .iter()
         .flatten()
-        .map(|c| (c.validity().not_before.timestamp(), c.validity().not_after.timestamp()))
+        .map(|c| {
+            (
+                c.validity().not_before.timestamp(),
+                c.validity().not_after.timestamp(),
+            )
+        })
         .collect();
     let start = windows.iter().map(|w| w.0).max()?;
     let end = windows.iter().map(|w| w.1).min()?;
@@ -206,12 +247,17 @@ fn valid_moment(parsed: &[Option<X509Certificate<'_>>]) -> Option<i64> {
 /// True when, following issuer names from the leaf through the certificates sent, we reach a
 /// self-signed certificate or one issued by a trust anchor.
 fn chain_reaches_root(parsed: &[Option<X509Certificate<'_>>], anchors: &TrustAnchors) -> bool {
-    let Some(Some(mut cur)) = parsed.first().map(Option::as_ref) else { return false };
+    let Some(Some(mut cur)) = parsed.first().map(Option::as_ref) else {
+        return false;
+    };
     for _ in 0..parsed.len() {
         if is_self_signed(cur) || anchors.is_anchor_subject(cur.issuer().as_raw()) {
             return true;
         }
-        let next = parsed.iter().flatten().find(|c| c.subject().as_raw() == cur.issuer().as_raw());
+        let next = parsed
+            .iter()
+            .flatten()
+            .find(|c| c.subject().as_raw() == cur.issuer().as_raw());
         match next {
             Some(n) if !std::ptr::eq(n, cur) => cur = n,
             _ => return false,
@@ -228,14 +274,22 @@ fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
         Ok(()) => true,
         // ring cannot check every algorithm (SHA-1 ECDSA, RSA < 2048 with SHA-2): fall back to the key ids.
         Err(_) => {
-            let ski = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
-                _ => None,
-            });
-            let aki = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-                ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0),
-                _ => None,
-            });
+            let ski = cert
+                .extensions()
+                .iter()
+                .find_map(|e| match e.parsed_extension() {
+                    ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+                    _ => None,
+                });
+            let aki = cert
+                .extensions()
+                .iter()
+                .find_map(|e| match e.parsed_extension() {
+                    ParsedExtension::AuthorityKeyIdentifier(a) => {
+                        a.key_identifier.as_ref().map(|k| k.0)
+                    }
+                    _ => None,
+                });
             match (aki, ski) {
                 (Some(a), Some(s)) => a == s,
                 (None, _) => true,
@@ -288,7 +342,9 @@ fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSu
 }
 
 fn sans(cert: &X509Certificate<'_>) -> Vec<String> {
-    let Ok(Some(ext)) = cert.subject_alternative_name() else { return Vec::new() };
+    let Ok(Some(ext)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
     ext.value
         .general_names
         .iter()
@@ -324,7 +380,12 @@ fn key_facts(cert: &X509Certificate<'_>) -> (String, Option<u32>, Option<String>
     match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => ("RSA".into(), Some(bit_length(rsa.modulus)), None),
         Ok(PublicKey::EC(point)) => {
-            let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string());
             let (name, bits) = match curve.as_deref() {
                 Some("1.2.840.10045.3.1.7") => ("secp256r1".to_string(), 256),
                 Some("1.3.132.0.34") => ("secp384r1".to_string(), 384),
@@ -350,7 +411,10 @@ fn bit_length(n: &[u8]) -> u32 {
         None => return 0,
     };
     let first = n.first().copied().unwrap_or(0);
-    u32::try_from(n.len()).unwrap_or(u32::MAX / 8).saturating_mul(8).saturating_sub(first.leading_zeros())
+    u32::try_from(n.len())
+        .unwrap_or(u32::MAX / 8)
+        .saturating_mul(8)
+        .saturating_sub(first.leading_zeros())
 }
 
 /// Field size of an uncompressed EC point (04 || X || Y).
@@ -398,7 +462,10 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn rfc3339(ts: i64) -> String {
     ::time::OffsetDateTime::from_unix_timestamp(ts)
         .ok()
-        .and_then(|t| t.format(&::time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| format!("@{ts}"))
 }
 

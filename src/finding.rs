@@ -64,7 +64,9 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
     let tls = rec.tls.as_ref();
 
     let plain_pong = plain.is_some_and(|p| p.status == PingStatus::Pong);
-    let tls_pong = tls.and_then(|t| t.ping.as_ref()).is_some_and(|p| p.status == PingStatus::Pong);
+    let tls_pong = tls
+        .and_then(|t| t.ping.as_ref())
+        .is_some_and(|p| p.status == PingStatus::Pong);
     if plain_pong || tls_pong {
         let how = match (plain_pong, tls_pong) {
             (true, true) => "in plaintext and over TLS",
@@ -82,7 +84,10 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
         out.push(finding(
             FindingId::PlaintextEnabled,
             "Redis is reachable without TLS",
-            format!("plaintext PING answered {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
+            format!(
+                "plaintext PING answered {}",
+                p.reply.as_deref().unwrap_or(p.status.as_str())
+            ),
             "port 0 and tls-port <port> (with tls-cert-file, tls-key-file, tls-ca-cert-file)",
         ));
     }
@@ -94,7 +99,10 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
                 "TLS clients are not required to present a certificate",
                 format!(
                     "PING over TLS answered {} without a client certificate (client auth: {})",
-                    t.ping.as_ref().and_then(|p| p.reply.as_deref()).unwrap_or("a Redis reply"),
+                    t.ping
+                        .as_ref()
+                        .and_then(|p| p.reply.as_deref())
+                        .unwrap_or("a Redis reply"),
                     t.client_auth.as_str()
                 ),
                 "tls-auth-clients yes",
@@ -122,7 +130,10 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             out.push(finding(
                 FindingId::CertNotYetValid,
                 "The certificate is not valid yet",
-                format!("'{}' valid from {} (check the server clock and the issuing process)", leaf.subject, leaf.not_before),
+                format!(
+                    "'{}' valid from {} (check the server clock and the issuing process)",
+                    leaf.subject, leaf.not_before
+                ),
                 RENEW,
             ));
         }
@@ -130,14 +141,20 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             out.push(finding(
                 FindingId::CertExpiringSoon,
                 "The certificate expires soon",
-                format!("{} days left (not after {}), threshold {} days", leaf.days_left, leaf.not_after, rules.warn_days),
+                format!(
+                    "{} days left (not after {}), threshold {} days",
+                    leaf.days_left, leaf.not_after, rules.warn_days
+                ),
                 RENEW,
             ));
         }
         let path_reasons: Vec<&str> = reasons
             .iter()
             .filter(|r| {
-                !matches!(r, TrustReason::Expired | TrustReason::NotYetValid | TrustReason::NameMismatch)
+                !matches!(
+                    r,
+                    TrustReason::Expired | TrustReason::NotYetValid | TrustReason::NameMismatch
+                )
             })
             .map(|r| r.as_str())
             .collect();
@@ -160,8 +177,11 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             out.push(finding(
                 FindingId::CertChainIncomplete,
                 "The server does not send the intermediate certificates validation needs",
-                format!("chain sent: {} certificate(s), last issuer '{}' not sent and not an anchor",
-                    c.chain.len(), c.chain.last().map_or("", |s| s.issuer.as_str())),
+                format!(
+                    "chain sent: {} certificate(s), last issuer '{}' not sent and not an anchor",
+                    c.chain.len(),
+                    c.chain.last().map_or("", |s| s.issuer.as_str())
+                ),
                 "put the leaf followed by its intermediates in the PEM file named by tls-cert-file",
             ));
         }
@@ -177,7 +197,14 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             .chain
             .iter()
             .filter(|s| is_weak_key(&s.key_type, s.key_bits))
-            .map(|s| format!("'{}' {} {} bits", s.subject, s.key_type, s.key_bits.unwrap_or(0)))
+            .map(|s| {
+                format!(
+                    "'{}' {} {} bits",
+                    s.subject,
+                    s.key_type,
+                    s.key_bits.unwrap_or(0)
+                )
+            })
             .collect();
         if !weak_keys.is_empty() {
             out.push(finding(

@@ -121,7 +121,15 @@ pub enum PingStatus {
 impl PingStatus {
     /// True when the reply proves a Redis server (any recognised Redis reply).
     pub fn is_redis(self) -> bool {
-        matches!(self, Self::Pong | Self::Noauth | Self::Denied | Self::Wrongpass | Self::Error | Self::OtherResp)
+        matches!(
+            self,
+            Self::Pong
+                | Self::Noauth
+                | Self::Denied
+                | Self::Wrongpass
+                | Self::Error
+                | Self::OtherResp
+        )
     }
 
     /// Stable lowercase name, as in the reports.
@@ -165,7 +173,13 @@ pub enum TlsVersion {
 
 impl TlsVersion {
     /// All versions, oldest first.
-    pub const ALL: [TlsVersion; 5] = [Self::Ssl3, Self::Tls10, Self::Tls11, Self::Tls12, Self::Tls13];
+    pub const ALL: [TlsVersion; 5] = [
+        Self::Ssl3,
+        Self::Tls10,
+        Self::Tls11,
+        Self::Tls12,
+        Self::Tls13,
+    ];
 
     /// Key used in JSON maps and CSV column names.
     pub fn key(self) -> &'static str {
@@ -455,7 +469,19 @@ impl TrustReason {
 }
 
 /// Finding severity, ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Informational.
@@ -472,7 +498,13 @@ pub enum Severity {
 
 impl Severity {
     /// All severities, most severe first.
-    pub const DESCENDING: [Severity; 5] = [Self::Critical, Self::High, Self::Medium, Self::Low, Self::Info];
+    pub const DESCENDING: [Severity; 5] = [
+        Self::Critical,
+        Self::High,
+        Self::Medium,
+        Self::Low,
+        Self::Info,
+    ];
 
     /// Stable lowercase name.
     pub fn as_str(self) -> &'static str {
@@ -685,7 +717,8 @@ impl Counts {
             Reachability::Unreachable => self.unreachable += 1,
         }
         self.redis += u64::from(r.is_redis());
-        self.plaintext_redis += u64::from(r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()));
+        self.plaintext_redis +=
+            u64::from(r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()));
         self.tls += u64::from(r.tls.as_ref().is_some_and(|t| t.speaks_tls));
     }
 }

@@ -14,7 +14,9 @@ impl Progress {
     /// A bar for `total` endpoints; hidden unless `visible`.
     pub fn new(total: u64, visible: bool) -> Self {
         if !visible {
-            return Self { bar: ProgressBar::hidden() };
+            return Self {
+                bar: ProgressBar::hidden(),
+            };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
         let style = ProgressStyle::with_template(

@@ -49,7 +49,10 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
         read_timeout: ctx.read_timeout,
         deadline: start + ctx.endpoint_timeout,
     };
-    let name = ctx.sni.clone().or_else(|| ep.name.as_deref().map(str::to_string));
+    let name = ctx
+        .sni
+        .clone()
+        .or_else(|| ep.name.as_deref().map(str::to_string));
     let mut rec = EndpointRecord {
         address: ep.addr.ip(),
         port: ep.addr.port(),

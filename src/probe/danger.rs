@@ -28,7 +28,11 @@ pub struct RecordingVerifier {
 impl RecordingVerifier {
     /// A verifier for one connection.
     pub fn new(provider: Arc<CryptoProvider>) -> Self {
-        Self { provider, chain: Mutex::new(Vec::new()), signature_error: Mutex::new(None) }
+        Self {
+            provider,
+            chain: Mutex::new(Vec::new()),
+            signature_error: Mutex::new(None),
+        }
     }
 
     /// The chain the server sent (leaf first), empty if none arrived.
@@ -41,7 +45,10 @@ impl RecordingVerifier {
         self.signature_error.lock().ok().and_then(|e| e.clone())
     }
 
-    fn note(&self, r: Result<HandshakeSignatureValid, Error>) -> Result<HandshakeSignatureValid, Error> {
+    fn note(
+        &self,
+        r: Result<HandshakeSignatureValid, Error>,
+    ) -> Result<HandshakeSignatureValid, Error> {
         if let (Err(e), Ok(mut slot)) = (&r, self.signature_error.lock()) {
             *slot = Some(e.to_string());
         }
@@ -59,7 +66,10 @@ impl ServerCertVerifier for RecordingVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         if let Ok(mut chain) = self.chain.lock() {
-            *chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
+            *chain = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| c.clone().into_owned())
+                .collect();
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -70,7 +80,12 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.note(verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
+        self.note(verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        ))
     }
 
     fn verify_tls13_signature(
@@ -79,11 +94,18 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.note(verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
+        self.note(verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        ))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -97,7 +119,10 @@ pub struct RecordingResolver {
 impl RecordingResolver {
     /// A resolver for one connection; `key` is presented when the server asks.
     pub fn new(key: Option<Arc<CertifiedKey>>) -> Self {
-        Self { requested: AtomicBool::new(false), key }
+        Self {
+            requested: AtomicBool::new(false),
+            key,
+        }
     }
 
     /// True once the server asked for a client certificate.
@@ -107,7 +132,11 @@ impl RecordingResolver {
 }
 
 impl ResolvesClientCert for RecordingResolver {
-    fn resolve(&self, _root_hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+    fn resolve(
+        &self,
+        _root_hints: &[&[u8]],
+        _schemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
         // rustls calls this only when the server sent a CertificateRequest (TLS 1.2 and 1.3).
         self.requested.store(true, Ordering::Relaxed);
         self.key.clone()

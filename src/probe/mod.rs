@@ -85,12 +85,18 @@ pub enum ReadEnd {
 }
 
 /// Reads until a `\n`, `cap` bytes, EOF, an error or the timeout, whichever comes first.
-pub async fn read_line_capped<R: AsyncRead + Unpin>(reader: &mut R, cap: usize, budget: &Budget) -> (Vec<u8>, ReadEnd) {
+pub async fn read_line_capped<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    cap: usize,
+    budget: &Budget,
+) -> (Vec<u8>, ReadEnd) {
     let mut buf = Vec::with_capacity(cap.min(512));
     let mut chunk = [0u8; 512];
     loop {
         let want = chunk.len().min(cap.saturating_sub(buf.len()));
-        let Some(slot) = chunk.get_mut(..want) else { return (buf, ReadEnd::Error) };
+        let Some(slot) = chunk.get_mut(..want) else {
+            return (buf, ReadEnd::Error);
+        };
         let n = match tokio::time::timeout(budget.read(), reader.read(slot)).await {
             Err(_) => return (buf, ReadEnd::Timeout),
             Ok(Err(e)) => return (buf, io_end(&e)),
@@ -111,9 +117,9 @@ pub async fn read_line_capped<R: AsyncRead + Unpin>(reader: &mut R, cap: usize, 
 /// Maps an I/O error to how a read ended.
 pub fn io_end(e: &io::Error) -> ReadEnd {
     match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-            ReadEnd::Reset
-        }
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => ReadEnd::Reset,
         io::ErrorKind::UnexpectedEof => ReadEnd::Eof,
         io::ErrorKind::TimedOut => ReadEnd::Timeout,
         _ => ReadEnd::Error,

@@ -6,7 +6,9 @@
 use std::path::Path;
 
 use super::{ReportError, read_journal, write_atomic};
-use crate::model::{EndpointRecord, JournalLine, PingResult, TlsVersion, VersionProbe, VersionStatus};
+use crate::model::{
+    EndpointRecord, JournalLine, PingResult, TlsVersion, VersionProbe, VersionStatus,
+};
 use crate::text::csv_cell;
 
 /// `endpoints.csv` columns, in order.
@@ -56,13 +58,22 @@ pub const ENDPOINT_COLUMNS: [&str; 42] = [
 ];
 
 /// `findings.csv` columns, in order.
-pub const FINDING_COLUMNS: [&str; 8] =
-    ["address", "port", "name", "id", "severity", "title", "evidence", "remediation"];
+pub const FINDING_COLUMNS: [&str; 8] = [
+    "address",
+    "port",
+    "name",
+    "id",
+    "severity",
+    "title",
+    "evidence",
+    "remediation",
+];
 
 /// One `endpoints.csv` row.
 pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
     let opt = |s: Option<String>| s.unwrap_or_default();
-    let ping_status = |p: &Option<PingResult>| opt(p.as_ref().map(|p| p.status.as_str().to_string()));
+    let ping_status =
+        |p: &Option<PingResult>| opt(p.as_ref().map(|p| p.status.as_str().to_string()));
     let ping_reply = |p: &Option<PingResult>| opt(p.as_ref().and_then(|p| p.reply.clone()));
     let tls = r.tls.as_ref();
     let version = |v: TlsVersion| opt(tls.and_then(|t| t.versions.get(&v)).map(version_cell));
@@ -82,9 +93,15 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         version(TlsVersion::Tls11),
         version(TlsVersion::Tls12),
         version(TlsVersion::Tls13),
-        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.version.key().to_string())),
-        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.cipher_suite.clone())),
-        opt(tls.and_then(|t| t.negotiated.as_ref()).and_then(|n| n.key_exchange_group.clone())),
+        opt(tls
+            .and_then(|t| t.negotiated.as_ref())
+            .map(|n| n.version.key().to_string())),
+        opt(tls
+            .and_then(|t| t.negotiated.as_ref())
+            .map(|n| n.cipher_suite.clone())),
+        opt(tls
+            .and_then(|t| t.negotiated.as_ref())
+            .and_then(|n| n.key_exchange_group.clone())),
         opt(tls.map(|t| t.client_auth.as_str().to_string())),
         opt(tls.map(|t| ping_status(&t.ping))),
         opt(tls.map(|t| ping_reply(&t.ping))),
@@ -101,12 +118,29 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         opt(leaf.map(|l| l.signature_algorithm.clone())),
         opt(leaf.map(|l| l.sha256.clone())),
         opt(leaf.map(|l| b(l.self_signed))),
-        opt(cert.map(|c| c.chain.iter().map(|s| s.subject.as_str()).collect::<Vec<_>>().join(";"))),
+        opt(cert.map(|c| {
+            c.chain
+                .iter()
+                .map(|s| s.subject.as_str())
+                .collect::<Vec<_>>()
+                .join(";")
+        })),
         opt(cert.map(|c| b(c.chain_complete))),
         opt(cert.map(|c| b(c.trust.trusted))),
-        opt(cert.map(|c| c.trust.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(";"))),
+        opt(cert.map(|c| {
+            c.trust
+                .reasons
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(";")
+        })),
         opt(cert.map(|c| b(c.hostname_match))),
-        r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(";"),
+        r.findings
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
         opt(r.max_severity().map(|s| s.as_str().to_string())),
         r.started_at.clone(),
         r.duration_ms.to_string(),
@@ -121,7 +155,13 @@ pub fn version_cell(v: &VersionProbe) -> String {
     match (v.status, &v.alert, v.failure) {
         (VersionStatus::Rejected, Some(a), _) => format!("rejected:alert:{}", a.name),
         (VersionStatus::Rejected, None, Some(f)) => {
-            format!("rejected:{}", serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+            format!(
+                "rejected:{}",
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            )
         }
         (s, _, _) => s.as_str().to_string(),
     }
@@ -180,8 +220,18 @@ fn write_rows(
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_endpoints(path: &Path, journal: &Path, keep: impl Fn(&EndpointRecord) -> bool) -> Result<(), ReportError> {
-    write_rows(path, journal, &ENDPOINT_COLUMNS, |r| if keep(r) { vec![endpoint_row(r)] } else { Vec::new() })
+pub fn write_endpoints(
+    path: &Path,
+    journal: &Path,
+    keep: impl Fn(&EndpointRecord) -> bool,
+) -> Result<(), ReportError> {
+    write_rows(path, journal, &ENDPOINT_COLUMNS, |r| {
+        if keep(r) {
+            vec![endpoint_row(r)]
+        } else {
+            Vec::new()
+        }
+    })
 }
 
 /// Writes `findings.csv` from the journal.

@@ -43,7 +43,12 @@ fn plain(r: &EndpointRecord) -> &PingResult {
 }
 
 fn v13(r: &EndpointRecord) -> &VersionProbe {
-    r.tls.as_ref().unwrap().versions.get(&TlsVersion::Tls13).unwrap()
+    r.tls
+        .as_ref()
+        .unwrap()
+        .versions
+        .get(&TlsVersion::Tls13)
+        .unwrap()
 }
 
 fn short_context() -> redis_tls_scan::scan::ProbeContext {
@@ -114,8 +119,19 @@ async fn immediate_close() {
     // RST, so the scanner sees a close or a reset depending on timing. Both are precise, neither a crash.
     let port = fake(|s| async move { drop(s) }).await;
     let r = scan(port, None, &short_context()).await;
-    assert!(matches!(plain(&r).status, PingStatus::Closed | PingStatus::Reset), "{:?}", plain(&r));
-    assert!(matches!(v13(&r).failure, Some(HandshakeFailure::Closed | HandshakeFailure::Reset)), "{:?}", v13(&r));
+    assert!(
+        matches!(plain(&r).status, PingStatus::Closed | PingStatus::Reset),
+        "{:?}",
+        plain(&r)
+    );
+    assert!(
+        matches!(
+            v13(&r).failure,
+            Some(HandshakeFailure::Closed | HandshakeFailure::Reset)
+        ),
+        "{:?}",
+        v13(&r)
+    );
 }
 
 #[tokio::test]
@@ -133,7 +149,10 @@ async fn immediate_reset() {
 
 #[tokio::test]
 async fn protected_mode_denied() {
-    let port = replying(b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n").await;
+    let port = replying(
+        b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n",
+    )
+    .await;
     let r = scan(port, None, &short_context()).await;
     assert_eq!(plain(&r).status, PingStatus::Denied);
     assert!(r.is_redis());
@@ -142,10 +161,17 @@ async fn protected_mode_denied() {
 
 #[tokio::test]
 async fn wrongpass_and_other_errors() {
-    let port = replying(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n").await;
-    assert_eq!(plain(&scan(port, None, &short_context()).await).status, PingStatus::Wrongpass);
+    let port =
+        replying(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n").await;
+    assert_eq!(
+        plain(&scan(port, None, &short_context()).await).status,
+        PingStatus::Wrongpass
+    );
     let port = replying(b"-ERR unknown command 'PING'\r\n").await;
-    assert_eq!(plain(&scan(port, None, &short_context()).await).status, PingStatus::Error);
+    assert_eq!(
+        plain(&scan(port, None, &short_context()).await).status,
+        PingStatus::Error
+    );
 }
 
 #[tokio::test]
@@ -163,7 +189,10 @@ async fn http_server_is_not_redis() {
 async fn terminal_escapes_in_a_reply_are_neutralised() {
     let port = replying(b"-ERR \x1b]0;owned\x07\x1b[2J\r\n").await;
     let r = scan(port, None, &short_context()).await;
-    assert_eq!(plain(&r).reply.as_deref(), Some("-ERR \\x1b]0;owned\\x07\\x1b[2J"));
+    assert_eq!(
+        plain(&r).reply.as_deref(),
+        Some("-ERR \\x1b]0;owned\\x07\\x1b[2J")
+    );
 }
 
 #[tokio::test]
@@ -171,7 +200,8 @@ async fn full_accept_queue_is_filtered() {
     // A listener that never accepts, with a backlog of 1: once the queue is full the kernel drops SYNs,
     // which is what a firewall that drops packets looks like to a scanner.
     let sock = TcpSocket::new_v4().unwrap();
-    sock.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+    sock.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .unwrap();
     let listener = sock.listen(1).unwrap();
     let addr = listener.local_addr().unwrap();
     let mut held = Vec::new();

@@ -1,8 +1,12 @@
 //! Integration tests: real peers on loopback (redis-server, openssl s_server), hostile fakes, and the
 //! binary end to end. One test binary, one module per concern.
 
-mod support;
+// Test code panics on purpose when an expectation fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod certs;
+mod cli;
 mod hostile;
 mod redis;
 mod reports;
+mod support;

@@ -1,0 +1,426 @@
+//! The binary end to end: target files, output files, exit codes, interruption, the demo.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run binary")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// Every file listed in SHA256SUMS exists and matches.
+fn check_sums(dir: &Path) {
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let mut n = 0;
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let actual =
+            redis_tls_scan::cert::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+        assert_eq!(hash, actual, "{name}");
+        n += 1;
+    }
+    assert_eq!(n, 5);
+}
+
+#[test]
+fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = redis(
+        dir.path(),
+        RedisConf {
+            plaintext: true,
+            args: vec![("requirepass".into(), "pw".into())],
+            ..Default::default()
+        },
+    );
+    let tls = redis(
+        dir.path(),
+        RedisConf {
+            tls: Some(pki.server("srv", 90)),
+            args: vec![("tls-auth-clients".into(), "yes".into())],
+            ..Default::default()
+        },
+    );
+    let closed = closed_port();
+    let targets = write(
+        dir.path(),
+        "targets.txt",
+        &format!(
+            "# fleet\n127.0.0.1:{}\n\n127.0.0.1:{}   # TLS\n127.0.0.1:{closed}\n",
+            plain.port, tls.port
+        ),
+    );
+    let out = dir.path().join("run1");
+    let ca = pki.ca_file.to_str().unwrap();
+    let o = run(&[
+        "scan",
+        "-f",
+        targets.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "-q",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "-q prints nothing");
+    for f in [
+        "scan.jsonl",
+        "report.json",
+        "endpoints.csv",
+        "findings.csv",
+        "summary.txt",
+        "SHA256SUMS",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    check_sums(&out);
+    let r = report(&out);
+    assert_eq!(r["schema_version"], "1.0");
+    assert_eq!(r["scan"]["counts"]["scanned"], 3);
+    assert_eq!(r["scan"]["counts"]["open"], 2);
+    assert_eq!(r["scan"]["counts"]["closed"], 1);
+    assert_eq!(r["scan"]["counts"]["redis"], 2);
+    assert_eq!(r["scan"]["interrupted"], false);
+    assert_eq!(r["scan"]["trust"]["roots"], "none");
+    assert_eq!(r["scan"]["trust"]["ca_files"][0]["path"], ca);
+    assert_eq!(r["endpoints"].as_array().unwrap().len(), 2);
+    assert_eq!(r["summary"]["max_severity"], "high");
+    let csv = std::fs::read_to_string(out.join("endpoints.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    let findings = std::fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert_eq!(findings.lines().count(), 2, "{findings}");
+    assert!(findings.contains(",plaintext_enabled,high,"));
+    // The journal: metadata first, endpoints, end line last.
+    let journal = std::fs::read_to_string(out.join("scan.jsonl")).unwrap();
+    let types: Vec<String> = journal
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(types, vec!["scan", "endpoint", "endpoint", "end"]);
+
+    // Policy: a high finding fails --fail-on high, not --fail-on critical.
+    let out2 = dir.path().join("run2");
+    let o = run(&[
+        "scan",
+        "-f",
+        targets.to_str().unwrap(),
+        "-o",
+        out2.to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "-q",
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(code(&o), 1);
+    let out3 = dir.path().join("run3");
+    let o = run(&[
+        "scan",
+        "-f",
+        targets.to_str().unwrap(),
+        "-o",
+        out3.to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(code(&o), 0);
+    // Without -q, the summary is printed; --include-closed lists the closed port.
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("3 scanned") && text.contains("plaintext_enabled"),
+        "{text}"
+    );
+    let out4 = dir.path().join("run4");
+    let o = run(&[
+        "scan",
+        "-f",
+        targets.to_str().unwrap(),
+        "-o",
+        out4.to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "-q",
+        "--include-closed",
+    ]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(report(&out4)["endpoints"].as_array().unwrap().len(), 3);
+    // An existing run directory is never overwritten.
+    let o = run(&[
+        "scan",
+        "-f",
+        targets.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("scan.jsonl"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_targets_are_all_reported_with_file_and_line_and_nothing_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = write(
+        dir.path(),
+        "bad.txt",
+        "127.0.0.1\n10.0.0.0/33\n# ok\n127.0.0.1:99999\nnot a host\n",
+    );
+    let out = dir.path().join("out");
+    let o = run(&[
+        "scan",
+        "-f",
+        targets.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    let path = targets.display();
+    for line in [2, 4, 5] {
+        assert!(
+            err.contains(&format!("error: {path}:{line}: ")),
+            "line {line} missing in:\n{err}"
+        );
+    }
+    assert_eq!(err.lines().count(), 3, "{err}");
+    assert!(!out.exists(), "nothing written");
+
+    let o = run(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        "6379,0",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--ports"), "{}", stderr(&o));
+    let o = run(&[
+        "scan",
+        "-f",
+        dir.path().join("missing.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("missing.txt:0: cannot read"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["scan", "127.0.0.1", "--exclude", "some.host"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--exclude:1: exclusions must be IP"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn absurd_ranges_are_refused_before_any_packet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run(&["scan", "::1/64", "-o", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("more than --max-endpoints 100000000"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "scan",
+        "127.0.0.0/8",
+        "-p",
+        "1-100",
+        "--max-endpoints",
+        "1000",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("1677721600 endpoints planned"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    // Everything excluded: nothing to scan.
+    let o = run(&[
+        "scan",
+        "127.0.0.1",
+        "--exclude",
+        "127.0.0.0/8",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("nothing to scan"));
+}
+
+#[test]
+fn unwritable_output_is_a_setup_error() {
+    let o = run(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &closed_port().to_string(),
+        "-o",
+        "/proc/no/such/dir",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("/proc/no/such/dir"), "{}", stderr(&o));
+}
+
+#[test]
+fn targets_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = redis(
+        dir.path(),
+        RedisConf {
+            plaintext: true,
+            ..Default::default()
+        },
+    );
+    let out = dir.path().join("out");
+    let mut child = bin()
+        .args([
+            "scan",
+            "-",
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+            "--fail-on",
+            "critical",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("# from a pipe\n127.0.0.1:{}\n", server.port).as_bytes())
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "unauthenticated access is critical");
+    assert_eq!(report(&out)["endpoints"][0]["plaintext"]["status"], "pong");
+}
+
+#[test]
+fn sigint_stops_cleanly_with_partial_reports() {
+    // A tarpit the test owns: it tells us when the scanner has connected, then we interrupt.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(64).flatten() {
+            let _ = tx.send(());
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // 127.0.0.1-127.0.0.20 × the tarpit port: the first endpoint hangs until its deadline.
+    let mut child = bin()
+        .args([
+            "scan",
+            "127.0.0.1-127.0.0.20",
+            "-p",
+            &port.to_string(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ])
+        .args([
+            "--read-timeout",
+            "30s",
+            "--endpoint-timeout",
+            "60s",
+            "--concurrency",
+            "1",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("scanner connected");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    let r = report(&out);
+    assert_eq!(r["scan"]["interrupted"], true);
+    assert_eq!(r["scan"]["endpoints_planned"], 20);
+    check_sums(&out);
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let o = run(&["demo", "-o", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Demo endpoints on loopback"), "{text}");
+    let r = report(&out);
+    assert_eq!(r["scan"]["counts"]["scanned"], 5);
+    assert_eq!(r["scan"]["counts"]["redis"], 5);
+    let by_id = &r["summary"]["findings_by_id"];
+    assert_eq!(by_id["unauthenticated_access"], 2);
+    assert_eq!(by_id["plaintext_enabled"], 2);
+    assert_eq!(by_id["cert_expired"], 1);
+    assert_eq!(by_id["client_auth_not_required"], 2);
+    let required = r["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["tls"]["client_auth"] == "required")
+        .count();
+    assert_eq!(required, 1);
+    check_sums(&out);
+}
