@@ -52,6 +52,10 @@ fn is_unsafe_char(c: char) -> bool {
 /// Makes a CSV cell safe to open in a spreadsheet: a cell that would start a formula (`=`, `+`, `-`, `@`,
 /// tab, CR) gets a leading `'` (OWASP "CSV injection" advice). Input is expected to be sanitised already.
 pub fn csv_cell(s: &str) -> String {
+    // A plain number (e.g. negative days left) is data, not a formula.
+    if s.parse::<f64>().is_ok_and(f64::is_finite) {
+        return s.to_string();
+    }
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
         _ => s.to_string(),
@@ -91,6 +95,9 @@ mod tests {
             assert!(csv_cell(bad).starts_with('\''), "{bad}");
         }
         assert_eq!(csv_cell("PONG"), "PONG");
+        assert_eq!(csv_cell("-6"), "-6");
+        assert_eq!(csv_cell("-1+1"), "'-1+1");
+        assert_eq!(csv_cell("-inf"), "'-inf");
         assert_eq!(csv_cell(""), "");
     }
 }

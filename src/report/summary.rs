@@ -103,7 +103,7 @@ pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<Stri
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<28} {:<10} {:<9} {:<9} {:<18} FINDINGS",
+            "{:<28} {:<10} {:<9} {:<9} {:<24} FINDINGS",
             "ENDPOINT", "PLAINTEXT", "TLS", "CLIENT", "CERTIFICATE"
         );
         for (_, line) in &rows {
@@ -177,5 +177,5 @@ fn endpoint_line(r: &EndpointRecord) -> String {
     } else {
         findings.join(" ")
     };
-    format!("{ep:<28} {plain:<10} {tls:<9} {client:<9} {cert:<18} {findings}")
+    format!("{ep:<28} {plain:<10} {tls:<9} {client:<9} {cert:<24} {findings}")
 }
