@@ -497,6 +497,48 @@ mod tests {
         assert_eq!(rfc3339(i64::MAX), format!("@{}", i64::MAX));
     }
 
+    fn leaf_der(common_name: &str, sans: &[&str]) -> CertificateDer<'static> {
+        let ca = crate::pki::Authority::new("unit CA").unwrap();
+        let mut spec = crate::pki::LeafSpec::server("x", sans, 30);
+        spec.common_name = common_name.into();
+        ca.issue(&spec).unwrap().cert
+    }
+
+    #[test]
+    fn hostile_names_are_sanitised_when_captured() {
+        let der = leaf_der("\u{1b}]0;owned\u{7}\u{202e}evil\nline", &["127.0.0.1"]);
+        let anchors = TrustAnchors::new(RootCertStore::empty());
+        let id = ServerName::from(std::net::IpAddr::from([127, 0, 0, 1]));
+        let info = inspect(&[der], &id, &anchors, 0).unwrap();
+        assert_eq!(
+            info.leaf.subject,
+            "CN=\\u{1b}]0;owned\\u{7}\\u{202e}evil\\u{a}line"
+        );
+        assert!(info.leaf.subject.chars().all(|c| !c.is_control()));
+        assert_eq!(info.leaf.sans, vec!["IP:127.0.0.1"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn mutated_certificates_never_panic(
+            flips in proptest::collection::vec((0usize..2000, proptest::num::u8::ANY), 1..8),
+            cut in 0usize..2000,
+        ) {
+            let mut der = leaf_der("mutant", &["127.0.0.1", "redis.test"]).to_vec();
+            let len = der.len().max(1);
+            for (i, b) in flips {
+                if let Some(slot) = der.get_mut(i % len) {
+                    *slot = b;
+                }
+            }
+            der.truncate(cut.max(1));
+            let anchors = TrustAnchors::new(RootCertStore::empty());
+            let id = ServerName::try_from("redis.test").unwrap();
+            let _ = inspect(&[CertificateDer::from(der.clone()), CertificateDer::from(der)], &id, &anchors, 1_800_000_000);
+        }
+    }
+
     #[test]
     fn garbage_chain_is_inspected_without_panic() {
         let anchors = TrustAnchors::new(RootCertStore::empty());

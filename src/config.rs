@@ -444,3 +444,48 @@ fn clamp_concurrency(wanted: usize, warnings: &mut Vec<String>) -> usize {
         wanted
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mozilla_roots_are_built_in_and_a_ca_file_replaces_the_system_store() {
+        let (anchors, source) = load_anchors(Some(Roots::Mozilla), &[]).unwrap();
+        assert!(anchors.len() > 100, "{}", anchors.len());
+        assert_eq!(source.roots, "mozilla");
+
+        let dir = tempfile::tempdir().unwrap();
+        let ca = crate::pki::Authority::new("cfg CA").unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, &ca.pem).unwrap();
+        let (anchors, source) = load_anchors(None, std::slice::from_ref(&path)).unwrap();
+        assert_eq!((anchors.len(), source.roots.as_str()), (1, "none"));
+        assert_eq!(source.ca_files[0].sha256.len(), 64);
+    }
+
+    #[test]
+    fn bad_ca_files_are_setup_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        for path in [empty, dir.path().join("missing.pem")] {
+            let err = load_anchors(None, std::slice::from_ref(&path))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(&path.display().to_string()), "{err}");
+        }
+    }
+
+    #[test]
+    fn default_output_is_a_timestamped_directory_under_reports() {
+        assert_eq!(
+            default_output("", "2026-11-22T12:00:00Z"),
+            Path::new("reports/20261122T120000Z")
+        );
+        assert_eq!(
+            default_output("demo-", "2026-11-22T12:00:00Z"),
+            Path::new("reports/demo-20261122T120000Z")
+        );
+    }
+}

@@ -424,3 +424,112 @@ fn demo_runs_end_to_end() {
     assert_eq!(required, 1);
     check_sums(&out);
 }
+
+#[test]
+fn hostname_targets_keep_their_name_for_sni_and_the_hostname_check() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = redis(
+        dir.path(),
+        RedisConf {
+            tls: Some(pki.server("srv", 90)),
+            args: vec![("tls-auth-clients".into(), "no".into())],
+            ..Default::default()
+        },
+    );
+    let out = dir.path().join("out");
+    // `localhost` comes from /etc/hosts: no DNS query leaves the machine.
+    let target = format!("localhost:{}", server.port);
+    let o = run(&[
+        "scan",
+        &target,
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--ca-file",
+        pki.ca_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r = report(&out);
+    let e = r["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "127.0.0.1")
+        .unwrap();
+    assert_eq!(e["name"], "localhost");
+    assert_eq!(e["certificate"]["checked_identity"], "localhost");
+    assert_eq!(
+        e["certificate"]["hostname_match"], false,
+        "the certificate names 127.0.0.1 and redis.test"
+    );
+    assert!(
+        e["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "cert_hostname_mismatch")
+    );
+    // --sni overrides the name.
+    let out2 = dir.path().join("out2");
+    let o = run(&[
+        "scan",
+        &target,
+        "-o",
+        out2.to_str().unwrap(),
+        "-q",
+        "--ca-file",
+        pki.ca_file.to_str().unwrap(),
+        "--sni",
+        "redis.test",
+    ]);
+    assert_eq!(code(&o), 0);
+    let r = report(&out2);
+    let e = r["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "127.0.0.1")
+        .unwrap();
+    assert_eq!(e["certificate"]["hostname_match"], true);
+}
+
+#[test]
+fn ipv6_loopback_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = redis(
+        dir.path(),
+        RedisConf {
+            plaintext: true,
+            args: vec![("bind".into(), "::1".into())],
+            ..Default::default()
+        },
+    );
+    let out = dir.path().join("out");
+    let target = format!("[::1]:{}", server.port);
+    let o = run(&["scan", &target, "-o", out.to_str().unwrap(), "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r = report(&out);
+    assert_eq!(r["endpoints"][0]["address"], "::1");
+    assert_eq!(r["endpoints"][0]["plaintext"]["status"], "pong");
+}
+
+#[test]
+fn concurrency_is_clamped_to_the_open_file_limit_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let script = format!(
+        "ulimit -n 100 && exec '{}' scan 127.0.0.1 -p {} --concurrency 5000 -q -o '{}'",
+        env!("CARGO_BIN_EXE_redis-tls-scan"),
+        closed_port(),
+        out.display()
+    );
+    let o = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--concurrency 5000 exceeds the open-file limit (100); using 36"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(report(&out)["scan"]["concurrency"], 36);
+}
