@@ -405,7 +405,7 @@ fn key_facts(cert: &X509Certificate<'_>) -> (String, Option<u32>, Option<String>
 
 /// Bits of a big-endian unsigned integer, leading zeros excluded (x509-parser's `key_size` is off for
 /// moduli that are not a multiple of 8 bits).
-fn bit_length(n: &[u8]) -> u32 {
+pub fn bit_length(n: &[u8]) -> u32 {
     let n = match n.iter().position(|&b| b != 0) {
         Some(i) => n.get(i..).unwrap_or_default(),
         None => return 0,

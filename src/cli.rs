@@ -72,7 +72,7 @@ pub struct ScanArgs {
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub read_timeout: Duration,
     /// Total time allowed per endpoint, all probes included.
-    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub endpoint_timeout: Duration,
     /// Name for SNI and the hostname check (default: the target's hostname; IP identity otherwise).
     #[arg(long, value_name = "NAME")]
@@ -89,6 +89,10 @@ pub struct ScanArgs {
     /// Private key (PEM) of --client-cert.
     #[arg(long, value_name = "PEM", requires = "client_cert")]
     pub client_key: Option<PathBuf>,
+    /// Raw ClientHello probe: full (every accepted suite of SSLv3..TLS 1.3), quick (versions and weak-suite
+    /// classes only: fewer connections for huge sweeps), off (TLS 1.2/1.3 through rustls only).
+    #[arg(long, value_enum, default_value = "full", value_name = "MODE")]
+    pub cipher_scan: crate::probe::raw::CipherScan,
     /// Raise cert_expiring_soon when the certificate has at most this many days left.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_days: i64,

@@ -187,6 +187,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
             endpoint: millis(args.endpoint_timeout),
         },
         concurrency,
+        cipher_scan: args.cipher_scan.as_str().into(),
         warn_days: args.warn_days,
         endpoints_planned: u64::try_from(plan.len()).unwrap_or(u64::MAX),
         counts: None,
@@ -202,6 +203,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         rules: Rules {
             warn_days: args.warn_days,
         },
+        cipher_scan: args.cipher_scan,
     };
     Ok(Setup {
         plan: Arc::new(plan),

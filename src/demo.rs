@@ -245,6 +245,7 @@ pub async fn prepare(
         client_certificate: None,
         timeouts_ms: timeouts,
         concurrency: 8,
+        cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: u64::try_from(plan.len()).unwrap_or(0),
         counts: None,
@@ -258,6 +259,7 @@ pub async fn prepare(
         tls: TlsSettings::new(None).map_err(|e| SetupError::Invalid(e.to_string()))?,
         anchors,
         rules: Rules::default(),
+        cipher_scan: crate::probe::raw::CipherScan::Full,
     };
     debug_assert!(
         endpoints

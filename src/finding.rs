@@ -5,7 +5,8 @@
 
 use crate::cert::is_weak_signature;
 use crate::model::{
-    ClientAuth, EndpointRecord, Finding, FindingId, PingStatus, Severity, TrustReason,
+    ClientAuth, EndpointRecord, Finding, FindingId, PingStatus, Severity, SuiteClass, TlsResult,
+    TlsVersion, TrustReason, VersionStatus,
 };
 
 /// Policy knobs the rules depend on.
@@ -108,6 +109,9 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
                 "tls-auth-clients yes",
             ));
         }
+    }
+    if let Some(t) = tls {
+        legacy_and_weak(t, &mut out);
     }
     if let Some(c) = &rec.certificate {
         let leaf = &c.leaf;
@@ -231,6 +235,100 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
     }
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
     out
+}
+
+/// `legacy_protocol`, `weak_cipher` and `weak_key_exchange` from the version and suite verdicts.
+fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
+    let accepted = |v: TlsVersion| {
+        t.versions
+            .get(&v)
+            .is_some_and(|p| p.status == VersionStatus::Accepted)
+    };
+    let legacy: Vec<TlsVersion> = [TlsVersion::Ssl3, TlsVersion::Tls10, TlsVersion::Tls11]
+        .into_iter()
+        .filter(|v| accepted(*v))
+        .collect();
+    if let Some(oldest) = legacy.first() {
+        let mut f = finding(
+            FindingId::LegacyProtocol,
+            "The server accepts protocol versions older than TLS 1.2",
+            format!(
+                "accepts {}",
+                legacy
+                    .iter()
+                    .map(|v| v.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "tls-protocols \"TLSv1.2 TLSv1.3\"",
+        );
+        f.severity = if *oldest == TlsVersion::Tls11 {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        out.push(f);
+    }
+    let mut weak: Vec<(SuiteClass, String)> = Vec::new();
+    for (v, p) in &t.versions {
+        for s in p
+            .cipher_suites
+            .iter()
+            .filter(|s| s.class <= SuiteClass::Weak)
+        {
+            weak.push((s.class, format!("{} ({})", s.name, v.short())));
+        }
+    }
+    if !weak.is_empty() {
+        weak.sort();
+        let insecure = weak.iter().any(|(c, _)| *c == SuiteClass::Insecure);
+        let shown: Vec<&str> = weak.iter().take(12).map(|(_, n)| n.as_str()).collect();
+        let more = weak.len().saturating_sub(shown.len());
+        let mut f = finding(
+            FindingId::WeakCipher,
+            if insecure {
+                "The server accepts broken cipher suites"
+            } else {
+                "The server accepts weak cipher suites"
+            },
+            format!(
+                "{} weak or insecure suite(s): {}{}",
+                weak.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+            "tls-ciphers \"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\" and tls-prefer-server-ciphers yes",
+        );
+        f.severity = if insecure {
+            Severity::High
+        } else {
+            Severity::Low
+        };
+        out.push(f);
+    }
+    let kx = &t.key_exchange;
+    let mut why = Vec::new();
+    if let Some(bits) = kx.dh_bits.filter(|b| *b < 2048) {
+        why.push(format!("ephemeral DH group of {bits} bits"));
+    }
+    if !kx.weak_groups_accepted.is_empty() {
+        why.push(format!(
+            "accepts curves under 224 bits: {}",
+            kx.weak_groups_accepted.join(", ")
+        ));
+    }
+    if !why.is_empty() {
+        out.push(finding(
+            FindingId::WeakKeyExchange,
+            "The key exchange is too small",
+            why.join("; "),
+            "tls-dh-params-file with a 2048-bit (or larger) group, and restrict curves in the OpenSSL configuration (Groups = X25519:P-256:P-384)",
+        ));
+    }
 }
 
 /// RSA/DSA below 2048 bits, EC below 256 bits.

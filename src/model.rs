@@ -230,6 +230,8 @@ pub struct TlsResult {
     pub ping: Option<PingResult>,
     /// `PING` over TLS presenting `--client-cert`, when one was given.
     pub ping_with_client_cert: Option<PingResult>,
+    /// Key-exchange strength.
+    pub key_exchange: KeyExchange,
 }
 
 impl TlsResult {
@@ -259,6 +261,12 @@ pub struct VersionProbe {
     pub cipher_suite: Option<String>,
     /// Key-exchange group negotiated in this handshake, when known.
     pub key_exchange_group: Option<String>,
+    /// Cipher suites the server accepted with this version, in the order it chose them.
+    pub cipher_suites: Vec<SuiteInfo>,
+    /// How completely `cipher_suites` was established.
+    pub enumeration: Enumeration,
+    /// True when the server imposes its own suite order, false when it follows ours; absent if unknown.
+    pub server_preference: Option<bool>,
 }
 
 impl VersionProbe {
@@ -271,8 +279,88 @@ impl VersionProbe {
             detail: None,
             cipher_suite: None,
             key_exchange_group: None,
+            cipher_suites: Vec::new(),
+            enumeration: Enumeration::None,
+            server_preference: None,
         }
     }
+}
+
+/// How completely a version's accepted suites were enumerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enumeration {
+    /// Every assigned suite was offered: the list is complete.
+    Full,
+    /// One hello per weak class (`--cipher-scan quick`): weak suites are detected, the list is partial.
+    Quick,
+    /// Only the suite a handshake negotiated.
+    Negotiated,
+    /// Cut short by the endpoint deadline: the list is partial.
+    Incomplete,
+    /// No suite known.
+    None,
+}
+
+impl Enumeration {
+    /// Stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Quick => "quick",
+            Self::Negotiated => "negotiated",
+            Self::Incomplete => "incomplete",
+            Self::None => "none",
+        }
+    }
+}
+
+/// One accepted cipher suite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteInfo {
+    /// IANA name.
+    pub name: String,
+    /// IANA id, `0xC02F`.
+    pub id: String,
+    /// Strength class.
+    pub class: SuiteClass,
+}
+
+/// Strength class of a cipher suite, weakest first (rules in `reports/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuiteClass {
+    /// Broken: NULL encryption, anonymous, EXPORT, RC4, DES, RC2, MD5.
+    Insecure,
+    /// Deprecated: 3DES, CBC mode, or no forward secrecy.
+    Weak,
+    /// Forward-secret AEAD, not in the recommended set.
+    Secure,
+    /// TLS 1.3 suites and ECDHE with AES-GCM or ChaCha20-Poly1305.
+    Recommended,
+}
+
+impl SuiteClass {
+    /// Stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Insecure => "insecure",
+            Self::Weak => "weak",
+            Self::Secure => "secure",
+            Self::Recommended => "recommended",
+        }
+    }
+}
+
+/// Key-exchange facts gathered from the handshakes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyExchange {
+    /// Smallest ephemeral DH prime seen (bits), from a DHE ServerKeyExchange.
+    pub dh_bits: Option<u32>,
+    /// Groups the server chose (ECDHE curves, TLS 1.3 key shares).
+    pub groups: Vec<String>,
+    /// Curves under 224 bits the server accepted when offered nothing else.
+    pub weak_groups_accepted: Vec<String>,
 }
 
 /// Verdict for one protocol version.
@@ -633,6 +721,8 @@ pub struct ScanMeta {
     pub timeouts_ms: Timeouts,
     /// Concurrency cap used.
     pub concurrency: usize,
+    /// Raw ClientHello probe depth: `full`, `quick` or `off`.
+    pub cipher_scan: String,
     /// `cert_expiring_soon` threshold in days.
     pub warn_days: i64,
     /// Endpoints planned (targets × ports − exclusions).

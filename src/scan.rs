@@ -18,6 +18,7 @@ use crate::cert::{TrustAnchors, inspect};
 use crate::endpoints::{Endpoint, Plan};
 use crate::finding::{Rules, assess};
 use crate::model::{EndpointRecord, Reachability};
+use crate::probe::raw::{self, CipherScan};
 use crate::probe::tls::TlsSettings;
 use crate::probe::{Budget, connect, resp, tls};
 
@@ -38,6 +39,8 @@ pub struct ProbeContext {
     pub anchors: TrustAnchors,
     /// Finding rules.
     pub rules: Rules,
+    /// Raw ClientHello probe depth.
+    pub cipher_scan: CipherScan,
 }
 
 /// Probes one endpoint through every stage. Never fails: every outcome is in the record.
@@ -80,8 +83,21 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
     if rec.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
         rec.tls = Some(tls::skipped_for_plaintext());
     } else if !budget.expired() {
-        let outcome = tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget).await;
+        let mut outcome = tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget).await;
         rec.connections += outcome.connections;
+        // Stage 3b: raw ClientHellos for what rustls cannot speak (legacy versions, weak suites).
+        if !outcome.hopeless && ctx.cipher_scan != CipherScan::Off && !budget.expired() {
+            let audit = raw::audit(ep.addr, name.as_deref(), ctx.cipher_scan, &budget).await;
+            rec.connections += audit.connections;
+            raw::merge(&mut outcome.result, &audit);
+            if outcome.chain.is_empty() {
+                outcome.chain = audit
+                    .chain
+                    .into_iter()
+                    .map(rustls::pki_types::CertificateDer::from)
+                    .collect();
+            }
+        }
         // Stage 4: certificate facts and trust verdict, for the identity the client would check.
         let identity = name
             .as_deref()

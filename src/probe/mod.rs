@@ -4,7 +4,10 @@
 //! Probes never print and never fail the scan: every outcome, however hostile the peer, is a value.
 
 pub mod danger;
+pub mod hello;
+pub mod raw;
 pub mod resp;
+pub mod suites;
 pub mod tls;
 
 use std::io;

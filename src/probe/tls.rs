@@ -22,8 +22,8 @@ use super::danger::{RecordingResolver, RecordingVerifier};
 use super::resp::{self, PING, REPLY_CAP};
 use super::{Budget, ReadEnd, connect, io_end};
 use crate::model::{
-    Alert, ClientAuth, HandshakeFailure, Negotiated, PingResult, PingStatus, TlsResult, TlsVersion,
-    VersionProbe, VersionStatus,
+    Alert, ClientAuth, Enumeration, HandshakeFailure, KeyExchange, Negotiated, PingResult,
+    PingStatus, TlsResult, TlsVersion, VersionProbe, VersionStatus,
 };
 use crate::text::escape_bytes;
 
@@ -68,6 +68,8 @@ pub struct TlsOutcome {
     pub chain: Vec<CertificateDer<'static>>,
     /// TCP connections used.
     pub connections: u32,
+    /// The TLS 1.3 hello got no TLS reply at all (not TLS, or silent): further hellos are pointless.
+    pub hopeless: bool,
 }
 
 /// One handshake's outcome.
@@ -173,7 +175,15 @@ pub async fn probe(
                 reply: h.probe.detail.clone(),
             })
     });
+    let groups: Vec<String> = done
+        .iter()
+        .filter_map(|(_, h)| h.probe.key_exchange_group.clone())
+        .collect();
     let result = TlsResult {
+        key_exchange: KeyExchange {
+            groups: dedup(groups),
+            ..KeyExchange::default()
+        },
         speaks_tls: done.iter().any(|(_, h)| h.tls_reply),
         versions,
         negotiated: best.and_then(|(_, h)| h.negotiated.clone()),
@@ -181,10 +191,18 @@ pub async fn probe(
         ping,
         ping_with_client_cert,
     };
+    let hopeless = !result.speaks_tls
+        && done.iter().all(|(_, h)| {
+            matches!(
+                h.probe.failure,
+                Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout)
+            )
+        });
     TlsOutcome {
         result,
         chain,
         connections,
+        hopeless,
     }
 }
 
@@ -204,7 +222,15 @@ pub fn skipped_for_plaintext() -> TlsResult {
         client_auth: ClientAuth::Unknown,
         ping: None,
         ping_with_client_cert: None,
+        key_exchange: KeyExchange::default(),
     }
+}
+
+/// Sorted, without repeats.
+pub fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// The name rustls verifies against and sends as SNI: a DNS name, or the IP (rustls sends no SNI then).
@@ -385,10 +411,18 @@ async fn handshake(
     hs.tls_reply = matches!(s.first_bytes.as_slice(), [0x15 | 0x16, 0x03, ..]);
     hs.requested_client_cert = resolver.requested();
     hs.chain = verifier.chain();
-    let suite = s
+    let suite_id = s
         .conn
         .negotiated_cipher_suite()
-        .map(|cs| suite_name(u16::from(cs.suite())));
+        .map(|cs| u16::from(cs.suite()));
+    let suite = suite_id.map(suite_name);
+    let suites: Vec<crate::model::SuiteInfo> =
+        suite_id.map(super::suites::info).into_iter().collect();
+    let enumeration = if suites.is_empty() {
+        Enumeration::None
+    } else {
+        Enumeration::Negotiated
+    };
     let group = s
         .conn
         .negotiated_key_exchange_group()
@@ -403,6 +437,9 @@ async fn handshake(
                 detail: None,
                 cipher_suite: suite.clone(),
                 key_exchange_group: group.clone(),
+                cipher_suites: suites,
+                enumeration,
+                server_preference: None,
             };
             if let Some(cs) = suite {
                 hs.negotiated = Some(Negotiated {
@@ -461,6 +498,9 @@ async fn handshake(
                 detail,
                 cipher_suite: suite,
                 key_exchange_group: group,
+                cipher_suites: suites,
+                enumeration,
+                server_preference: None,
             };
         }
         Err(stop) => {
@@ -515,8 +555,7 @@ fn rejected(
         failure: Some(failure),
         alert,
         detail,
-        cipher_suite: None,
-        key_exchange_group: None,
+        ..VersionProbe::not_tested()
     }
 }
 

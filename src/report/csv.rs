@@ -7,12 +7,13 @@ use std::path::Path;
 
 use super::{ReportError, read_journal, write_atomic};
 use crate::model::{
-    EndpointRecord, JournalLine, PingResult, TlsVersion, VersionProbe, VersionStatus,
+    EndpointRecord, JournalLine, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe,
+    VersionStatus,
 };
 use crate::text::csv_cell;
 
 /// `endpoints.csv` columns, in order.
-pub const ENDPOINT_COLUMNS: [&str; 42] = [
+pub const ENDPOINT_COLUMNS: [&str; 46] = [
     "address",
     "port",
     "name",
@@ -28,6 +29,10 @@ pub const ENDPOINT_COLUMNS: [&str; 42] = [
     "tls_version",
     "cipher_suite",
     "key_exchange_group",
+    "cipher_suites",
+    "weak_suites",
+    "dh_bits",
+    "weak_groups",
     "client_auth",
     "tls_ping_status",
     "tls_ping_reply",
@@ -102,6 +107,12 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         opt(tls
             .and_then(|t| t.negotiated.as_ref())
             .and_then(|n| n.key_exchange_group.clone())),
+        opt(tls.map(|t| suites(t, |_| true))),
+        opt(tls.map(|t| suites(t, |c| c <= SuiteClass::Weak))),
+        opt(tls
+            .and_then(|t| t.key_exchange.dh_bits)
+            .map(|b| b.to_string())),
+        opt(tls.map(|t| t.key_exchange.weak_groups_accepted.join(";"))),
         opt(tls.map(|t| t.client_auth.as_str().to_string())),
         opt(tls.map(|t| ping_status(&t.ping))),
         opt(tls.map(|t| ping_reply(&t.ping))),
@@ -148,6 +159,21 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         b(r.deadline_exceeded),
     ];
     row.iter().map(|c| csv_cell(c)).collect()
+}
+
+/// Accepted suites as `<version>:<name>`, filtered by class.
+fn suites(t: &TlsResult, keep: impl Fn(SuiteClass) -> bool) -> String {
+    t.versions
+        .iter()
+        .rev()
+        .flat_map(|(v, p)| {
+            p.cipher_suites
+                .iter()
+                .filter(|s| keep(s.class))
+                .map(move |s| format!("{}:{}", v.key(), s.name))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// `accepted`, `not_tested`, or `rejected:<failure>` (`rejected:alert:<name>` for an alert).

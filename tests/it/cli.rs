@@ -111,7 +111,8 @@ fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
     let csv = std::fs::read_to_string(out.join("endpoints.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3);
     let findings = std::fs::read_to_string(out.join("findings.csv")).unwrap();
-    assert_eq!(findings.lines().count(), 2, "{findings}");
+    assert_eq!(findings.lines().count(), 3, "{findings}");
+    assert!(findings.contains(",weak_cipher,low,"));
     assert!(findings.contains(",plaintext_enabled,high,"));
     // The journal: metadata first, endpoints, end line last.
     let journal = std::fs::read_to_string(out.join("scan.jsonl")).unwrap();

@@ -111,7 +111,7 @@ async fn tls_only_without_client_auth() {
     );
     assert_eq!(
         version(&r, TlsVersion::Tls11).status,
-        VersionStatus::NotTested
+        VersionStatus::Rejected
     );
     let n = t.negotiated.as_ref().unwrap();
     assert_eq!(n.version, TlsVersion::Tls13);
@@ -140,14 +140,61 @@ async fn tls_only_without_client_auth() {
         c.leaf.days_left
     );
     assert_eq!(c.leaf.sha256.len(), 64);
-    assert_eq!(r.connections, 3);
+    // The raw probe: SSLv3 refused with handshake_failure, TLS 1.0/1.1 with protocol_version (Redis sets
+    // a minimum version), every accepted suite listed with its class.
+    assert_eq!(alert_code(version(&r, TlsVersion::Ssl3)), Some(40));
+    assert_eq!(alert_code(version(&r, TlsVersion::Tls10)), Some(70));
+    assert_eq!(alert_code(version(&r, TlsVersion::Tls11)), Some(70));
+    let v13 = version(&r, TlsVersion::Tls13);
+    assert_eq!(v13.enumeration, Enumeration::Full);
+    let names13: Vec<&str> = v13.cipher_suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names13,
+        vec![
+            "TLS_AES_128_GCM_SHA256",
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256"
+        ]
+    );
+    assert!(
+        v13.cipher_suites
+            .iter()
+            .all(|s| s.class == SuiteClass::Recommended)
+    );
+    let v12 = version(&r, TlsVersion::Tls12);
+    assert_eq!(
+        v12.server_preference,
+        Some(false),
+        "Redis defaults to client preference"
+    );
+    assert!(
+        v12.cipher_suites
+            .iter()
+            .any(|s| s.name == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")
+    );
+    // OpenSSL's default list keeps CBC suites: weak, so a low finding.
+    assert!(
+        v12.cipher_suites.iter().any(
+            |s| s.name == "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" && s.class == SuiteClass::Weak
+        )
+    );
+    assert_eq!(t.key_exchange.groups, vec!["x25519"]);
+    assert!(t.key_exchange.weak_groups_accepted.is_empty());
+    assert!(r.connections < 40, "{} connections", r.connections);
     assert_eq!(
         ids(&r),
         vec![
             FindingId::UnauthenticatedAccess,
+            FindingId::WeakCipher,
             FindingId::ClientAuthNotRequired
         ]
     );
+    let weak = r
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::WeakCipher)
+        .unwrap();
+    assert_eq!(weak.severity, Severity::Low);
 }
 
 #[tokio::test]
@@ -178,7 +225,8 @@ async fn tls_auth_clients_yes_requires_a_client_certificate() {
     assert_eq!(alert_code(v12), Some(40));
     // The chain is captured even though the server refused us.
     assert!(r.certificate.as_ref().unwrap().trust.trusted);
-    assert_eq!(ids(&r), Vec::<FindingId>::new());
+    assert_eq!(ids(&r), vec![FindingId::WeakCipher]);
+    let without = r.connections;
 
     // With a client certificate from the CA Redis trusts, PING works.
     let (cert, key) = pki.client();
@@ -189,8 +237,12 @@ async fn tls_auth_clients_yes_requires_a_client_certificate() {
         tls_of(&r).ping_with_client_cert.as_ref().map(|p| p.status),
         Some(PingStatus::Pong)
     );
-    assert_eq!(r.connections, 4);
-    assert_eq!(ids(&r), Vec::<FindingId>::new());
+    assert_eq!(
+        r.connections,
+        without + 1,
+        "one more handshake, with the certificate"
+    );
+    assert_eq!(ids(&r), vec![FindingId::WeakCipher]);
 }
 
 #[tokio::test]
@@ -205,7 +257,10 @@ async fn tls_auth_clients_optional() {
     let r = scan(server.port, None, &context(pki.anchors())).await;
     assert_eq!(tls_of(&r).client_auth, ClientAuth::Optional);
     assert_eq!(tls_ping(&r), Some(PingStatus::Noauth));
-    assert_eq!(ids(&r), vec![FindingId::ClientAuthNotRequired]);
+    assert_eq!(
+        ids(&r),
+        vec![FindingId::WeakCipher, FindingId::ClientAuthNotRequired]
+    );
     assert_eq!(r.max_severity(), Some(Severity::Low));
 }
 
@@ -283,5 +338,5 @@ async fn one_server_with_plaintext_and_tls_ports() {
     assert_eq!(ids(&plain), vec![FindingId::PlaintextEnabled]);
     assert_eq!(plain_status(&tls), PingStatus::Reset);
     assert_eq!(tls_of(&tls).client_auth, ClientAuth::Required);
-    assert_eq!(ids(&tls), Vec::<FindingId>::new());
+    assert_eq!(ids(&tls), vec![FindingId::WeakCipher]);
 }

@@ -36,6 +36,13 @@ pub(crate) fn full_record() -> EndpointRecord {
         detail: Some("TLS alert protocol_version (70)".into()),
         cipher_suite: Some("TLS_AES_128_GCM_SHA256".into()),
         key_exchange_group: Some("x25519".into()),
+        cipher_suites: vec![SuiteInfo {
+            name: "TLS_AES_128_GCM_SHA256".into(),
+            id: "0x1301".into(),
+            class: SuiteClass::Recommended,
+        }],
+        enumeration: Enumeration::Full,
+        server_preference: Some(false),
     };
     let mut versions = BTreeMap::new();
     for v in TlsVersion::ALL {
@@ -65,6 +72,11 @@ pub(crate) fn full_record() -> EndpointRecord {
             client_auth: ClientAuth::None,
             ping: Some(ping.clone()),
             ping_with_client_cert: Some(ping),
+            key_exchange: KeyExchange {
+                dh_bits: Some(2048),
+                groups: vec!["x25519".into()],
+                weak_groups_accepted: vec!["secp192r1".into()],
+            },
         }),
         certificate: Some(CertificateInfo {
             leaf: summary.clone(),
@@ -125,6 +137,7 @@ fn full_meta() -> ScanMeta {
             endpoint: 1,
         },
         concurrency: 1,
+        cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: 1,
         counts: Some(Counts::default()),
@@ -275,7 +288,8 @@ fn golden_csv_rows() {
         row,
         "127.0.0.1,6380,redis.test,open,reset,x,true,rejected:alert:protocol_version,rejected:alert:protocol_version,\
 rejected:alert:protocol_version,rejected:alert:protocol_version,rejected:alert:protocol_version,tls1_3,\
-TLS_AES_128_GCM_SHA256,x25519,none,pong,'+PONG,pong,CN=redis,CN=CA,DNS:redis.test;IP:127.0.0.1,01:02,\
+TLS_AES_128_GCM_SHA256,x25519,tls1_3:TLS_AES_128_GCM_SHA256;tls1_2:TLS_AES_128_GCM_SHA256;\
+tls1_1:TLS_AES_128_GCM_SHA256;tls1_0:TLS_AES_128_GCM_SHA256;ssl3:TLS_AES_128_GCM_SHA256,,2048,secp192r1,none,pong,'+PONG,pong,CN=redis,CN=CA,DNS:redis.test;IP:127.0.0.1,01:02,\
 2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,40,EC,256,ecdsa-with-SHA256,abababababababababababababababababababababababababababababababab,\
 false,CN=redis,true,false,unknown_issuer,true,unauthenticated_access,critical,2026-11-22T00:00:00Z,12,3,false"
     );

@@ -294,6 +294,7 @@ pub(crate) fn context(anchors: TrustAnchors) -> ProbeContext {
         tls: TlsSettings::new(None).unwrap(),
         anchors,
         rules: Rules::default(),
+        cipher_scan: redis_tls_scan::probe::raw::CipherScan::Full,
     }
 }
 
