@@ -15,7 +15,7 @@ use super::hello::{
     DEFAULT_GROUPS, HelloSpec, Reply, ServerHello, WEAK_GROUPS, client_hello, group_bits,
     parse_reply, version_of,
 };
-use super::suites::{self, bundles, weak_classes};
+use super::suites::{self, bundles, weak_bundles};
 use super::{Budget, ReadEnd, connect, io_end};
 use crate::model::{
     Alert, Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus,
@@ -353,25 +353,28 @@ async fn preference(p: &mut Prober<'_>, version: TlsVersion, run: &mut VersionRu
     }
 }
 
-/// Quick mode: one hello per weak class; any acceptance is recorded.
+/// Quick mode: offer the insecure suites, then the weak ones; one acceptance per class is enough.
 async fn quick_classes(p: &mut Prober<'_>, version: TlsVersion, run: &mut VersionRun) {
-    for (_, ids) in weak_classes(version) {
-        if p.budget.expired() {
-            run.incomplete = true;
-            return;
-        }
-        let offer: Vec<u16> = ids
-            .into_iter()
-            .filter(|s| !run.accepted.contains(s))
-            .collect();
-        if offer.is_empty() {
-            continue;
-        }
-        if let Answer::Hello(h) = p.hello(version, &offer, DEFAULT_GROUPS).await
-            && version_of(h.version) == Some(version)
-            && offer.contains(&h.cipher)
-        {
-            run.accepted.push(h.cipher);
+    for (_, offers) in weak_bundles(version) {
+        for offer in offers {
+            if p.budget.expired() {
+                run.incomplete = true;
+                return;
+            }
+            let offer: Vec<u16> = offer
+                .into_iter()
+                .filter(|s| !run.accepted.contains(s))
+                .collect();
+            if offer.is_empty() {
+                continue;
+            }
+            if let Answer::Hello(h) = p.hello(version, &offer, DEFAULT_GROUPS).await
+                && version_of(h.version) == Some(version)
+                && offer.contains(&h.cipher)
+            {
+                run.accepted.push(h.cipher);
+                break;
+            }
         }
     }
 }
@@ -489,7 +492,19 @@ pub fn merge(tls: &mut crate::model::TlsResult, raw: &RawOutcome) {
                     format!("the raw probe was refused: {}", why.unwrap_or_default())
                 });
             }
-            _ => {}
+            _ => {
+                // Both refused: the raw probe's reason is the protocol-level one (it offered every suite
+                // and no supported_versions extension below TLS 1.3); keep rustls' as detail.
+                let rustls_said = t.detail.clone();
+                *t = r.clone();
+                if let Some(d) = rustls_said.filter(|d| Some(d) != r.detail.as_ref()) {
+                    let raw = t
+                        .detail
+                        .take()
+                        .map_or_else(String::new, |x| format!("{x}; "));
+                    t.detail = Some(format!("{raw}rustls: {d}"));
+                }
+            }
         }
     }
     let kx = &mut tls.key_exchange;

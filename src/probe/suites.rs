@@ -135,21 +135,21 @@ pub fn bundles(version: TlsVersion) -> Vec<Vec<u16>> {
         .collect()
 }
 
-/// The weak-suite classes the quick mode probes one hello each, with their candidates for `version`.
-pub fn weak_classes(version: TlsVersion) -> Vec<(&'static str, Vec<u16>)> {
+/// Quick mode's offers for `version`: the insecure candidates, then the weak ones, each cut into bundles.
+/// One acceptance per class proves the class is accepted.
+pub fn weak_bundles(version: TlsVersion) -> Vec<(SuiteClass, Vec<Vec<u16>>)> {
     let all = candidates(version);
-    let mut out: Vec<(&'static str, Vec<u16>)> = Vec::new();
-    for id in all {
-        let Some(w) = TlsCipherSuite::from_id(id).and_then(weakness) else {
-            continue;
-        };
-        match out.iter_mut().find(|(name, _)| *name == w) {
-            Some((_, ids)) if ids.len() < BUNDLE => ids.push(id),
-            Some(_) => {}
-            None => out.push((w, vec![id])),
-        }
-    }
-    out
+    [SuiteClass::Insecure, SuiteClass::Weak]
+        .into_iter()
+        .map(|c| {
+            let ids: Vec<u16> = all.iter().copied().filter(|id| class(*id) == c).collect();
+            (
+                c,
+                ids.chunks(BUNDLE).map(<[u16]>::to_vec).collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, b)| !b.is_empty())
+        .collect()
 }
 
 /// The report's view of a suite id.
@@ -235,27 +235,23 @@ mod tests {
     }
 
     #[test]
-    fn quick_classes_cover_the_weak_families() {
-        let names: Vec<&str> = weak_classes(TlsVersion::Tls12)
+    fn quick_offers_cover_every_weak_suite() {
+        let offers = weak_bundles(TlsVersion::Tls12);
+        assert_eq!(
+            offers.iter().map(|o| o.0).collect::<Vec<_>>(),
+            vec![SuiteClass::Insecure, SuiteClass::Weak]
+        );
+        let offered: usize = offers.iter().flat_map(|o| o.1.iter()).map(Vec::len).sum();
+        let weak = candidates(TlsVersion::Tls12)
             .iter()
-            .map(|c| c.0)
-            .collect();
-        for w in [
-            "NULL",
-            "anon",
-            "EXPORT",
-            "RC4",
-            "DES",
-            "MD5",
-            "3DES",
-            "CBC",
-            "no forward secrecy",
-        ] {
-            assert!(names.contains(&w), "{w} missing from {names:?}");
-        }
+            .filter(|id| class(**id) <= SuiteClass::Weak)
+            .count();
+        assert_eq!(offered, weak);
         assert!(
-            weak_classes(TlsVersion::Tls13).is_empty()
-                || weak_classes(TlsVersion::Tls13).iter().all(|c| c.0 != "CBC")
+            offers
+                .iter()
+                .flat_map(|o| o.1.iter())
+                .all(|b| b.len() <= BUNDLE)
         );
     }
 }

@@ -7,6 +7,7 @@
 mod certs;
 mod cli;
 mod hostile;
+mod legacy;
 mod redis;
 mod reports;
 mod support;
