@@ -53,11 +53,7 @@ impl Outcome {
 ///
 /// # Errors
 /// Only when the run directory cannot be written.
-pub async fn execute(
-    setup: Setup,
-    stop: watch::Receiver<bool>,
-    progress: &Progress,
-) -> Result<Outcome, SetupError> {
+pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progress) -> Result<Outcome, SetupError> {
     let mut journal = Journal::create(&setup.output, &setup.meta)?;
     let (tx, mut rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = watch::channel(false);
@@ -69,13 +65,7 @@ pub async fn execute(
             let _ = abort_for_stop.send(true);
         }
     });
-    let scan = tokio::spawn(crate::scan::run(
-        setup.plan.clone(),
-        setup.ctx.clone(),
-        setup.concurrency,
-        tx,
-        abort_rx,
-    ));
+    let scan = tokio::spawn(crate::scan::run(setup.plan.clone(), setup.ctx.clone(), setup.concurrency, tx, abort_rx));
     let mut counts = Counts::default();
     let mut write_error = None;
     while let Some(rec) = rx.recv().await {
@@ -96,17 +86,9 @@ pub async fn execute(
         return Err(e.into());
     }
     let interrupted = !completed || *stop.borrow();
-    journal.close(EndMark {
-        finished_at: crate::cert::rfc3339(crate::scan::unix_now()),
-        counts,
-        interrupted,
-    })?;
+    journal.close(EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted })?;
     let digest = report::finalize(&setup.output, setup.include_closed)?;
-    Ok(Outcome {
-        digest,
-        dir: setup.output,
-        interrupted,
-    })
+    Ok(Outcome { digest, dir: setup.output, interrupted })
 }
 
 /// A channel set to `true` on Ctrl-C or SIGTERM.
@@ -115,8 +97,7 @@ pub fn stop_on_signals() -> watch::Receiver<bool> {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             let terminated = async {
                 match term.as_mut() {
                     Some(t) => {
@@ -133,6 +114,9 @@ pub fn stop_on_signals() -> watch::Receiver<bool> {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(true);
+        // A second signal means "now": the journal is flushed per record, so nothing finished is lost.
+        let _ = tokio::signal::ctrl_c().await;
+        std::process::exit(i32::from(exit::INTERRUPTED));
     });
     rx
 }

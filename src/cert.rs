@@ -37,19 +37,9 @@ pub struct TrustAnchors {
 impl TrustAnchors {
     /// Anchors from a root store.
     pub fn new(roots: RootCertStore) -> Self {
-        let subjects = roots
-            .roots
-            .iter()
-            .map(|a| a.subject.as_ref().to_vec())
-            .collect();
-        let algorithms = rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .all;
-        Self {
-            roots: Arc::new(roots),
-            subjects,
-            algorithms,
-        }
+        let subjects = roots.roots.iter().map(|a| a.subject.as_ref().to_vec()).collect();
+        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms.all;
+        Self { roots: Arc::new(roots), subjects, algorithms }
     }
 
     /// Number of anchors.
@@ -73,12 +63,20 @@ fn name_contents(raw: &[u8]) -> &[u8] {
     let (Some(0x30), Some(&len)) = (raw.first().copied(), raw.get(1)) else {
         return raw;
     };
-    let header = if len < 0x80 {
-        2
-    } else {
-        2 + usize::from(len & 0x7f)
-    };
+    let header = if len < 0x80 { 2 } else { 2 + usize::from(len & 0x7f) };
     raw.get(header..).unwrap_or(raw)
+}
+
+/// Whether the server proved, in a handshake we verified, that it holds the leaf's private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyProof {
+    /// A rustls handshake verified the server's signature.
+    Proven,
+    /// rustls checked the server's handshake signature and it failed (a copied certificate, or a key
+    /// rustls refuses such as RSA < 2048).
+    Failed(String),
+    /// Only the raw probe saw the chain (TLS ≤ 1.2 in clear): nothing was verified.
+    Unverified,
 }
 
 /// Inspects a chain (leaf first). `identity` is the name (or IP) the hostname check uses; `now` is the scan
@@ -88,26 +86,26 @@ pub fn inspect(
     identity: &ServerName<'_>,
     anchors: &TrustAnchors,
     now: i64,
+    proof: &KeyProof,
 ) -> Option<CertificateInfo> {
     let chain = chain.get(..chain.len().min(CHAIN_KEEP))?;
     let leaf_der = chain.first()?;
-    let parsed: Vec<Option<X509Certificate<'_>>> = chain
-        .iter()
-        .map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c))
-        .collect();
-    let summaries: Vec<CertSummary> = chain
-        .iter()
-        .zip(&parsed)
-        .map(|(der, cert)| summarize(der, cert.as_ref(), now))
-        .collect();
+    let parsed: Vec<Option<X509Certificate<'_>>> =
+        chain.iter().map(|der| X509Certificate::from_der(der).ok().map(|(_, c)| c)).collect();
+    let summaries: Vec<CertSummary> =
+        chain.iter().zip(&parsed).map(|(der, cert)| summarize(der, cert.as_ref(), now)).collect();
     let leaf = summaries.first()?.clone();
-    let chain_complete = chain_reaches_root(&parsed, anchors);
+    let (path, chain_complete) = issuer_path(&parsed, anchors);
 
-    let hostname_match = ParsedCertificate::try_from(leaf_der)
-        .is_ok_and(|p| verify_server_name(&p, identity).is_ok());
-    let mut reasons = trust_reasons(chain, &parsed, anchors, now);
+    let hostname_match = ParsedCertificate::try_from(leaf_der).is_ok_and(|p| verify_server_name(&p, identity).is_ok());
+    let mut reasons = trust_reasons(chain, &parsed, &path, anchors, now);
     if !hostname_match {
         reasons.push(TrustReason::NameMismatch);
+    }
+    match proof {
+        KeyProof::Proven => {}
+        KeyProof::Failed(_) => reasons.push(TrustReason::HandshakeSignatureInvalid),
+        KeyProof::Unverified => reasons.push(TrustReason::KeyNotProven),
     }
     reasons.sort();
     reasons.dedup();
@@ -115,10 +113,7 @@ pub fn inspect(
         leaf,
         chain: summaries,
         chain_complete,
-        trust: TrustVerdict {
-            trusted: reasons.is_empty(),
-            reasons,
-        },
+        trust: TrustVerdict { trusted: reasons.is_empty(), reasons },
         checked_identity: identity_string(identity),
         hostname_match,
     })
@@ -136,6 +131,7 @@ fn identity_string(identity: &ServerName<'_>) -> String {
 fn trust_reasons(
     chain: &[CertificateDer<'_>],
     parsed: &[Option<X509Certificate<'_>>],
+    path: &[usize],
     anchors: &TrustAnchors,
     now: i64,
 ) -> Vec<TrustReason> {
@@ -147,8 +143,9 @@ fn trust_reasons(
         return vec![TrustReason::BadEncoding];
     };
     let intermediates = chain.get(1..).unwrap_or_default();
-    // Time, from every certificate as sent: rustls would report only the first problem.
-    for cert in parsed.iter().flatten() {
+    // Time, from every certificate on the issuer path as sent (an extra, unused certificate in the
+    // chain, e.g. an expired cross-sign, does not matter): rustls would report only the first problem.
+    for cert in path.iter().filter_map(|i| parsed.get(*i)).flatten() {
         let v = cert.validity();
         if now > v.not_after.timestamp() {
             reasons.push(TrustReason::Expired);
@@ -158,21 +155,11 @@ fn trust_reasons(
         }
     }
     let verify = |t: i64| {
-        let t = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-            u64::try_from(t).unwrap_or(0),
-        ));
-        verify_server_cert_signed_by_trust_anchor(
-            &leaf,
-            &anchors.roots,
-            intermediates,
-            t,
-            anchors.algorithms,
-        )
+        let t = UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0)));
+        verify_server_cert_signed_by_trust_anchor(&leaf, &anchors.roots, intermediates, t, anchors.algorithms)
     };
     let mut result = verify(now);
-    if reasons
-        .iter()
-        .any(|r| matches!(r, TrustReason::Expired | TrustReason::NotYetValid))
+    if reasons.iter().any(|r| matches!(r, TrustReason::Expired | TrustReason::NotYetValid))
         || matches!(&result, Err(rustls::Error::InvalidCertificate(e)) if is_time_error(e))
     {
         // Validate again at a moment when every certificate was valid, to see what else is wrong.
@@ -202,9 +189,7 @@ fn is_time_error(e: &CertificateError) -> bool {
 fn reason_of(e: &CertificateError) -> TrustReason {
     match e {
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => TrustReason::Expired,
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            TrustReason::NotYetValid
-        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => TrustReason::NotYetValid,
         CertificateError::UnknownIssuer => TrustReason::UnknownIssuer,
         CertificateError::BadSignature => TrustReason::BadSignature,
         CertificateError::UnsupportedSignatureAlgorithm
@@ -228,12 +213,7 @@ fn valid_moment(parsed: &[Option<X509Certificate<'_>>]) -> Option<i64> {
     let windows: Vec<(i64, i64)> = parsed
         .iter()
         .flatten()
-        .map(|c| {
-            (
-                c.validity().not_before.timestamp(),
-                c.validity().not_after.timestamp(),
-            )
-        })
+        .map(|c| (c.validity().not_before.timestamp(), c.validity().not_after.timestamp()))
         .collect();
     let start = windows.iter().map(|w| w.0).max()?;
     let end = windows.iter().map(|w| w.1).min()?;
@@ -244,59 +224,73 @@ fn valid_moment(parsed: &[Option<X509Certificate<'_>>]) -> Option<i64> {
     (s <= e).then_some(s + (e - s) / 2)
 }
 
-/// True when, following issuer names from the leaf through the certificates sent, we reach a
-/// self-signed certificate or one issued by a trust anchor.
-fn chain_reaches_root(parsed: &[Option<X509Certificate<'_>>], anchors: &TrustAnchors) -> bool {
-    let Some(Some(mut cur)) = parsed.first().map(Option::as_ref) else {
-        return false;
-    };
+/// The certificates met following issuer names from the leaf through those sent (indices, leaf first),
+/// and whether the walk reaches a self-signed certificate or one issued by a trust anchor.
+fn issuer_path(parsed: &[Option<X509Certificate<'_>>], anchors: &TrustAnchors) -> (Vec<usize>, bool) {
+    let mut path = vec![0];
+    let Some(Some(mut cur)) = parsed.first().map(Option::as_ref) else { return (path, false) };
     for _ in 0..parsed.len() {
         if is_self_signed(cur) || anchors.is_anchor_subject(cur.issuer().as_raw()) {
-            return true;
+            return (path, true);
         }
-        let next = parsed
-            .iter()
-            .flatten()
-            .find(|c| c.subject().as_raw() == cur.issuer().as_raw());
+        let next = parsed.iter().enumerate().find_map(|(i, c)| {
+            c.as_ref().filter(|c| c.subject().as_raw() == cur.issuer().as_raw() && !path.contains(&i)).map(|c| (i, c))
+        });
         match next {
-            Some(n) if !std::ptr::eq(n, cur) => cur = n,
-            _ => return false,
+            Some((i, c)) => {
+                path.push(i);
+                cur = c;
+            }
+            None => return (path, false),
         }
     }
-    false
+    (path, false)
 }
 
 fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
     if cert.subject().as_raw() != cert.issuer().as_raw() {
         return false;
     }
-    match cert.verify_signature(None) {
-        Ok(()) => true,
-        // ring cannot check every algorithm (SHA-1 ECDSA, RSA < 2048 with SHA-2): fall back to the key ids.
-        Err(_) => {
-            let ski = cert
-                .extensions()
-                .iter()
-                .find_map(|e| match e.parsed_extension() {
-                    ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
-                    _ => None,
-                });
-            let aki = cert
-                .extensions()
-                .iter()
-                .find_map(|e| match e.parsed_extension() {
-                    ParsedExtension::AuthorityKeyIdentifier(a) => {
-                        a.key_identifier.as_ref().map(|k| k.0)
-                    }
-                    _ => None,
-                });
-            match (aki, ski) {
-                (Some(a), Some(s)) => a == s,
-                (None, _) => true,
-                (Some(_), None) => false,
-            }
+    match verify_own_signature(cert) {
+        Some(ok) => ok,
+        // An algorithm ring cannot check at all: fall back to the key identifiers, when both exist.
+        None => {
+            let ski = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+                _ => None,
+            });
+            let aki = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0),
+                _ => None,
+            });
+            matches!((aki, ski), (Some(a), Some(s)) if a == s)
         }
     }
+}
+
+/// Verifies a certificate's signature with its own key, legacy algorithms included (SHA-1, RSA from
+/// 1024 bits), since a weak self-signed certificate is still self-signed. `None` when ring has no
+/// algorithm for it (MD5, DSA, ...).
+fn verify_own_signature(cert: &X509Certificate<'_>) -> Option<bool> {
+    use ring::signature as sig;
+    let spki = cert.public_key();
+    let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
+    let p256 = curve.as_deref() == Some("1.2.840.10045.3.1.7");
+    let p384 = curve.as_deref() == Some("1.3.132.0.34");
+    let alg: &dyn sig::VerificationAlgorithm = match cert.signature_algorithm.algorithm.to_id_string().as_str() {
+        "1.2.840.113549.1.1.5" => &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        "1.2.840.113549.1.1.11" => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        "1.2.840.113549.1.1.12" => &sig::RSA_PKCS1_2048_8192_SHA384,
+        "1.2.840.113549.1.1.13" => &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        "1.2.840.10045.4.3.2" if p256 => &sig::ECDSA_P256_SHA256_ASN1,
+        "1.2.840.10045.4.3.2" if p384 => &sig::ECDSA_P384_SHA256_ASN1,
+        "1.2.840.10045.4.3.3" if p256 => &sig::ECDSA_P256_SHA384_ASN1,
+        "1.2.840.10045.4.3.3" if p384 => &sig::ECDSA_P384_SHA384_ASN1,
+        "1.3.101.112" => &sig::ED25519,
+        _ => return None,
+    };
+    let key = sig::UnparsedPublicKey::new(alg, spki.subject_public_key.data.as_ref());
+    Some(key.verify(cert.tbs_certificate.as_ref(), cert.signature_value.data.as_ref()).is_ok())
 }
 
 /// Facts about one certificate; an unparseable one still gets its fingerprint.
@@ -310,7 +304,7 @@ fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSu
             serial: String::new(),
             not_before: String::new(),
             not_after: String::new(),
-            days_left: 0,
+            days_left: None,
             key_type: "unknown".into(),
             key_bits: None,
             key_curve: None,
@@ -330,7 +324,7 @@ fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSu
         serial: cert.raw_serial_as_string(),
         not_before: rfc3339(not_before),
         not_after: rfc3339(not_after),
-        days_left: not_after.saturating_sub(now).div_euclid(86_400),
+        days_left: Some(not_after.saturating_sub(now).div_euclid(86_400)),
         key_type,
         key_bits,
         key_curve,
@@ -380,12 +374,7 @@ fn key_facts(cert: &X509Certificate<'_>) -> (String, Option<u32>, Option<String>
     match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => ("RSA".into(), Some(bit_length(rsa.modulus)), None),
         Ok(PublicKey::EC(point)) => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string());
+            let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
             let (name, bits) = match curve.as_deref() {
                 Some("1.2.840.10045.3.1.7") => ("secp256r1".to_string(), 256),
                 Some("1.3.132.0.34") => ("secp384r1".to_string(), 384),
@@ -411,10 +400,7 @@ pub fn bit_length(n: &[u8]) -> u32 {
         None => return 0,
     };
     let first = n.first().copied().unwrap_or(0);
-    u32::try_from(n.len())
-        .unwrap_or(u32::MAX / 8)
-        .saturating_mul(8)
-        .saturating_sub(first.leading_zeros())
+    u32::try_from(n.len()).unwrap_or(u32::MAX / 8).saturating_mul(8).saturating_sub(first.leading_zeros())
 }
 
 /// Field size of an uncompressed EC point (04 || X || Y).
@@ -462,10 +448,7 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn rfc3339(ts: i64) -> String {
     ::time::OffsetDateTime::from_unix_timestamp(ts)
         .ok()
-        .and_then(|t| {
-            t.format(&::time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&::time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| format!("@{ts}"))
 }
 
@@ -509,11 +492,8 @@ mod tests {
         let der = leaf_der("\u{1b}]0;owned\u{7}\u{202e}evil\nline", &["127.0.0.1"]);
         let anchors = TrustAnchors::new(RootCertStore::empty());
         let id = ServerName::from(std::net::IpAddr::from([127, 0, 0, 1]));
-        let info = inspect(&[der], &id, &anchors, 0).unwrap();
-        assert_eq!(
-            info.leaf.subject,
-            "CN=\\u{1b}]0;owned\\u{7}\\u{202e}evil\\u{a}line"
-        );
+        let info = inspect(&[der], &id, &anchors, 0, &KeyProof::Proven).unwrap();
+        assert_eq!(info.leaf.subject, "CN=\\u{1b}]0;owned\\u{7}\\u{202e}evil\\u{a}line");
         assert!(info.leaf.subject.chars().all(|c| !c.is_control()));
         assert_eq!(info.leaf.sans, vec!["IP:127.0.0.1"]);
     }
@@ -535,8 +515,35 @@ mod tests {
             der.truncate(cut.max(1));
             let anchors = TrustAnchors::new(RootCertStore::empty());
             let id = ServerName::try_from("redis.test").unwrap();
-            let _ = inspect(&[CertificateDer::from(der.clone()), CertificateDer::from(der)], &id, &anchors, 1_800_000_000);
+            let _ = inspect(&[CertificateDer::from(der.clone()), CertificateDer::from(der)], &id, &anchors, 1_800_000_000, &KeyProof::Unverified);
         }
+    }
+
+    #[test]
+    fn an_extra_expired_certificate_off_the_path_does_not_matter() {
+        let ca = crate::pki::Authority::new("path CA").unwrap();
+        let leaf = ca.issue(&crate::pki::LeafSpec::server("leaf", &["127.0.0.1"], 90)).unwrap();
+        let mut old = crate::pki::LeafSpec::server("old cross-sign", &["x.test"], 1);
+        old.not_before = ::time::OffsetDateTime::now_utc() - ::time::Duration::days(900);
+        old.not_after = ::time::OffsetDateTime::now_utc() - ::time::Duration::days(400);
+        let stale = crate::pki::self_signed(&old).unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.cert.clone()).unwrap();
+        let anchors = TrustAnchors::new(roots);
+        let id = ServerName::from(std::net::IpAddr::from([127, 0, 0, 1]));
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let info = inspect(&[leaf.cert, stale.cert], &id, &anchors, now, &KeyProof::Proven).unwrap();
+        assert!(info.trust.trusted, "{:?}", info.trust);
+        assert!(info.chain_complete);
+        assert_eq!(info.chain.len(), 2);
+    }
+
+    #[test]
+    fn unparseable_leaf_has_no_days_left() {
+        let anchors = TrustAnchors::new(RootCertStore::empty());
+        let id = ServerName::try_from("redis.test").unwrap();
+        let info = inspect(&[CertificateDer::from(vec![0x30, 0x03, 1, 2, 3])], &id, &anchors, 0, &KeyProof::Proven);
+        assert_eq!(info.unwrap().leaf.days_left, None);
     }
 
     #[test]
@@ -544,7 +551,7 @@ mod tests {
         let anchors = TrustAnchors::new(RootCertStore::empty());
         let der = CertificateDer::from(vec![0x30, 0x82, 0xff, 0xff, 1, 2, 3]);
         let id = ServerName::try_from("redis.test").unwrap();
-        let info = inspect(&[der], &id, &anchors, 0).unwrap();
+        let info = inspect(&[der], &id, &anchors, 0, &KeyProof::Proven).unwrap();
         assert_eq!(info.leaf.subject, "(unparseable certificate)");
         assert!(info.trust.reasons.contains(&TrustReason::BadEncoding));
         assert!(!info.chain_complete);

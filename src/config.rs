@@ -18,15 +18,15 @@ use crate::cert::{TrustAnchors, hex};
 use crate::cli::{Roots, ScanArgs};
 use crate::endpoints::{Interval, Plan, Resolved};
 use crate::finding::Rules;
-use crate::model::{
-    FileProof, SCHEMA_VERSION, ScanMeta, Severity, Timeouts, TrustSource, Unresolved,
-};
+use crate::model::{FileProof, SCHEMA_VERSION, ScanMeta, Severity, Timeouts, TrustSource, Unresolved};
 use crate::probe::tls::TlsSettings;
 use crate::scan::ProbeContext;
 use crate::targets::{self, TargetError, TargetKind, TargetSpec};
 
 /// How long one host name may take to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest accepted timeout: beyond that an `Instant` deadline could overflow, and no probe needs it.
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 /// File descriptors kept free for the runtime, the journal and the reports.
 const FD_RESERVE: u64 = 64;
 
@@ -40,9 +40,7 @@ pub enum SetupError {
     #[error("--ports: {0}")]
     Ports(String),
     /// No target given at all.
-    #[error(
-        "no targets: give addresses, CIDRs or hostnames as arguments, -f FILE, or '-' for stdin"
-    )]
+    #[error("no targets: give addresses, CIDRs or hostnames as arguments, -f FILE, or '-' for stdin")]
     NoTargets,
     /// Everything was excluded or unresolved.
     #[error("nothing to scan: every target was excluded or did not resolve")]
@@ -106,16 +104,15 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
     let mut warnings = Vec::new();
     let ports = targets::parse_ports(&args.ports).map_err(SetupError::Ports)?;
     if args.concurrency == 0 {
-        return Err(SetupError::Invalid(
-            "--concurrency must be at least 1".into(),
-        ));
+        return Err(SetupError::Invalid("--concurrency must be at least 1".into()));
     }
     for (flag, d) in [
         ("--connect-timeout", args.connect_timeout),
         ("--read-timeout", args.read_timeout),
+        ("--endpoint-timeout", args.endpoint_timeout),
     ] {
-        if d.is_zero() {
-            return Err(SetupError::Invalid(format!("{flag} must be more than 0")));
+        if d.is_zero() || d > MAX_TIMEOUT {
+            return Err(SetupError::Invalid(format!("{flag} must be more than 0 and at most 1 day")));
         }
     }
 
@@ -126,17 +123,11 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
     let exclusions = exclusion_intervals(&excl_specs)?;
     let (resolved, unresolved) = resolve(&specs).await;
     for u in &unresolved {
-        warnings.push(format!(
-            "{}: '{}' did not resolve ({}); not scanned",
-            u.origin, u.target, u.error
-        ));
+        warnings.push(format!("{}: '{}' did not resolve ({}); not scanned", u.origin, u.target, u.error));
     }
     let plan = Plan::build(&resolved, &ports, &exclusions);
     if plan.len() > u128::from(args.max_endpoints) {
-        return Err(SetupError::TooMany {
-            count: plan.len(),
-            max: args.max_endpoints,
-        });
+        return Err(SetupError::TooMany { count: plan.len(), max: args.max_endpoints });
     }
     if plan.is_empty() {
         return Err(SetupError::NothingToScan);
@@ -144,11 +135,9 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
 
     let (anchors, trust) = load_anchors(args.roots, &args.ca_file)?;
     if anchors.is_empty() {
-        warnings
-            .push("no trust anchors loaded: every certificate will be reported untrusted".into());
+        warnings.push("no trust anchors loaded: every certificate will be reported untrusted".into());
     }
-    let (client, client_proof) =
-        load_client(args.client_cert.as_deref(), args.client_key.as_deref())?;
+    let (client, client_proof) = load_client(args.client_cert.as_deref(), args.client_key.as_deref())?;
     let tls = TlsSettings::new(client).map_err(|e| SetupError::File {
         path: args.client_key.clone().unwrap_or_default(),
         reason: format!("client key unusable: {e}"),
@@ -156,10 +145,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
 
     let concurrency = clamp_concurrency(args.concurrency, &mut warnings);
     let started_at = crate::cert::rfc3339(crate::scan::unix_now());
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output("", &started_at));
+    let output = args.output.clone().unwrap_or_else(|| default_output("", &started_at));
     let meta = ScanMeta {
         tool: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -168,15 +154,9 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         finished_at: None,
         scanner_host: scanner_host(),
         command_line,
-        targets: specs
-            .iter()
-            .map(|s| format!("{} ({})", s.text, s.origin))
-            .collect(),
+        targets: specs.iter().map(|s| format!("{} ({})", s.text, s.origin)).collect(),
         ports,
-        exclusions: excl_specs
-            .iter()
-            .map(|s| format!("{} ({})", s.text, s.origin))
-            .collect(),
+        exclusions: excl_specs.iter().map(|s| format!("{} ({})", s.text, s.origin)).collect(),
         unresolved,
         sni: args.sni.clone(),
         trust,
@@ -200,9 +180,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         sni: args.sni.clone(),
         tls,
         anchors,
-        rules: Rules {
-            warn_days: args.warn_days,
-        },
+        rules: Rules { warn_days: args.warn_days },
         cipher_scan: args.cipher_scan,
     };
     Ok(Setup {
@@ -225,17 +203,12 @@ fn millis(d: Duration) -> u64 {
 
 /// `reports/<prefix><UTC timestamp>` (colons left out: they are awkward in paths).
 pub fn default_output(prefix: &str, started_at: &str) -> PathBuf {
-    let stamp: String = started_at
-        .chars()
-        .filter(|c| *c != ':' && *c != '-')
-        .collect();
+    let stamp: String = started_at.chars().filter(|c| *c != ':' && *c != '-').collect();
     Path::new("reports").join(format!("{prefix}{stamp}"))
 }
 
 fn scanner_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 /// Targets from arguments, files and stdin, and exclusions; every error collected.
@@ -271,11 +244,7 @@ fn read_targets(args: &ScanArgs) -> Result<(Vec<TargetSpec>, Vec<TargetSpec>), S
         excl.extend(s);
         errors.extend(e);
     }
-    if errors.is_empty() {
-        Ok((specs, excl))
-    } else {
-        Err(SetupError::Targets(errors))
-    }
+    if errors.is_empty() { Ok((specs, excl)) } else { Err(SetupError::Targets(errors)) }
 }
 
 fn exclusion_intervals(specs: &[TargetSpec]) -> Result<Vec<Interval>, SetupError> {
@@ -296,11 +265,7 @@ fn exclusion_intervals(specs: &[TargetSpec]) -> Result<Vec<Interval>, SetupError
             }),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(SetupError::Targets(errors))
-    }
+    if errors.is_empty() { Ok(out) } else { Err(SetupError::Targets(errors)) }
 }
 
 /// Resolves host-name targets (all addresses); failures become `Unresolved`, not errors.
@@ -312,9 +277,7 @@ async fn resolve(specs: &[TargetSpec]) -> (Vec<Resolved>, Vec<Unresolved>) {
             resolved.push(Resolved::from_spec(spec));
             continue;
         };
-        let lookup =
-            tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name.as_str(), 0)))
-                .await;
+        let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name.as_str(), 0))).await;
         let mut ips: Vec<IpAddr> = match lookup {
             Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
             Ok(Err(e)) => {
@@ -346,38 +309,22 @@ async fn resolve(specs: &[TargetSpec]) -> (Vec<Resolved>, Vec<Unresolved>) {
 }
 
 fn file_error(path: &Path, reason: impl Into<String>) -> SetupError {
-    SetupError::File {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
+    SetupError::File { path: path.to_path_buf(), reason: reason.into() }
 }
 
 fn read_file(path: &Path) -> Result<(Vec<u8>, FileProof), SetupError> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
     let sha = hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
-    Ok((
-        bytes,
-        FileProof {
-            path: path.display().to_string(),
-            sha256: sha,
-        },
-    ))
+    Ok((bytes, FileProof { path: path.display().to_string(), sha256: sha }))
 }
 
 /// Loads the trust anchors: built-in roots plus every `--ca-file`.
 ///
 /// # Errors
 /// When a CA file is unreadable or holds no usable certificate.
-pub fn load_anchors(
-    roots: Option<Roots>,
-    ca_files: &[PathBuf],
-) -> Result<(TrustAnchors, TrustSource), SetupError> {
+pub fn load_anchors(roots: Option<Roots>, ca_files: &[PathBuf]) -> Result<(TrustAnchors, TrustSource), SetupError> {
     // Like redis-cli --cacert: a private CA replaces the system store unless --roots says otherwise.
-    let roots = roots.unwrap_or(if ca_files.is_empty() {
-        Roots::System
-    } else {
-        Roots::None
-    });
+    let roots = roots.unwrap_or(if ca_files.is_empty() { Roots::System } else { Roots::None });
     let mut store = RootCertStore::empty();
     match roots {
         Roots::System => {
@@ -397,24 +344,15 @@ pub fn load_anchors(
             return Err(file_error(path, "no certificate in file"));
         }
         for c in certs {
-            store
-                .add(c)
-                .map_err(|e| file_error(path, format!("unusable CA certificate: {e}")))?;
+            store.add(c).map_err(|e| file_error(path, format!("unusable CA certificate: {e}")))?;
         }
         proofs.push(proof);
     }
-    let source = TrustSource {
-        roots: format!("{roots:?}").to_lowercase(),
-        ca_files: proofs,
-        anchors: store.len(),
-    };
+    let source = TrustSource { roots: format!("{roots:?}").to_lowercase(), ca_files: proofs, anchors: store.len() };
     Ok((TrustAnchors::new(store), source))
 }
 
-type ClientMaterial = (
-    Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-    Option<FileProof>,
-);
+type ClientMaterial = (Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, Option<FileProof>);
 
 fn load_client(cert: Option<&Path>, key: Option<&Path>) -> Result<ClientMaterial, SetupError> {
     let (Some(cert), Some(key)) = (cert, key) else {
@@ -472,22 +410,14 @@ mod tests {
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
         for path in [empty, dir.path().join("missing.pem")] {
-            let err = load_anchors(None, std::slice::from_ref(&path))
-                .unwrap_err()
-                .to_string();
+            let err = load_anchors(None, std::slice::from_ref(&path)).unwrap_err().to_string();
             assert!(err.starts_with(&path.display().to_string()), "{err}");
         }
     }
 
     #[test]
     fn default_output_is_a_timestamped_directory_under_reports() {
-        assert_eq!(
-            default_output("", "2026-11-22T12:00:00Z"),
-            Path::new("reports/20261122T120000Z")
-        );
-        assert_eq!(
-            default_output("demo-", "2026-11-22T12:00:00Z"),
-            Path::new("reports/demo-20261122T120000Z")
-        );
+        assert_eq!(default_output("", "2026-11-22T12:00:00Z"), Path::new("reports/20261122T120000Z"));
+        assert_eq!(default_output("demo-", "2026-11-22T12:00:00Z"), Path::new("reports/demo-20261122T120000Z"));
     }
 }

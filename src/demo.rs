@@ -59,9 +59,7 @@ async fn serve_resp<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, reply: Reply) {
         if total > 65_536 {
             return;
         }
-        if buf.get(..n).is_some_and(|b| b.contains(&b'\n'))
-            && s.write_all(reply.bytes()).await.is_err()
-        {
+        if buf.get(..n).is_some_and(|b| b.contains(&b'\n')) && s.write_all(reply.bytes()).await.is_err() {
             return;
         }
     }
@@ -76,9 +74,7 @@ async fn listen() -> Result<TcpListener, SetupError> {
 /// A plaintext fake Redis.
 async fn plaintext(reply: Reply) -> Result<SocketAddr, SetupError> {
     let l = listen().await?;
-    let addr = l
-        .local_addr()
-        .map_err(|e| SetupError::Invalid(e.to_string()))?;
+    let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
             tokio::spawn(serve_resp(s, reply));
@@ -103,9 +99,8 @@ async fn tls(
         Some(ca) => {
             let mut roots = RootCertStore::empty();
             roots.add(ca).map_err(|e| bad(&e))?;
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| bad(&e))?;
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build().map_err(|e| bad(&e))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
@@ -113,16 +108,12 @@ async fn tls(
     let config = builder.with_single_cert(chain, key).map_err(|e| bad(&e))?;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let l = listen().await?;
-    let addr = l
-        .local_addr()
-        .map_err(|e| SetupError::Invalid(e.to_string()))?;
+    let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                if let Ok(Ok(tls)) =
-                    tokio::time::timeout(Duration::from_secs(10), acceptor.accept(s)).await
-                {
+                if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(s)).await {
                     serve_resp(tls, reply).await;
                 }
             });
@@ -135,19 +126,10 @@ async fn tls(
 ///
 /// # Errors
 /// When a loopback listener or a certificate cannot be made.
-pub async fn prepare(
-    args: &DemoArgs,
-    command_line: Vec<String>,
-) -> Result<(Setup, Vec<DemoEndpoint>), SetupError> {
+pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setup, Vec<DemoEndpoint>), SetupError> {
     let pki = |e: crate::pki::Error| SetupError::Invalid(format!("demo certificates: {e}"));
     let ca = Authority::new("redis-tls-scan demo CA").map_err(pki)?;
-    let good = ca
-        .issue(&LeafSpec::server(
-            "redis-demo",
-            &["127.0.0.1", "localhost"],
-            365,
-        ))
-        .map_err(pki)?;
+    let good = ca.issue(&LeafSpec::server("redis-demo", &["127.0.0.1", "localhost"], 365)).map_err(pki)?;
     let mut expired_spec = LeafSpec::server("redis-demo-expired", &["127.0.0.1", "localhost"], 0);
     expired_spec.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(400);
     expired_spec.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(12);
@@ -163,41 +145,21 @@ pub async fn prepare(
             description: "plaintext Redis with a password: the password itself crosses in clear",
         },
         DemoEndpoint {
-            addr: tls(
-                vec![good.cert.clone()],
-                good.key.clone_key(),
-                None,
-                Reply::NoAuth,
-            )
-            .await?,
+            addr: tls(vec![good.cert.clone()], good.key.clone_key(), None, Reply::NoAuth).await?,
             description: "TLS with a valid chain from the demo CA and a password, but no client certificate required",
         },
         DemoEndpoint {
-            addr: tls(
-                vec![expired.cert.clone()],
-                expired.key.clone_key(),
-                None,
-                Reply::Pong,
-            )
-            .await?,
+            addr: tls(vec![expired.cert.clone()], expired.key.clone_key(), None, Reply::Pong).await?,
             description: "TLS with an expired certificate and no password",
         },
         DemoEndpoint {
-            addr: tls(
-                vec![good.cert.clone()],
-                good.key.clone_key(),
-                Some(ca.cert.clone()),
-                Reply::Pong,
-            )
-            .await?,
+            addr: tls(vec![good.cert.clone()], good.key.clone_key(), Some(ca.cert.clone()), Reply::Pong).await?,
             description: "TLS requiring a client certificate (Redis' default tls-auth-clients yes)",
         },
     ];
 
     let mut roots = RootCertStore::empty();
-    roots
-        .add(ca.cert.clone())
-        .map_err(|e| SetupError::Invalid(e.to_string()))?;
+    roots.add(ca.cert.clone()).map_err(|e| SetupError::Invalid(e.to_string()))?;
     let anchors = TrustAnchors::new(roots);
     let resolved: Vec<Resolved> = endpoints
         .iter()
@@ -208,16 +170,9 @@ pub async fn prepare(
         })
         .collect();
     let plan = Plan::build(&resolved, &[], &[]);
-    let timeouts = Timeouts {
-        connect: 2000,
-        read: 2000,
-        endpoint: 10_000,
-    };
+    let timeouts = Timeouts { connect: 2000, read: 2000, endpoint: 10_000 };
     let started_at = crate::cert::rfc3339(crate::scan::unix_now());
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output("demo-", &started_at));
+    let output = args.output.clone().unwrap_or_else(|| default_output("demo-", &started_at));
     let meta = ScanMeta {
         tool: env!("CARGO_PKG_NAME").into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -226,10 +181,7 @@ pub async fn prepare(
         finished_at: None,
         scanner_host: String::from("demo"),
         command_line,
-        targets: endpoints
-            .iter()
-            .map(|e| format!("{} (demo: {})", e.addr, e.description))
-            .collect(),
+        targets: endpoints.iter().map(|e| format!("{} (demo: {})", e.addr, e.description)).collect(),
         ports: Vec::new(),
         exclusions: Vec::new(),
         unresolved: Vec::new(),
@@ -261,11 +213,7 @@ pub async fn prepare(
         rules: Rules::default(),
         cipher_scan: crate::probe::raw::CipherScan::Full,
     };
-    debug_assert!(
-        endpoints
-            .iter()
-            .all(|e| e.addr.ip() == IpAddr::V4(Ipv4Addr::LOCALHOST))
-    );
+    debug_assert!(endpoints.iter().all(|e| e.addr.ip() == IpAddr::V4(Ipv4Addr::LOCALHOST)));
     let setup = Setup {
         plan: Arc::new(plan),
         ctx: Arc::new(ctx),

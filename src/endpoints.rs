@@ -44,11 +44,9 @@ pub struct Interval {
 impl Interval {
     /// The interval covering `first..=last`.
     pub fn new(first: IpAddr, last: IpAddr) -> Self {
-        Self {
-            v6: first.is_ipv6(),
-            first: ip_to_u128(first),
-            last: ip_to_u128(last),
-        }
+        // IPv4-mapped IPv6 (::ffff:a.b.c.d) is IPv4: an exclusion of a.b.c.d must cover it.
+        let (first, last) = (first.to_canonical(), last.to_canonical());
+        Self { v6: first.is_ipv6(), first: ip_to_u128(first), last: ip_to_u128(last) }
     }
 }
 
@@ -79,11 +77,7 @@ impl Resolved {
             TargetKind::Range { first, last } => vec![Interval::new(*first, *last)],
             TargetKind::Host(_) => Vec::new(),
         };
-        Self {
-            intervals,
-            port: spec.port,
-            name: None,
-        }
+        Self { intervals, port: spec.port, name: None }
     }
 }
 
@@ -94,14 +88,8 @@ impl Plan {
         // Group by (ports, name) so that overlapping CIDRs are scanned once.
         let mut groups: BTreeMap<(Vec<u16>, Option<String>), Vec<Interval>> = BTreeMap::new();
         for t in targets {
-            let key = (
-                t.port.map_or_else(|| ports.to_vec(), |p| vec![p]),
-                t.name.clone(),
-            );
-            groups
-                .entry(key)
-                .or_default()
-                .extend(t.intervals.iter().copied());
+            let key = (t.port.map_or_else(|| ports.to_vec(), |p| vec![p]), t.name.clone());
+            groups.entry(key).or_default().extend(t.intervals.iter().copied());
         }
         let excluded = merge(exclusions.to_vec());
         let mut blocks = Vec::new();
@@ -109,16 +97,14 @@ impl Plan {
             if group_ports.is_empty() {
                 continue;
             }
-            let ports: Arc<[u16]> = if group_ports[..] == default_ports[..] {
-                default_ports.clone()
-            } else {
-                Arc::from(group_ports)
-            };
+            let ports: Arc<[u16]> =
+                if group_ports[..] == default_ports[..] { default_ports.clone() } else { Arc::from(group_ports) };
             let name: Option<Arc<str>> = name.map(Arc::from);
             for iv in subtract(merge(intervals), &excluded) {
                 blocks.push(Block {
                     first: iv.first,
-                    len: iv.last - iv.first + 1,
+                    // Saturates for ::/0 (2^128 addresses): --max-endpoints refuses it anyway.
+                    len: (iv.last - iv.first).saturating_add(1),
                     v6: iv.v6,
                     ports: ports.clone(),
                     name: name.clone(),
@@ -131,11 +117,7 @@ impl Plan {
             cumulative.push(total);
             total = total.saturating_add(b.len.saturating_mul(b.ports.len() as u128));
         }
-        Self {
-            blocks,
-            cumulative,
-            total,
-        }
+        Self { blocks, cumulative, total }
     }
 
     /// Number of endpoints (address × port).
@@ -153,19 +135,13 @@ impl Plan {
         if i >= self.total {
             return None;
         }
-        let b = self
-            .cumulative
-            .partition_point(|&c| c <= i)
-            .checked_sub(1)?;
+        let b = self.cumulative.partition_point(|&c| c <= i).checked_sub(1)?;
         let block = self.blocks.get(b)?;
         let offset = i - self.cumulative.get(b)?;
         let nports = block.ports.len() as u128;
         let port = *block.ports.get(usize::try_from(offset % nports).ok()?)?;
         let ip = u128_to_ip(block.first + offset / nports, block.v6);
-        Some(Endpoint {
-            addr: SocketAddr::new(ip, port),
-            name: block.name.clone(),
-        })
+        Some(Endpoint { addr: SocketAddr::new(ip, port), name: block.name.clone() })
     }
 
     /// All endpoints in index order, computed lazily.
@@ -199,21 +175,12 @@ fn subtract(a: Vec<Interval>, b: &[Interval]) -> Vec<Interval> {
     let mut out = Vec::new();
     for iv in a {
         let mut cur = Some(iv);
-        for ex in b
-            .iter()
-            .filter(|ex| ex.v6 == iv.v6 && ex.last >= iv.first && ex.first <= iv.last)
-        {
+        for ex in b.iter().filter(|ex| ex.v6 == iv.v6 && ex.last >= iv.first && ex.first <= iv.last) {
             let Some(c) = cur else { break };
             if ex.first > c.first {
-                out.push(Interval {
-                    last: ex.first - 1,
-                    ..c
-                });
+                out.push(Interval { last: ex.first - 1, ..c });
             }
-            cur = (ex.last < c.last).then(|| Interval {
-                first: ex.last + 1,
-                ..c
-            });
+            cur = (ex.last < c.last).then(|| Interval { first: ex.last + 1, ..c });
         }
         out.extend(cur);
     }
@@ -231,10 +198,7 @@ mod tests {
             kind,
             port,
             text: text.into(),
-            origin: crate::targets::Origin {
-                source: "t".into(),
-                line: 1,
-            },
+            origin: crate::targets::Origin { source: "t".into(), line: 1 },
         };
         Resolved::from_spec(&spec)
     }
@@ -248,11 +212,7 @@ mod tests {
 
     #[test]
     fn counts_merges_and_excludes() {
-        let targets = [
-            resolved("10.0.0.0/24"),
-            resolved("10.0.0.128/25"),
-            resolved("10.0.1.0-10.0.1.9"),
-        ];
+        let targets = [resolved("10.0.0.0/24"), resolved("10.0.0.128/25"), resolved("10.0.1.0-10.0.1.9")];
         let plan = Plan::build(&targets, &[6379, 6380], &[excl("10.0.0.10-10.0.0.19")]);
         assert_eq!(plan.len(), (256 - 10 + 10) * 2);
         let all: Vec<_> = plan.iter().collect();
@@ -260,10 +220,7 @@ mod tests {
         assert_eq!(all[0].addr.to_string(), "10.0.0.0:6379");
         assert_eq!(all[1].addr.to_string(), "10.0.0.0:6380");
         let excluded = Interval::new("10.0.0.10".parse().unwrap(), "10.0.0.19".parse().unwrap());
-        assert!(
-            all.iter()
-                .all(|e| !(excluded.first..=excluded.last).contains(&ip_to_u128(e.addr.ip())))
-        );
+        assert!(all.iter().all(|e| !(excluded.first..=excluded.last).contains(&ip_to_u128(e.addr.ip()))));
         let mut uniq: Vec<_> = all.iter().map(|e| e.addr).collect();
         uniq.sort();
         uniq.dedup();
@@ -280,17 +237,24 @@ mod tests {
 
     #[test]
     fn huge_ranges_are_counted_not_materialised() {
-        let plan = Plan::build(
-            &[resolved("10.0.0.0/8"), resolved("2001:db8::/64")],
-            &[6379, 6380],
-            &[],
-        );
+        let plan = Plan::build(&[resolved("10.0.0.0/8"), resolved("2001:db8::/64")], &[6379, 6380], &[]);
         assert_eq!(plan.len(), (1u128 << 24) * 2 + (1u128 << 64) * 2);
-        assert_eq!(
-            plan.get(plan.len() - 1).unwrap().addr.to_string(),
-            "[2001:db8::ffff:ffff:ffff:ffff]:6380"
-        );
+        assert_eq!(plan.get(plan.len() - 1).unwrap().addr.to_string(), "[2001:db8::ffff:ffff:ffff:ffff]:6380");
         assert!(plan.get(plan.len()).is_none());
+    }
+
+    #[test]
+    fn the_whole_ipv6_space_does_not_overflow() {
+        let plan = Plan::build(&[resolved("::/0")], &[6379], &[]);
+        assert_eq!(plan.len(), u128::MAX);
+        let plan = Plan::build(&[resolved("::/1"), resolved("8000::/1")], &[6379], &[]);
+        assert_eq!(plan.len(), u128::MAX);
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_excluded_like_ipv4() {
+        let plan = Plan::build(&[resolved("::ffff:10.0.0.5")], &[6379], &[excl("10.0.0.0/8")]);
+        assert!(plan.is_empty());
     }
 
     #[test]

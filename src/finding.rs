@@ -5,8 +5,8 @@
 
 use crate::cert::is_weak_signature;
 use crate::model::{
-    ClientAuth, EndpointRecord, Finding, FindingId, PingStatus, Severity, SuiteClass, TlsResult,
-    TlsVersion, TrustReason, VersionStatus,
+    ClientAuth, EndpointRecord, Finding, FindingId, PingStatus, Severity, SuiteClass, TlsResult, TlsVersion,
+    TrustReason, VersionStatus,
 };
 
 /// Policy knobs the rules depend on.
@@ -56,7 +56,8 @@ fn finding(id: FindingId, title: &str, evidence: String, remediation: &str) -> F
     }
 }
 
-const RENEW: &str = "renew the certificate and point tls-cert-file / tls-key-file at it, then CONFIG SET them or restart";
+const RENEW: &str =
+    "renew the certificate and point tls-cert-file / tls-key-file at it, then CONFIG SET them or restart";
 
 /// All findings for one endpoint, most severe first.
 pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
@@ -65,9 +66,7 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
     let tls = rec.tls.as_ref();
 
     let plain_pong = plain.is_some_and(|p| p.status == PingStatus::Pong);
-    let tls_pong = tls
-        .and_then(|t| t.ping.as_ref())
-        .is_some_and(|p| p.status == PingStatus::Pong);
+    let tls_pong = tls.and_then(|t| t.ping.as_ref()).is_some_and(|p| p.status == PingStatus::Pong);
     if plain_pong || tls_pong {
         let how = match (plain_pong, tls_pong) {
             (true, true) => "in plaintext and over TLS",
@@ -85,10 +84,7 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
         out.push(finding(
             FindingId::PlaintextEnabled,
             "Redis is reachable without TLS",
-            format!(
-                "plaintext PING answered {}",
-                p.reply.as_deref().unwrap_or(p.status.as_str())
-            ),
+            format!("plaintext PING answered {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
             "port 0 and tls-port <port> (with tls-cert-file, tls-key-file, tls-ca-cert-file)",
         ));
     }
@@ -100,10 +96,7 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
                 "TLS clients are not required to present a certificate",
                 format!(
                     "PING over TLS answered {} without a client certificate (client auth: {})",
-                    t.ping
-                        .as_ref()
-                        .and_then(|p| p.reply.as_deref())
-                        .unwrap_or("a Redis reply"),
+                    t.ping.as_ref().and_then(|p| p.reply.as_deref()).unwrap_or("a Redis reply"),
                     t.client_auth.as_str()
                 ),
                 "tls-auth-clients yes",
@@ -120,15 +113,10 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             let expired: Vec<String> = c
                 .chain
                 .iter()
-                .filter(|s| s.days_left < 0)
+                .filter(|s| s.days_left.is_some_and(|d| d < 0))
                 .map(|s| format!("'{}' expired {}", s.subject, s.not_after))
                 .collect();
-            out.push(finding(
-                FindingId::CertExpired,
-                "The certificate has expired",
-                expired.join("; "),
-                RENEW,
-            ));
+            out.push(finding(FindingId::CertExpired, "The certificate has expired", expired.join("; "), RENEW));
         }
         if reasons.contains(&TrustReason::NotYetValid) {
             out.push(finding(
@@ -141,14 +129,11 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
                 RENEW,
             ));
         }
-        if (0..=rules.warn_days).contains(&leaf.days_left) {
+        if let Some(days) = leaf.days_left.filter(|d| (0..=rules.warn_days).contains(d)) {
             out.push(finding(
                 FindingId::CertExpiringSoon,
                 "The certificate expires soon",
-                format!(
-                    "{} days left (not after {}), threshold {} days",
-                    leaf.days_left, leaf.not_after, rules.warn_days
-                ),
+                format!("{days} days left (not after {}), threshold {} days", leaf.not_after, rules.warn_days),
                 RENEW,
             ));
         }
@@ -157,7 +142,10 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             .filter(|r| {
                 !matches!(
                     r,
-                    TrustReason::Expired | TrustReason::NotYetValid | TrustReason::NameMismatch
+                    TrustReason::Expired
+                        | TrustReason::NotYetValid
+                        | TrustReason::NameMismatch
+                        | TrustReason::KeyNotProven
                 )
             })
             .map(|r| r.as_str())
@@ -201,14 +189,7 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             .chain
             .iter()
             .filter(|s| is_weak_key(&s.key_type, s.key_bits))
-            .map(|s| {
-                format!(
-                    "'{}' {} {} bits",
-                    s.subject,
-                    s.key_type,
-                    s.key_bits.unwrap_or(0)
-                )
-            })
+            .map(|s| format!("'{}' {} {} bits", s.subject, s.key_type, s.key_bits.unwrap_or(0)))
             .collect();
         if !weak_keys.is_empty() {
             out.push(finding(
@@ -239,43 +220,22 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
 
 /// `legacy_protocol`, `weak_cipher` and `weak_key_exchange` from the version and suite verdicts.
 fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
-    let accepted = |v: TlsVersion| {
-        t.versions
-            .get(&v)
-            .is_some_and(|p| p.status == VersionStatus::Accepted)
-    };
-    let legacy: Vec<TlsVersion> = [TlsVersion::Ssl3, TlsVersion::Tls10, TlsVersion::Tls11]
-        .into_iter()
-        .filter(|v| accepted(*v))
-        .collect();
+    let accepted = |v: TlsVersion| t.versions.get(&v).is_some_and(|p| p.status == VersionStatus::Accepted);
+    let legacy: Vec<TlsVersion> =
+        [TlsVersion::Ssl3, TlsVersion::Tls10, TlsVersion::Tls11].into_iter().filter(|v| accepted(*v)).collect();
     if let Some(oldest) = legacy.first() {
         let mut f = finding(
             FindingId::LegacyProtocol,
             "The server accepts protocol versions older than TLS 1.2",
-            format!(
-                "accepts {}",
-                legacy
-                    .iter()
-                    .map(|v| v.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("accepts {}", legacy.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")),
             "tls-protocols \"TLSv1.2 TLSv1.3\"",
         );
-        f.severity = if *oldest == TlsVersion::Tls11 {
-            Severity::Medium
-        } else {
-            Severity::High
-        };
+        f.severity = if *oldest == TlsVersion::Tls11 { Severity::Medium } else { Severity::High };
         out.push(f);
     }
     let mut weak: Vec<(SuiteClass, String)> = Vec::new();
     for (v, p) in &t.versions {
-        for s in p
-            .cipher_suites
-            .iter()
-            .filter(|s| s.class <= SuiteClass::Weak)
-        {
+        for s in p.cipher_suites.iter().filter(|s| s.class <= SuiteClass::Weak) {
             weak.push((s.class, format!("{} ({})", s.name, v.short())));
         }
     }
@@ -286,28 +246,16 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
         let more = weak.len().saturating_sub(shown.len());
         let mut f = finding(
             FindingId::WeakCipher,
-            if insecure {
-                "The server accepts broken cipher suites"
-            } else {
-                "The server accepts weak cipher suites"
-            },
+            if insecure { "The server accepts broken cipher suites" } else { "The server accepts weak cipher suites" },
             format!(
                 "{} weak or insecure suite(s): {}{}",
                 weak.len(),
                 shown.join(", "),
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
+                if more > 0 { format!(" and {more} more") } else { String::new() }
             ),
             "tls-ciphers \"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\" and tls-prefer-server-ciphers yes",
         );
-        f.severity = if insecure {
-            Severity::High
-        } else {
-            Severity::Low
-        };
+        f.severity = if insecure { Severity::High } else { Severity::Low };
         out.push(f);
     }
     let kx = &t.key_exchange;
@@ -316,10 +264,7 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
         why.push(format!("ephemeral DH group of {bits} bits"));
     }
     if !kx.weak_groups_accepted.is_empty() {
-        why.push(format!(
-            "accepts curves under 224 bits: {}",
-            kx.weak_groups_accepted.join(", ")
-        ));
+        why.push(format!("accepts curves under 224 bits: {}", kx.weak_groups_accepted.join(", ")));
     }
     if !why.is_empty() {
         out.push(finding(

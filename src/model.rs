@@ -121,15 +121,7 @@ pub enum PingStatus {
 impl PingStatus {
     /// True when the reply proves a Redis server (any recognised Redis reply).
     pub fn is_redis(self) -> bool {
-        matches!(
-            self,
-            Self::Pong
-                | Self::Noauth
-                | Self::Denied
-                | Self::Wrongpass
-                | Self::Error
-                | Self::OtherResp
-        )
+        matches!(self, Self::Pong | Self::Noauth | Self::Denied | Self::Wrongpass | Self::Error | Self::OtherResp)
     }
 
     /// Stable lowercase name, as in the reports.
@@ -173,13 +165,7 @@ pub enum TlsVersion {
 
 impl TlsVersion {
     /// All versions, oldest first.
-    pub const ALL: [TlsVersion; 5] = [
-        Self::Ssl3,
-        Self::Tls10,
-        Self::Tls11,
-        Self::Tls12,
-        Self::Tls13,
-    ];
+    pub const ALL: [TlsVersion; 5] = [Self::Ssl3, Self::Tls10, Self::Tls11, Self::Tls12, Self::Tls13];
 
     /// Key used in JSON maps and CSV column names.
     pub fn key(self) -> &'static str {
@@ -237,12 +223,7 @@ pub struct TlsResult {
 impl TlsResult {
     /// True when PING over TLS got a Redis reply.
     pub fn is_redis(&self) -> bool {
-        [&self.ping, &self.ping_with_client_cert]
-            .into_iter()
-            .flatten()
-            .any(|p| p.status.is_redis())
-            // Redis insisting on a client certificate still is a TLS Redis endpoint we cannot PING.
-            || (self.speaks_tls && self.client_auth == ClientAuth::Required)
+        [&self.ping, &self.ping_with_client_cert].into_iter().flatten().any(|p| p.status.is_redis())
     }
 }
 
@@ -488,8 +469,8 @@ pub struct CertSummary {
     pub not_before: String,
     /// End of validity (RFC 3339).
     pub not_after: String,
-    /// Whole days from the scan time to `not_after` (negative when expired).
-    pub days_left: i64,
+    /// Whole days from the scan time to `not_after` (negative when expired); absent if unparseable.
+    pub days_left: Option<i64>,
     /// Public key algorithm: `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, or `unknown`.
     pub key_type: String,
     /// Key size in bits (RSA modulus bits counted exactly; EC curve size).
@@ -535,6 +516,11 @@ pub enum TrustReason {
     InvalidPurpose,
     /// A certificate could not be parsed.
     BadEncoding,
+    /// rustls verified the server's handshake signature against this certificate and it failed: the
+    /// server did not prove it holds the key (a copied certificate, or a key rustls refuses).
+    HandshakeSignatureInvalid,
+    /// Only the raw TLS ≤ 1.2 probe saw this chain: possession of the key was not verified.
+    KeyNotProven,
     /// Another validation error (CA used as leaf, path length, critical extension, ...).
     Other,
 }
@@ -551,25 +537,15 @@ impl TrustReason {
             Self::NameMismatch => "name_mismatch",
             Self::InvalidPurpose => "invalid_purpose",
             Self::BadEncoding => "bad_encoding",
+            Self::HandshakeSignatureInvalid => "handshake_signature_invalid",
+            Self::KeyNotProven => "key_not_proven",
             Self::Other => "other",
         }
     }
 }
 
 /// Finding severity, ordered from least to most severe.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Informational.
@@ -586,13 +562,7 @@ pub enum Severity {
 
 impl Severity {
     /// All severities, most severe first.
-    pub const DESCENDING: [Severity; 5] = [
-        Self::Critical,
-        Self::High,
-        Self::Medium,
-        Self::Low,
-        Self::Info,
-    ];
+    pub const DESCENDING: [Severity; 5] = [Self::Critical, Self::High, Self::Medium, Self::Low, Self::Info];
 
     /// Stable lowercase name.
     pub fn as_str(self) -> &'static str {
@@ -807,8 +777,7 @@ impl Counts {
             Reachability::Unreachable => self.unreachable += 1,
         }
         self.redis += u64::from(r.is_redis());
-        self.plaintext_redis +=
-            u64::from(r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()));
+        self.plaintext_redis += u64::from(r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()));
         self.tls += u64::from(r.tls.as_ref().is_some_and(|t| t.speaks_tls));
     }
 }

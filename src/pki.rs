@@ -2,8 +2,7 @@
 //! at run time, never committed. Not used by the scan itself.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
@@ -67,11 +66,7 @@ fn ca_params(common_name: &str) -> CertificateParams {
     let mut p = CertificateParams::default();
     p.distinguished_name.push(DnType::CommonName, common_name);
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let now = OffsetDateTime::now_utc();
     p.not_before = now - time::Duration::days(2);
     p.not_after = now + time::Duration::days(3650);
@@ -87,12 +82,7 @@ impl Authority {
         let key = KeyPair::generate()?;
         let params = ca_params(common_name);
         let cert = params.self_signed(&key)?;
-        Ok(Self {
-            pem: cert.pem(),
-            cert: cert.der().clone(),
-            params,
-            key,
-        })
+        Ok(Self { pem: cert.pem(), cert: cert.der().clone(), params, key })
     }
 
     /// An intermediate CA signed by this one.
@@ -103,12 +93,7 @@ impl Authority {
         let key = KeyPair::generate()?;
         let params = ca_params(common_name);
         let cert = params.signed_by(&key, &Issuer::from_params(&self.params, &self.key))?;
-        Ok(Self {
-            pem: cert.pem(),
-            cert: cert.der().clone(),
-            params,
-            key,
-        })
+        Ok(Self { pem: cert.pem(), cert: cert.der().clone(), params, key })
     }
 
     /// Issues a leaf.
@@ -125,15 +110,11 @@ impl Authority {
 
 fn leaf_params(spec: &LeafSpec) -> Result<CertificateParams, Error> {
     let mut p = CertificateParams::new(spec.sans.clone())?;
-    p.distinguished_name
-        .push(DnType::CommonName, spec.common_name.as_str());
+    p.distinguished_name.push(DnType::CommonName, spec.common_name.as_str());
     p.not_before = spec.not_before;
     p.not_after = spec.not_after;
-    p.extended_key_usages = vec![if spec.client {
-        ExtendedKeyUsagePurpose::ClientAuth
-    } else {
-        ExtendedKeyUsagePurpose::ServerAuth
-    }];
+    p.extended_key_usages =
+        vec![if spec.client { ExtendedKeyUsagePurpose::ClientAuth } else { ExtendedKeyUsagePurpose::ServerAuth }];
     Ok(p)
 }
 

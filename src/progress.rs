@@ -14,23 +14,20 @@ impl Progress {
     /// A bar for `total` endpoints; hidden unless `visible`.
     pub fn new(total: u64, visible: bool) -> Self {
         if !visible {
-            return Self {
-                bar: ProgressBar::hidden(),
-            };
+            return Self { bar: ProgressBar::hidden() };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
-        let style = ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} {rate} ETA {eta} {msg}",
-        )
-        .map(|s| {
-            s.progress_chars("=> ").with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0}/s", state.per_sec());
-                },
-            )
-        })
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {human_pos}/{human_len} {rate} ETA {eta} {msg}")
+                .map(|s| {
+                    s.progress_chars("=> ").with_key(
+                        "rate",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", state.per_sec());
+                        },
+                    )
+                })
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(250));
         Self { bar }

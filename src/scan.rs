@@ -14,7 +14,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::cert::{TrustAnchors, inspect};
+use crate::cert::{KeyProof, TrustAnchors, inspect};
 use crate::endpoints::{Endpoint, Plan};
 use crate::finding::{Rules, assess};
 use crate::model::{EndpointRecord, Reachability};
@@ -52,10 +52,7 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
         read_timeout: ctx.read_timeout,
         deadline: start + ctx.endpoint_timeout,
     };
-    let name = ctx
-        .sni
-        .clone()
-        .or_else(|| ep.name.as_deref().map(str::to_string));
+    let name = ctx.sni.clone().or_else(|| ep.name.as_deref().map(str::to_string));
     let mut rec = EndpointRecord {
         address: ep.addr.ip(),
         port: ep.addr.port(),
@@ -90,12 +87,9 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
             let audit = raw::audit(ep.addr, name.as_deref(), ctx.cipher_scan, &budget).await;
             rec.connections += audit.connections;
             raw::merge(&mut outcome.result, &audit);
-            if outcome.chain.is_empty() {
-                outcome.chain = audit
-                    .chain
-                    .into_iter()
-                    .map(rustls::pki_types::CertificateDer::from)
-                    .collect();
+            if outcome.chain.is_empty() && !audit.chain.is_empty() {
+                outcome.chain = audit.chain.into_iter().map(rustls::pki_types::CertificateDer::from).collect();
+                outcome.key_proof = KeyProof::Unverified;
             }
         }
         // Stage 4: certificate facts and trust verdict, for the identity the client would check.
@@ -103,7 +97,7 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
             .as_deref()
             .and_then(|n| ServerName::try_from(n.to_string()).ok())
             .unwrap_or_else(|| ServerName::from(ep.addr.ip()));
-        rec.certificate = inspect(&outcome.chain, &identity, &ctx.anchors, unix_now());
+        rec.certificate = inspect(&outcome.chain, &identity, &ctx.anchors, unix_now(), &outcome.key_proof);
         rec.tls = Some(outcome.result);
     }
     rec.deadline_exceeded = budget.expired();
@@ -147,8 +141,10 @@ pub async fn run(
         let (ctx, tx) = (ctx.clone(), tx.clone());
         tasks.spawn(async move {
             let rec = probe_endpoint(&ep, &ctx).await;
-            drop(permit);
+            // Release the slot only once the writer has the record: a slow disk then slows the probes
+            // instead of piling finished records up in memory.
             let _ = tx.send(rec).await;
+            drop(permit);
         });
     }
     let completed_loop = index >= total;
@@ -156,6 +152,11 @@ pub async fn run(
         let cancelled = tokio::select! {
             r = tasks.join_next() => match r {
                 None => break,
+                Some(Err(e)) if e.is_panic() => {
+                    // A bug, not a peer's doing: the endpoint is missing from the journal; say so loudly.
+                    tracing::error!("an endpoint probe panicked: {e}");
+                    continue;
+                }
                 Some(_) => continue,
             },
             Ok(_) = cancel.wait_for(|c| *c) => true,

@@ -86,9 +86,7 @@ fn split_port(text: &str) -> Result<(&str, Option<u16>), String> {
         return match after {
             "" => Ok((inner, None)),
             _ => {
-                let port = after
-                    .strip_prefix(':')
-                    .ok_or("expected ':port' after ']'")?;
+                let port = after.strip_prefix(':').ok_or("expected ':port' after ']'")?;
                 Ok((inner, Some(parse_port(port)?)))
             }
         };
@@ -114,10 +112,7 @@ fn parse_body(body: &str) -> Result<TargetKind, String> {
         return Ok(TargetKind::Range { first, last });
     }
     if let Ok(ip) = IpAddr::from_str(body) {
-        return Ok(TargetKind::Range {
-            first: ip,
-            last: ip,
-        });
+        return Ok(TargetKind::Range { first: ip, last: ip });
     }
     if let Some((a, b)) = body.split_once('-')
         && let (Ok(first), Ok(last)) = (IpAddr::from_str(a.trim()), IpAddr::from_str(b.trim()))
@@ -166,11 +161,7 @@ pub fn network_bounds(net: IpNetwork) -> (IpAddr, IpAddr) {
 }
 
 fn low_mask(bits: u32) -> u128 {
-    if bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << bits) - 1
-    }
+    if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 }
 }
 
 /// An address as an integer (IPv4 in the low 32 bits).
@@ -232,27 +223,16 @@ pub fn parse_lines(source: &str, reader: impl BufRead) -> (Vec<TargetSpec>, Vec<
     let mut specs = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in reader.split(b'\n').enumerate() {
-        let origin = Origin {
-            source: source.to_string(),
-            line: i + 1,
-        };
+        let origin = Origin { source: source.to_string(), line: i + 1 };
         let bytes = match line {
             Ok(b) => b,
             Err(e) => {
-                errors.push(TargetError {
-                    origin,
-                    text: String::new(),
-                    reason: format!("read error: {e}"),
-                });
+                errors.push(TargetError { origin, text: String::new(), reason: format!("read error: {e}") });
                 break;
             }
         };
         let Ok(line) = std::str::from_utf8(&bytes) else {
-            errors.push(TargetError {
-                origin,
-                text: String::new(),
-                reason: "not UTF-8 text".into(),
-            });
+            errors.push(TargetError { origin, text: String::new(), reason: "not UTF-8 text".into() });
             continue;
         };
         let text = line.split('#').next().unwrap_or("").trim();
@@ -271,14 +251,7 @@ pub fn parse_file(path: &Path) -> (Vec<TargetSpec>, Vec<TargetError>) {
         Ok(f) => parse_lines(&source, std::io::BufReader::new(f)),
         Err(e) => {
             let origin = Origin { source, line: 0 };
-            (
-                Vec::new(),
-                vec![TargetError {
-                    origin,
-                    text: String::new(),
-                    reason: format!("cannot read: {e}"),
-                }],
-            )
+            (Vec::new(), vec![TargetError { origin, text: String::new(), reason: format!("cannot read: {e}") }])
         }
     }
 }
@@ -287,47 +260,22 @@ pub fn parse_file(path: &Path) -> (Vec<TargetSpec>, Vec<TargetError>) {
 pub fn parse_arg(source: &str, position: usize, text: &str) -> Result<TargetSpec, TargetError> {
     let mut specs = Vec::new();
     let mut errors = Vec::new();
-    push_spec(
-        &mut specs,
-        &mut errors,
-        text,
-        Origin {
-            source: source.into(),
-            line: position,
-        },
-    );
+    push_spec(&mut specs, &mut errors, text, Origin { source: source.into(), line: position });
     match (specs.pop(), errors.pop()) {
         (Some(spec), None) => Ok(spec),
         (_, Some(e)) => Err(e),
         (None, None) => Err(TargetError {
-            origin: Origin {
-                source: source.into(),
-                line: position,
-            },
+            origin: Origin { source: source.into(), line: position },
             text: String::new(),
             reason: "empty target".into(),
         }),
     }
 }
 
-fn push_spec(
-    specs: &mut Vec<TargetSpec>,
-    errors: &mut Vec<TargetError>,
-    text: &str,
-    origin: Origin,
-) {
+fn push_spec(specs: &mut Vec<TargetSpec>, errors: &mut Vec<TargetError>, text: &str, origin: Origin) {
     match parse_target(text) {
-        Ok((kind, port)) => specs.push(TargetSpec {
-            kind,
-            port,
-            text: text.to_string(),
-            origin,
-        }),
-        Err(reason) => errors.push(TargetError {
-            origin,
-            text: text.chars().take(80).collect(),
-            reason,
-        }),
+        Ok((kind, port)) => specs.push(TargetSpec { kind, port, text: text.to_string(), origin }),
+        Err(reason) => errors.push(TargetError { origin, text: text.chars().take(80).collect(), reason }),
     }
 }
 
@@ -336,38 +284,23 @@ mod tests {
     use super::*;
 
     fn range(a: &str, b: &str) -> TargetKind {
-        TargetKind::Range {
-            first: a.parse().unwrap(),
-            last: b.parse().unwrap(),
-        }
+        TargetKind::Range { first: a.parse().unwrap(), last: b.parse().unwrap() }
     }
 
     #[test]
     fn parses_every_target_form() {
         let cases: &[(&str, TargetKind, Option<u16>)] = &[
             ("127.0.0.1", range("127.0.0.1", "127.0.0.1"), None),
-            (
-                "127.0.0.1:6380",
-                range("127.0.0.1", "127.0.0.1"),
-                Some(6380),
-            ),
+            ("127.0.0.1:6380", range("127.0.0.1", "127.0.0.1"), Some(6380)),
             ("10.1.2.3/24", range("10.1.2.0", "10.1.2.255"), None),
-            (
-                "10.0.0.0/8:6379",
-                range("10.0.0.0", "10.255.255.255"),
-                Some(6379),
-            ),
+            ("10.0.0.0/8:6379", range("10.0.0.0", "10.255.255.255"), Some(6379)),
             ("10.0.0.5-10.0.1.4", range("10.0.0.5", "10.0.1.4"), None),
             ("::1", range("::1", "::1"), None),
             ("[::1]:6379", range("::1", "::1"), Some(6379)),
             ("fd00::/126", range("fd00::", "fd00::3"), None),
             ("[fd00::/127]:7000", range("fd00::", "fd00::1"), Some(7000)),
             ("0.0.0.0/0", range("0.0.0.0", "255.255.255.255"), None),
-            (
-                "Redis-1.Example.com",
-                TargetKind::Host("redis-1.example.com".into()),
-                None,
-            ),
+            ("Redis-1.Example.com", TargetKind::Host("redis-1.example.com".into()), None),
             ("cache:6380", TargetKind::Host("cache".into()), Some(6380)),
         ];
         for (text, kind, port) in cases {
@@ -398,10 +331,7 @@ mod tests {
     #[test]
     fn port_lists() {
         assert_eq!(parse_ports("6380,6379,6379"), Ok(vec![6379, 6380]));
-        assert_eq!(
-            parse_ports("7000-7002, 6379"),
-            Ok(vec![6379, 7000, 7001, 7002])
-        );
+        assert_eq!(parse_ports("7000-7002, 6379"), Ok(vec![6379, 7000, 7001, 7002]));
         assert_eq!(parse_ports("1-65535").map(|p| p.len()), Ok(65535));
         for bad in ["", "0", "65536", "7005-7000", "a", "1,,2"] {
             assert!(parse_ports(bad).is_err(), "{bad}");
@@ -414,10 +344,7 @@ mod tests {
         let (specs, errors) = parse_lines("t.txt", input.as_bytes());
         assert_eq!(specs.len(), 2);
         assert_eq!(specs[1].origin.to_string(), "t.txt:4");
-        assert_eq!(
-            errors.iter().map(|e| e.origin.line).collect::<Vec<_>>(),
-            vec![5, 6]
-        );
+        assert_eq!(errors.iter().map(|e| e.origin.line).collect::<Vec<_>>(), vec![5, 6]);
         assert!(errors[0].to_string().starts_with("t.txt:5: "));
     }
 

@@ -69,10 +69,7 @@ mod tests {
     #[test]
     fn escapes_control_bytes_and_caps_length() {
         assert_eq!(escape_bytes(b"+PONG", 200), "+PONG");
-        assert_eq!(
-            escape_bytes(b"\x1b[31mred\r\n", 200),
-            "\\x1b[31mred\\x0d\\x0a"
-        );
+        assert_eq!(escape_bytes(b"\x1b[31mred\r\n", 200), "\\x1b[31mred\\x0d\\x0a");
         assert_eq!(escape_bytes(b"a\\b", 200), "a\\\\b");
         assert_eq!(escape_bytes(&[b'x'; 300], 10), "xxxxxxxxxx...");
         assert_eq!(escape_bytes("é".as_bytes(), 10), "\\xc3\\xa9");
@@ -81,10 +78,7 @@ mod tests {
     #[test]
     fn sanitizes_unicode_controls() {
         assert_eq!(sanitize("CN=ok", 100), "CN=ok");
-        assert_eq!(
-            sanitize("CN=\u{1b}]0;pwn\u{7}", 100),
-            "CN=\\u{1b}]0;pwn\\u{7}"
-        );
+        assert_eq!(sanitize("CN=\u{1b}]0;pwn\u{7}", 100), "CN=\\u{1b}]0;pwn\\u{7}");
         assert_eq!(sanitize("a\u{202e}b\nc", 100), "a\\u{202e}b\\u{a}c");
         assert_eq!(sanitize("Zürich", 100), "Zürich");
     }

@@ -23,6 +23,7 @@ pub struct RecordingVerifier {
     provider: Arc<CryptoProvider>,
     chain: Mutex<Vec<CertificateDer<'static>>>,
     signature_error: Mutex<Option<String>>,
+    signature_ok: AtomicBool,
 }
 
 impl RecordingVerifier {
@@ -32,6 +33,7 @@ impl RecordingVerifier {
             provider,
             chain: Mutex::new(Vec::new()),
             signature_error: Mutex::new(None),
+            signature_ok: AtomicBool::new(false),
         }
     }
 
@@ -45,12 +47,20 @@ impl RecordingVerifier {
         self.signature_error.lock().ok().and_then(|e| e.clone())
     }
 
-    fn note(
-        &self,
-        r: Result<HandshakeSignatureValid, Error>,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        if let (Err(e), Ok(mut slot)) = (&r, self.signature_error.lock()) {
-            *slot = Some(e.to_string());
+    /// True once a handshake signature by the recorded certificate's key verified: the server proved it
+    /// holds the key.
+    pub fn key_proven(&self) -> bool {
+        self.signature_ok.load(Ordering::Relaxed)
+    }
+
+    fn note(&self, r: Result<HandshakeSignatureValid, Error>) -> Result<HandshakeSignatureValid, Error> {
+        match &r {
+            Ok(_) => self.signature_ok.store(true, Ordering::Relaxed),
+            Err(e) => {
+                if let Ok(mut slot) = self.signature_error.lock() {
+                    *slot = Some(e.to_string());
+                }
+            }
         }
         r
     }
@@ -66,10 +76,7 @@ impl ServerCertVerifier for RecordingVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         if let Ok(mut chain) = self.chain.lock() {
-            *chain = std::iter::once(end_entity)
-                .chain(intermediates)
-                .map(|c| c.clone().into_owned())
-                .collect();
+            *chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -80,12 +87,7 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.note(verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        ))
+        self.note(verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
     }
 
     fn verify_tls13_signature(
@@ -94,18 +96,11 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.note(verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        ))
+        self.note(verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -119,10 +114,7 @@ pub struct RecordingResolver {
 impl RecordingResolver {
     /// A resolver for one connection; `key` is presented when the server asks.
     pub fn new(key: Option<Arc<CertifiedKey>>) -> Self {
-        Self {
-            requested: AtomicBool::new(false),
-            key,
-        }
+        Self { requested: AtomicBool::new(false), key }
     }
 
     /// True once the server asked for a client certificate.
@@ -132,11 +124,7 @@ impl RecordingResolver {
 }
 
 impl ResolvesClientCert for RecordingResolver {
-    fn resolve(
-        &self,
-        _root_hints: &[&[u8]],
-        _schemes: &[SignatureScheme],
-    ) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, _root_hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
         // rustls calls this only when the server sent a CertificateRequest (TLS 1.2 and 1.3).
         self.requested.store(true, Ordering::Relaxed);
         self.key.clone()

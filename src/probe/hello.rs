@@ -6,9 +6,8 @@
 //! bytes have arrived and says whether it has an answer yet; it is bounded by its input and fuzzed.
 
 use tls_parser::{
-    ECParametersContent, TlsExtension, TlsMessage, TlsMessageHandshake, TlsRecordType,
-    parse_dh_params, parse_ecdh_params, parse_tls_message_handshake, parse_tls_raw_record,
-    parse_tls_server_hello_extensions,
+    ECParametersContent, TlsExtension, TlsMessage, TlsMessageHandshake, TlsRecordType, parse_dh_params,
+    parse_ecdh_params, parse_tls_message_handshake, parse_tls_raw_record, parse_tls_server_hello_extensions,
 };
 
 use crate::model::TlsVersion;
@@ -18,26 +17,37 @@ pub const SCSV_RENEGOTIATION: u16 = 0x00ff;
 
 /// The random of a HelloRetryRequest (RFC 8446 §4.1.3).
 const HRR_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
+    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
+
+/// Most records a first flight may span (a 16-certificate chain needs under 20).
+pub const MAX_RECORDS: usize = 64;
+
+/// Length of the prefix of `bytes` made of complete records (record headers only; cheap).
+pub fn complete_records_len(bytes: &[u8], mut from: usize) -> usize {
+    while let Some([_, _, _, a, b]) = bytes.get(from..from + 5) {
+        let end = from + 5 + usize::from(u16::from_be_bytes([*a, *b]));
+        if end > bytes.len() {
+            break;
+        }
+        from = end;
+    }
+    from
+}
 
 /// Groups offered by default: modern curves first, then finite-field groups (RFC 7919).
-pub const DEFAULT_GROUPS: &[u16] = &[
-    0x001d, 0x0017, 0x0018, 0x0019, 0x001e, 0x0100, 0x0101, 0x0102,
-];
+pub const DEFAULT_GROUPS: &[u16] = &[0x001d, 0x0017, 0x0018, 0x0019, 0x001e, 0x0100, 0x0101, 0x0102];
 
 /// Elliptic curves of fewer than 224 bits (RFC 4492 ids), offered alone to detect weak ECDHE.
-pub const WEAK_GROUPS: &[u16] = &[
-    0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007, 0x0008, 0x000f, 0x0010, 0x0011, 0x0012,
-    0x0013,
-];
+pub const WEAK_GROUPS: &[u16] =
+    &[0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007, 0x0008, 0x000f, 0x0010, 0x0011, 0x0012, 0x0013];
 
 /// Signature algorithms (TLS 1.2+): ECDSA, RSA-PSS, RSA PKCS#1, EdDSA, then SHA-1 and legacy ones so that
 /// old servers still answer (we verify nothing here).
 const SIGALGS: &[u16] = &[
-    0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0807, 0x0808, 0x0203,
-    0x0201, 0x0402, 0x0202,
+    0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0807, 0x0808, 0x0203, 0x0201, 0x0402,
+    0x0202,
 ];
 
 /// Everything a ClientHello varies by.
@@ -121,13 +131,7 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Vec<u8> {
     } else {
         body.push(0);
     }
-    let mut suites: Vec<u16> = spec
-        .suites
-        .iter()
-        .copied()
-        .filter(|s| *s != SCSV_RENEGOTIATION)
-        .take(127)
-        .collect();
+    let mut suites: Vec<u16> = spec.suites.iter().copied().filter(|s| *s != SCSV_RENEGOTIATION).take(127).collect();
     suites.push(SCSV_RENEGOTIATION);
     body.extend_from_slice(&list16(&suites));
     body.extend_from_slice(&[1, 0]); // compression: null only
@@ -175,14 +179,7 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Vec<u8> {
     let mut record = Vec::with_capacity(hs.len() + 5);
     record.push(0x16);
     // Record version 3.1 except for SSLv3: some servers reject a first record claiming 3.3.
-    put_u16(
-        &mut record,
-        if v == TlsVersion::Ssl3 {
-            0x0300
-        } else {
-            0x0301
-        },
-    );
+    put_u16(&mut record, if v == TlsVersion::Ssl3 { 0x0300 } else { 0x0301 });
     put_u16(&mut record, len16(hs.len()));
     record.extend_from_slice(&hs);
     record
@@ -245,7 +242,13 @@ pub fn parse_reply(bytes: &[u8]) -> Reply {
     let mut rest = bytes;
     let mut handshake = Vec::new();
     let mut alert = None;
+    let mut records = 0;
     while !rest.is_empty() {
+        records += 1;
+        if records > MAX_RECORDS {
+            // A real first flight is a handful of records; thousands of tiny ones are an attack.
+            return Reply::NotTls;
+        }
         match parse_tls_raw_record(rest) {
             Ok((next, rec)) => {
                 rest = next;
@@ -298,9 +301,7 @@ fn parse_handshake(mut hs: &[u8]) -> Option<ServerHello> {
         let Some(msg) = hs.get(..4 + len) else { break };
         hs = hs.get(4 + len..).unwrap_or_default();
         match parse_tls_message_handshake(msg) {
-            Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh))))
-                if hello.is_none() =>
-            {
+            Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) if hello.is_none() => {
                 let mut h = ServerHello {
                     version: sh.version.0,
                     cipher: sh.cipher.0,
@@ -326,12 +327,8 @@ fn parse_handshake(mut hs: &[u8]) -> Option<ServerHello> {
             }
             Ok((_, TlsMessage::Handshake(TlsMessageHandshake::Certificate(c)))) => {
                 if let Some(h) = hello.as_mut() {
-                    h.certificates = c
-                        .cert_chain
-                        .iter()
-                        .take(crate::cert::CHAIN_KEEP)
-                        .map(|rc| rc.data.to_vec())
-                        .collect();
+                    h.certificates =
+                        c.cert_chain.iter().take(crate::cert::CHAIN_KEEP).map(|rc| rc.data.to_vec()).collect();
                 }
             }
             Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerKeyExchange(ske)))) => {
@@ -366,11 +363,7 @@ fn read_key_exchange(hello: &mut ServerHello, params: &[u8]) {
                 hello.dh_bits = Some(crate::cert::bit_length(dh.dh_p));
             }
         }
-        Some(
-            tls_parser::TlsCipherKx::Ecdhe
-            | tls_parser::TlsCipherKx::Aecdh
-            | tls_parser::TlsCipherKx::Ecdh,
-        ) => {
+        Some(tls_parser::TlsCipherKx::Ecdhe | tls_parser::TlsCipherKx::Aecdh | tls_parser::TlsCipherKx::Ecdh) => {
             if let Ok((_, ec)) = parse_ecdh_params(params)
                 && let ECParametersContent::NamedGroup(g) = ec.curve_params.params_content
             {
@@ -416,14 +409,7 @@ mod tests {
     use super::*;
 
     fn spec(version: TlsVersion, suites: &[u16], sni: Option<&'static str>) -> Vec<u8> {
-        client_hello(&HelloSpec {
-            version,
-            suites,
-            sni,
-            groups: DEFAULT_GROUPS,
-            random: [7; 32],
-            key_share: [9; 32],
-        })
+        client_hello(&HelloSpec { version, suites, sni, groups: DEFAULT_GROUPS, random: [7; 32], key_share: [9; 32] })
     }
 
     /// Walks the extensions of a hello built by `client_hello`.
@@ -453,30 +439,14 @@ mod tests {
     #[test]
     fn tls12_hello_matches_rfc5246_layout() {
         let r = spec(TlsVersion::Tls12, &[0xc02f], Some("redis.test"));
-        assert_eq!(
-            &r[..3],
-            &[0x16, 0x03, 0x01],
-            "handshake record, version 3.1"
-        );
-        assert_eq!(
-            u16::from_be_bytes([r[3], r[4]]) as usize,
-            r.len() - 5,
-            "record length"
-        );
+        assert_eq!(&r[..3], &[0x16, 0x03, 0x01], "handshake record, version 3.1");
+        assert_eq!(u16::from_be_bytes([r[3], r[4]]) as usize, r.len() - 5, "record length");
         assert_eq!(r[5], 1, "client_hello");
-        assert_eq!(
-            u32::from_be_bytes([0, r[6], r[7], r[8]]) as usize,
-            r.len() - 9,
-            "handshake length"
-        );
+        assert_eq!(u32::from_be_bytes([0, r[6], r[7], r[8]]) as usize, r.len() - 9, "handshake length");
         assert_eq!(&r[9..11], &[0x03, 0x03], "client_version");
         assert_eq!(&r[11..43], &[7; 32], "random");
         assert_eq!(r[43], 0, "empty session id");
-        assert_eq!(
-            &r[44..50],
-            &[0x00, 0x04, 0xc0, 0x2f, 0x00, 0xff],
-            "suites + SCSV"
-        );
+        assert_eq!(&r[44..50], &[0x00, 0x04, 0xc0, 0x2f, 0x00, 0xff], "suites + SCSV");
         assert_eq!(&r[50..52], &[1, 0], "null compression");
         let exts: Vec<u16> = extensions(&r).iter().map(|e| e.0).collect();
         assert_eq!(exts, vec![0x0000, 0x000a, 0x000b, 0x000d]);
@@ -506,11 +476,7 @@ mod tests {
         assert!(extensions(&r).is_empty());
         let r = spec(TlsVersion::Tls10, &[0x002f], Some("127.0.0.1"));
         let kinds: Vec<u16> = extensions(&r).iter().map(|e| e.0).collect();
-        assert_eq!(
-            kinds,
-            vec![0x000a, 0x000b],
-            "no SNI for an IP, no sigalgs before 1.2"
-        );
+        assert_eq!(kinds, vec![0x000a, 0x000b], "no SNI for an IP, no sigalgs before 1.2");
     }
 
     #[test]
@@ -562,9 +528,7 @@ mod tests {
         let mut bytes = record(0x16, 0x0303, a);
         assert_eq!(parse_reply(&bytes), Reply::Incomplete);
         bytes.extend(record(0x16, 0x0303, b));
-        let Reply::Hello { hello, complete } = parse_reply(&bytes) else {
-            panic!()
-        };
+        let Reply::Hello { hello, complete } = parse_reply(&bytes) else { panic!() };
         assert!(complete && hello.done);
         assert_eq!((hello.version, hello.cipher), (0x0303, 0xc030));
         assert!(!hello.retry_request);
@@ -572,39 +536,30 @@ mod tests {
 
     #[test]
     fn parses_tls13_supported_versions_and_hello_retry_request() {
-        let exts = [
-            0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00, 0x02, 0x00, 0x17,
-        ];
-        let bytes = record(
-            0x16,
-            0x0303,
-            &server_hello(0x0303, 0x1304, HRR_RANDOM, &exts),
-        );
-        let Reply::Hello { hello, complete } = parse_reply(&bytes) else {
-            panic!()
-        };
+        let exts = [0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00, 0x02, 0x00, 0x17];
+        let bytes = record(0x16, 0x0303, &server_hello(0x0303, 0x1304, HRR_RANDOM, &exts));
+        let Reply::Hello { hello, complete } = parse_reply(&bytes) else { panic!() };
         assert!(complete && hello.retry_request);
-        assert_eq!(
-            (hello.version, hello.cipher, hello.key_share_group),
-            (0x0304, 0x1304, Some(0x0017))
-        );
+        assert_eq!((hello.version, hello.cipher, hello.key_share_group), (0x0304, 0x1304, Some(0x0017)));
     }
 
     #[test]
     fn parses_alerts_and_rejects_non_tls() {
-        assert_eq!(
-            parse_reply(&record(0x15, 0x0303, &[2, 70])),
-            Reply::Alert { level: 2, code: 70 }
-        );
+        assert_eq!(parse_reply(&record(0x15, 0x0303, &[2, 70])), Reply::Alert { level: 2, code: 70 });
         assert_eq!(parse_reply(b"-ERR unknown command\r\n"), Reply::NotTls);
         assert_eq!(parse_reply(b"+PONG\r\n"), Reply::NotTls);
         assert_eq!(parse_reply(&[0x16]), Reply::Incomplete);
         assert_eq!(parse_reply(&[0x16, 0x03, 0x01, 0x00]), Reply::Incomplete);
         // A complete handshake record that is not a ServerHello.
-        assert_eq!(
-            parse_reply(&record(0x16, 0x0303, &[1, 0, 0, 0])),
-            Reply::NotTls
-        );
+        assert_eq!(parse_reply(&record(0x16, 0x0303, &[1, 0, 0, 0])), Reply::NotTls);
+    }
+
+    #[test]
+    fn thousands_of_empty_records_are_not_a_flight() {
+        let bytes: Vec<u8> = std::iter::repeat_n([0x16u8, 3, 3, 0, 0], 100).flatten().collect();
+        assert_eq!(parse_reply(&bytes), Reply::NotTls);
+        assert_eq!(complete_records_len(&bytes, 0), 500);
+        assert_eq!(complete_records_len(&bytes[..7], 0), 5);
     }
 
     proptest::proptest! {

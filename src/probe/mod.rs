@@ -88,11 +88,7 @@ pub enum ReadEnd {
 }
 
 /// Reads until a `\n`, `cap` bytes, EOF, an error or the timeout, whichever comes first.
-pub async fn read_line_capped<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    cap: usize,
-    budget: &Budget,
-) -> (Vec<u8>, ReadEnd) {
+pub async fn read_line_capped<R: AsyncRead + Unpin>(reader: &mut R, cap: usize, budget: &Budget) -> (Vec<u8>, ReadEnd) {
     let mut buf = Vec::with_capacity(cap.min(512));
     let mut chunk = [0u8; 512];
     loop {
@@ -120,9 +116,7 @@ pub async fn read_line_capped<R: AsyncRead + Unpin>(
 /// Maps an I/O error to how a read ended.
 pub fn io_end(e: &io::Error) -> ReadEnd {
     match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe => ReadEnd::Reset,
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => ReadEnd::Reset,
         io::ErrorKind::UnexpectedEof => ReadEnd::Eof,
         io::ErrorKind::TimedOut => ReadEnd::Timeout,
         _ => ReadEnd::Error,

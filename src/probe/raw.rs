@@ -12,23 +12,19 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::hello::{
-    DEFAULT_GROUPS, HelloSpec, Reply, ServerHello, WEAK_GROUPS, client_hello, group_bits,
+    DEFAULT_GROUPS, HelloSpec, Reply, ServerHello, WEAK_GROUPS, client_hello, complete_records_len, group_bits,
     parse_reply, version_of,
 };
 use super::suites::{self, bundles, weak_bundles};
 use super::{Budget, ReadEnd, connect, io_end};
-use crate::model::{
-    Alert, Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus,
-};
+use crate::model::{Alert, Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::escape_bytes;
 
 /// Most bytes read per hello: a ServerHello plus a large certificate chain.
 const RAW_CAP: usize = 128 * 1024;
 
 /// How much cipher-suite work to do per endpoint.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CipherScan {
     /// Versions, every accepted suite of every version, server preference, key-exchange sizes.
@@ -92,14 +88,7 @@ impl Prober<'_> {
         let mut key_share = [0u8; 32];
         let _ = self.random.fill(&mut random);
         let _ = self.random.fill(&mut key_share);
-        let bytes = client_hello(&HelloSpec {
-            version,
-            suites,
-            sni: self.sni,
-            groups,
-            random,
-            key_share,
-        });
+        let bytes = client_hello(&HelloSpec { version, suites, sni: self.sni, groups, random, key_share });
         self.out.connections += 1;
         let Ok(mut sock) = connect(self.addr, self.budget).await else {
             return Answer::ConnectFailed;
@@ -111,6 +100,9 @@ impl Prober<'_> {
         }
         let mut buf = Vec::with_capacity(4096);
         let mut chunk = [0u8; 8192];
+        // Re-parse only when a new record has completed: a peer trickling bytes cannot make us re-parse
+        // the whole buffer per byte.
+        let mut complete = 0;
         loop {
             let end = match tokio::time::timeout(self.budget.read(), sock.read(&mut chunk)).await {
                 Err(_) => ReadEnd::Timeout,
@@ -118,19 +110,17 @@ impl Prober<'_> {
                 Ok(Ok(0)) => ReadEnd::Eof,
                 Ok(Ok(n)) => {
                     buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    let now_complete = complete_records_len(&buf, complete);
+                    let looks_tls = matches!(buf.as_slice(), [0x14..=0x17, 0x03, ..] | [0x14..=0x17]);
+                    if now_complete == complete && looks_tls && buf.len() < RAW_CAP {
+                        continue;
+                    }
+                    complete = now_complete;
                     match parse_reply(&buf) {
-                        Reply::Hello {
-                            complete: true,
-                            hello,
-                        } => return self.seen(Answer::Hello(Box::new(hello))),
+                        Reply::Hello { complete: true, hello } => return self.seen(Answer::Hello(Box::new(hello))),
                         Reply::Alert { code, .. } => return self.seen(Answer::Alert(code)),
                         Reply::NotTls => return Answer::NotTls(buf),
-                        Reply::Hello {
-                            complete: false, ..
-                        }
-                        | Reply::Incomplete
-                            if buf.len() < RAW_CAP =>
-                        {
+                        Reply::Hello { complete: false, .. } | Reply::Incomplete if buf.len() < RAW_CAP => {
                             continue;
                         }
                         Reply::Hello { .. } | Reply::Incomplete => ReadEnd::Cap,
@@ -182,39 +172,20 @@ struct VersionRun {
 }
 
 /// Runs the raw probe on an endpoint.
-pub async fn audit(
-    addr: SocketAddr,
-    sni: Option<&str>,
-    mode: CipherScan,
-    budget: &Budget,
-) -> RawOutcome {
-    let mut p = Prober {
-        addr,
-        sni,
-        budget,
-        out: RawOutcome::default(),
-        random: ring::rand::SystemRandom::new(),
-    };
+pub async fn audit(addr: SocketAddr, sni: Option<&str>, mode: CipherScan, budget: &Budget) -> RawOutcome {
+    let mut p = Prober { addr, sni, budget, out: RawOutcome::default(), random: ring::rand::SystemRandom::new() };
     for v in TlsVersion::ALL {
         p.out.versions.insert(v, VersionProbe::not_tested());
     }
     if mode == CipherScan::Off {
         return p.out;
     }
-    for version in [
-        TlsVersion::Tls13,
-        TlsVersion::Tls12,
-        TlsVersion::Tls11,
-        TlsVersion::Tls10,
-        TlsVersion::Ssl3,
-    ] {
+    for version in [TlsVersion::Tls13, TlsVersion::Tls12, TlsVersion::Tls11, TlsVersion::Tls10, TlsVersion::Ssl3] {
         if budget.expired() {
             break;
         }
         let mut run = enumerate(&mut p, version, mode).await;
-        if run.accepted.is_empty()
-            && matches!(run.first_failure, Some((HandshakeFailure::NotTls, ..)))
-        {
+        if run.accepted.is_empty() && matches!(run.first_failure, Some((HandshakeFailure::NotTls, ..))) {
             // Not a TLS service at all: stop spending connections on it.
             p.out.versions.insert(version, to_probe(run, mode));
             break;
@@ -249,10 +220,7 @@ async fn enumerate(p: &mut Prober<'_>, version: TlsVersion, mode: CipherScan) ->
             match p.hello(version, &remaining, DEFAULT_GROUPS).await {
                 Answer::Hello(h) if version_of(h.version) == Some(version) => {
                     if !remaining.contains(&h.cipher) {
-                        run.detail = Some(format!(
-                            "server chose 0x{:04X}, which was not offered",
-                            h.cipher
-                        ));
+                        run.detail = Some(format!("server chose 0x{:04X}, which was not offered", h.cipher));
                         break 'bundles;
                     }
                     run.accepted.push(h.cipher);
@@ -265,13 +233,10 @@ async fn enumerate(p: &mut Prober<'_>, version: TlsVersion, mode: CipherScan) ->
                 Answer::Hello(h) => {
                     // A lower (or other) version: this one is not supported, whatever the suites.
                     if run.accepted.is_empty() {
-                        let named = version_of(h.version)
-                            .map_or_else(|| format!("0x{:04x}", h.version), |v| v.name().into());
-                        run.first_failure = Some((
-                            HandshakeFailure::OtherVersion,
-                            None,
-                            Some(format!("server answered with {named}")),
-                        ));
+                        let named =
+                            version_of(h.version).map_or_else(|| format!("0x{:04x}", h.version), |v| v.name().into());
+                        run.first_failure =
+                            Some((HandshakeFailure::OtherVersion, None, Some(format!("server answered with {named}"))));
                     }
                     break 'bundles;
                 }
@@ -287,10 +252,9 @@ async fn enumerate(p: &mut Prober<'_>, version: TlsVersion, mode: CipherScan) ->
                 }
                 other => {
                     let (failure, detail) = match other {
-                        Answer::NotTls(bytes) => (
-                            HandshakeFailure::NotTls,
-                            Some(format!("reply: {}", escape_bytes(&bytes, 40))),
-                        ),
+                        Answer::NotTls(bytes) => {
+                            (HandshakeFailure::NotTls, Some(format!("reply: {}", escape_bytes(&bytes, 40))))
+                        }
                         Answer::Io(ReadEnd::Eof) => (HandshakeFailure::Closed, None),
                         Answer::Io(ReadEnd::Reset) => (HandshakeFailure::Reset, None),
                         Answer::Io(ReadEnd::Timeout) => (HandshakeFailure::Timeout, None),
@@ -303,9 +267,7 @@ async fn enumerate(p: &mut Prober<'_>, version: TlsVersion, mode: CipherScan) ->
                     if run.accepted.is_empty()
                         && matches!(
                             failure,
-                            HandshakeFailure::NotTls
-                                | HandshakeFailure::Timeout
-                                | HandshakeFailure::ConnectFailed
+                            HandshakeFailure::NotTls | HandshakeFailure::Timeout | HandshakeFailure::ConnectFailed
                         )
                     {
                         break 'bundles;
@@ -361,10 +323,7 @@ async fn quick_classes(p: &mut Prober<'_>, version: TlsVersion, run: &mut Versio
                 run.incomplete = true;
                 return;
             }
-            let offer: Vec<u16> = offer
-                .into_iter()
-                .filter(|s| !run.accepted.contains(s))
-                .collect();
+            let offer: Vec<u16> = offer.into_iter().filter(|s| !run.accepted.contains(s)).collect();
             if offer.is_empty() {
                 continue;
             }
@@ -383,10 +342,7 @@ async fn quick_classes(p: &mut Prober<'_>, version: TlsVersion, run: &mut Versio
 async fn weak_curves(p: &mut Prober<'_>, version: TlsVersion, run: &VersionRun) {
     let ecdhe: Vec<u16> = suites::candidates(version)
         .into_iter()
-        .filter(|id| {
-            tls_parser::TlsCipherSuite::from_id(*id)
-                .is_some_and(|s| s.kx == tls_parser::TlsCipherKx::Ecdhe)
-        })
+        .filter(|id| tls_parser::TlsCipherSuite::from_id(*id).is_some_and(|s| s.kx == tls_parser::TlsCipherKx::Ecdhe))
         .take(suites::BUNDLE)
         .collect();
     let server_has_ecdhe = run.accepted.iter().any(|id| ecdhe.contains(id));
@@ -394,9 +350,7 @@ async fn weak_curves(p: &mut Prober<'_>, version: TlsVersion, run: &VersionRun) 
         return;
     }
     if let Answer::Hello(h) = p.hello(version, &ecdhe, WEAK_GROUPS).await
-        && let Some(g) = h
-            .ecdh_group
-            .filter(|g| group_bits(*g).is_some_and(|b| b < 224))
+        && let Some(g) = h.ecdh_group.filter(|g| group_bits(*g).is_some_and(|b| b < 224))
     {
         let name = super::tls::group_name(g);
         if !p.out.key_exchange.weak_groups_accepted.contains(&name) {
@@ -414,21 +368,14 @@ fn to_probe(run: VersionRun, mode: CipherScan) -> VersionProbe {
         Enumeration::Full
     };
     if run.accepted.is_empty() {
-        let (failure, alert, detail) =
-            run.first_failure
-                .unwrap_or((HandshakeFailure::Error, None, None));
-        let alert = alert.map(|code| Alert {
-            code,
-            name: super::tls::alert_name(code).to_string(),
-        });
+        let (failure, alert, detail) = run.first_failure.unwrap_or((HandshakeFailure::Error, None, None));
+        let alert = alert.map(|code| Alert { code, name: super::tls::alert_name(code).to_string() });
         return VersionProbe {
             status: VersionStatus::Rejected,
             failure: Some(failure),
-            detail: detail.or(run.detail).or_else(|| {
-                alert
-                    .as_ref()
-                    .map(|a| format!("TLS alert {} ({})", a.name, a.code))
-            }),
+            detail: detail
+                .or(run.detail)
+                .or_else(|| alert.as_ref().map(|a| format!("TLS alert {} ({})", a.name, a.code))),
             alert,
             enumeration,
             ..VersionProbe::not_tested()
@@ -471,10 +418,7 @@ pub fn merge(tls: &mut crate::model::TlsResult, raw: &RawOutcome) {
                 t.server_preference = r.server_preference;
             }
             (_, VersionStatus::Accepted) => {
-                let why = t
-                    .detail
-                    .clone()
-                    .or_else(|| t.failure.map(|f| format!("{f:?}").to_lowercase()));
+                let why = t.detail.clone().or_else(|| t.failure.map(|f| format!("{f:?}").to_lowercase()));
                 *t = VersionProbe {
                     detail: Some(format!(
                         "accepted by the raw probe; the rustls handshake failed: {}",
@@ -484,13 +428,8 @@ pub fn merge(tls: &mut crate::model::TlsResult, raw: &RawOutcome) {
                 };
             }
             (VersionStatus::Accepted, _) => {
-                let why = r
-                    .detail
-                    .clone()
-                    .or_else(|| r.failure.map(|f| format!("{f:?}").to_lowercase()));
-                t.detail.get_or_insert_with(|| {
-                    format!("the raw probe was refused: {}", why.unwrap_or_default())
-                });
+                let why = r.detail.clone().or_else(|| r.failure.map(|f| format!("{f:?}").to_lowercase()));
+                t.detail.get_or_insert_with(|| format!("the raw probe was refused: {}", why.unwrap_or_default()));
             }
             _ => {
                 // Both refused: the raw probe's reason is the protocol-level one (it offered every suite
@@ -498,10 +437,7 @@ pub fn merge(tls: &mut crate::model::TlsResult, raw: &RawOutcome) {
                 let rustls_said = t.detail.clone();
                 *t = r.clone();
                 if let Some(d) = rustls_said.filter(|d| Some(d) != r.detail.as_ref()) {
-                    let raw = t
-                        .detail
-                        .take()
-                        .map_or_else(String::new, |x| format!("{x}; "));
+                    let raw = t.detail.take().map_or_else(String::new, |x| format!("{x}; "));
                     t.detail = Some(format!("{raw}rustls: {d}"));
                 }
             }

@@ -19,10 +19,7 @@ pub const REPLY_CAP: usize = 512;
 const REPLY_KEEP: usize = 200;
 
 /// Sends `PING` on an open stream and classifies the reply.
-pub async fn ping<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    budget: &Budget,
-) -> PingResult {
+pub async fn ping<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, budget: &Budget) -> PingResult {
     let sent = tokio::time::timeout(budget.read(), async {
         stream.write_all(PING).await?;
         stream.flush().await
@@ -46,10 +43,7 @@ pub fn classify(bytes: &[u8], end: ReadEnd) -> PingResult {
             ReadEnd::Timeout => PingStatus::Silent,
             ReadEnd::Line | ReadEnd::Cap | ReadEnd::Error => PingStatus::Failed,
         };
-        return PingResult {
-            status,
-            reply: None,
-        };
+        return PingResult { status, reply: None };
     }
     let line_end = bytes.iter().position(|&b| b == b'\n');
     let line = match line_end {
@@ -78,9 +72,7 @@ fn classify_line(line: &[u8]) -> PingStatus {
     let Some((&kind, rest)) = line.split_first() else {
         return PingStatus::NotResp;
     };
-    let text_ok = rest
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80);
+    let text_ok = rest.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80);
     match kind {
         b'+' if text_ok && rest == b"PONG" => PingStatus::Pong,
         b'+' if text_ok => PingStatus::OtherResp,
@@ -94,9 +86,7 @@ fn classify_line(line: &[u8]) -> PingStatus {
             }
         }
         // Integer, bulk string, array and the RESP3 length-prefixed types: a number follows.
-        b':' | b'$' | b'*' | b'%' | b'~' | b'>' | b'=' | b'!' | b'|' | b'(' | b','
-            if is_number(rest) =>
-        {
+        b':' | b'$' | b'*' | b'%' | b'~' | b'>' | b'=' | b'!' | b'|' | b'(' | b',' if is_number(rest) => {
             PingStatus::OtherResp
         }
         b'_' if rest.is_empty() => PingStatus::OtherResp,
@@ -107,9 +97,7 @@ fn classify_line(line: &[u8]) -> PingStatus {
 
 fn is_number(s: &[u8]) -> bool {
     let digits = s.strip_prefix(b"-").unwrap_or(s);
-    !digits.is_empty()
-        && digits.len() <= 20
-        && digits.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+    !digits.is_empty() && digits.len() <= 20 && digits.iter().all(|b| b.is_ascii_digit() || *b == b'.')
 }
 
 #[cfg(test)]
@@ -123,53 +111,23 @@ mod tests {
     #[test]
     fn classifies_redis_replies() {
         assert_eq!(status(b"+PONG\r\n", ReadEnd::Line), PingStatus::Pong);
-        assert_eq!(
-            status(b"-NOAUTH Authentication required.\r\n", ReadEnd::Line),
-            PingStatus::Noauth
-        );
-        assert_eq!(
-            status(
-                b"-DENIED Redis is running in protected mode\r\n",
-                ReadEnd::Line
-            ),
-            PingStatus::Denied
-        );
-        assert_eq!(
-            status(
-                b"-WRONGPASS invalid username-password pair\r\n",
-                ReadEnd::Line
-            ),
-            PingStatus::Wrongpass
-        );
-        assert_eq!(
-            status(b"-ERR unknown command 'PING'\r\n", ReadEnd::Line),
-            PingStatus::Error
-        );
+        assert_eq!(status(b"-NOAUTH Authentication required.\r\n", ReadEnd::Line), PingStatus::Noauth);
+        assert_eq!(status(b"-DENIED Redis is running in protected mode\r\n", ReadEnd::Line), PingStatus::Denied);
+        assert_eq!(status(b"-WRONGPASS invalid username-password pair\r\n", ReadEnd::Line), PingStatus::Wrongpass);
+        assert_eq!(status(b"-ERR unknown command 'PING'\r\n", ReadEnd::Line), PingStatus::Error);
         assert_eq!(status(b"+OK\r\n", ReadEnd::Line), PingStatus::OtherResp);
-        assert_eq!(
-            status(b"$4\r\nPONG\r\n", ReadEnd::Line),
-            PingStatus::OtherResp
-        );
+        assert_eq!(status(b"$4\r\nPONG\r\n", ReadEnd::Line), PingStatus::OtherResp);
         assert_eq!(status(b"*2\r\n", ReadEnd::Line), PingStatus::OtherResp);
         assert_eq!(status(b"_\r\n", ReadEnd::Line), PingStatus::OtherResp);
     }
 
     #[test]
     fn classifies_non_redis_and_failures() {
-        assert_eq!(
-            status(b"HTTP/1.1 400 Bad Request\r\n", ReadEnd::Line),
-            PingStatus::NotResp
-        );
-        assert_eq!(
-            status(b"SSH-2.0-OpenSSH_9.2\r\n", ReadEnd::Line),
-            PingStatus::NotResp
-        );
+        assert_eq!(status(b"HTTP/1.1 400 Bad Request\r\n", ReadEnd::Line), PingStatus::NotResp);
+        assert_eq!(status(b"SSH-2.0-OpenSSH_9.2\r\n", ReadEnd::Line), PingStatus::NotResp);
         assert_eq!(status(&[b'A'; 512], ReadEnd::Cap), PingStatus::NotResp);
         assert_eq!(status(b"+PONG", ReadEnd::Eof), PingStatus::NotResp);
-        assert_eq!(
-            status(b"\x15\x03\x03\x00\x02\x02\x46", ReadEnd::Eof),
-            PingStatus::TlsReply
-        );
+        assert_eq!(status(b"\x15\x03\x03\x00\x02\x02\x46", ReadEnd::Eof), PingStatus::TlsReply);
         assert_eq!(status(b"", ReadEnd::Timeout), PingStatus::Silent);
         assert_eq!(status(b"", ReadEnd::Eof), PingStatus::Closed);
         assert_eq!(status(b"", ReadEnd::Reset), PingStatus::Reset);
@@ -192,9 +150,7 @@ mod tests {
         };
         let srv = tokio::spawn(async move {
             let mut buf = [0u8; PING.len()];
-            tokio::io::AsyncReadExt::read_exact(&mut server, &mut buf)
-                .await
-                .unwrap();
+            tokio::io::AsyncReadExt::read_exact(&mut server, &mut buf).await.unwrap();
             assert_eq!(&buf, PING);
             server.write_all(b"+PONG\r\n").await.unwrap();
         });

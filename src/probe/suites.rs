@@ -5,9 +5,7 @@
 //! DES, RC2, MD5 MAC), `weak` (3DES, CBC mode, no forward secrecy), `recommended` (TLS 1.3 AES-GCM /
 //! ChaCha20 / CCM, ECDHE with AES-GCM or ChaCha20), `secure` (every other forward-secret AEAD suite).
 
-use tls_parser::{
-    TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite, TlsPRF,
-};
+use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite, TlsPRF};
 
 use crate::model::{SuiteClass, SuiteInfo, TlsVersion};
 
@@ -45,10 +43,7 @@ pub fn weakness(s: &TlsCipherSuite) -> Option<&'static str> {
 }
 
 fn forward_secret(s: &TlsCipherSuite) -> bool {
-    matches!(
-        s.kx,
-        TlsCipherKx::Dhe | TlsCipherKx::Ecdhe | TlsCipherKx::Tls13 | TlsCipherKx::Eccpwd
-    )
+    matches!(s.kx, TlsCipherKx::Dhe | TlsCipherKx::Ecdhe | TlsCipherKx::Tls13 | TlsCipherKx::Eccpwd)
 }
 
 /// Reasons that make a suite insecure (the rest of [`weakness`] makes it weak).
@@ -64,10 +59,7 @@ pub fn class(id: u16) -> SuiteClass {
         Some(_) => SuiteClass::Weak,
         None => {
             let modern = matches!(s.enc, TlsCipherEnc::Aes | TlsCipherEnc::Chacha20_Poly1305)
-                && matches!(
-                    s.enc_mode,
-                    TlsCipherEncMode::Gcm | TlsCipherEncMode::Ccm | TlsCipherEncMode::Null
-                )
+                && matches!(s.enc_mode, TlsCipherEncMode::Gcm | TlsCipherEncMode::Ccm | TlsCipherEncMode::Null)
                 && s.mac == TlsCipherMac::Aead;
             match s.kx {
                 TlsCipherKx::Tls13 if modern => SuiteClass::Recommended,
@@ -129,10 +121,7 @@ fn popularity(s: &TlsCipherSuite) -> u8 {
 
 /// Candidates cut into ClientHello-sized bundles.
 pub fn bundles(version: TlsVersion) -> Vec<Vec<u16>> {
-    candidates(version)
-        .chunks(BUNDLE)
-        .map(<[u16]>::to_vec)
-        .collect()
+    candidates(version).chunks(BUNDLE).map(<[u16]>::to_vec).collect()
 }
 
 /// Quick mode's offers for `version`: the insecure candidates, then the weak ones, each cut into bundles.
@@ -143,10 +132,7 @@ pub fn weak_bundles(version: TlsVersion) -> Vec<(SuiteClass, Vec<Vec<u16>>)> {
         .into_iter()
         .map(|c| {
             let ids: Vec<u16> = all.iter().copied().filter(|id| class(*id) == c).collect();
-            (
-                c,
-                ids.chunks(BUNDLE).map(<[u16]>::to_vec).collect::<Vec<_>>(),
-            )
+            (c, ids.chunks(BUNDLE).map(<[u16]>::to_vec).collect::<Vec<_>>())
         })
         .filter(|(_, b)| !b.is_empty())
         .collect()
@@ -154,11 +140,7 @@ pub fn weak_bundles(version: TlsVersion) -> Vec<(SuiteClass, Vec<Vec<u16>>)> {
 
 /// The report's view of a suite id.
 pub fn info(id: u16) -> SuiteInfo {
-    SuiteInfo {
-        name: crate::probe::tls::suite_name(id),
-        id: format!("0x{id:04X}"),
-        class: class(id),
-    }
+    SuiteInfo { name: crate::probe::tls::suite_name(id), id: format!("0x{id:04X}"), class: class(id) }
 }
 
 #[cfg(test)]
@@ -175,14 +157,8 @@ mod tests {
             ("TLS_AES_128_GCM_SHA256", SuiteClass::Recommended),
             ("TLS_CHACHA20_POLY1305_SHA256", SuiteClass::Recommended),
             ("TLS_AES_128_CCM_SHA256", SuiteClass::Recommended),
-            (
-                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-                SuiteClass::Recommended,
-            ),
-            (
-                "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-                SuiteClass::Recommended,
-            ),
+            ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", SuiteClass::Recommended),
+            ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", SuiteClass::Recommended),
             ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", SuiteClass::Secure),
             ("TLS_ECDHE_ECDSA_WITH_AES_128_CCM", SuiteClass::Secure),
             ("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", SuiteClass::Weak),
@@ -199,10 +175,7 @@ mod tests {
         for (name, want) in cases {
             assert_eq!(class(id(name)), want, "{name}");
         }
-        assert_eq!(
-            weakness(TlsCipherSuite::from_id(0x0003).unwrap()),
-            Some("EXPORT")
-        );
+        assert_eq!(weakness(TlsCipherSuite::from_id(0x0003).unwrap()), Some("EXPORT"));
     }
 
     #[test]
@@ -213,22 +186,12 @@ mod tests {
         }
         let v12 = candidates(TlsVersion::Tls12);
         let v10 = candidates(TlsVersion::Tls10);
-        assert!(
-            v12.len() > 300
-                && v12.contains(&0xc02f)
-                && !v12.contains(&0x1301)
-                && !v12.contains(&0x00ff)
-        );
-        assert!(
-            v10.contains(&0x002f) && v10.contains(&0x0003) && !v10.contains(&0xc02f),
-            "no AEAD before 1.2"
-        );
+        assert!(v12.len() > 300 && v12.contains(&0xc02f) && !v12.contains(&0x1301) && !v12.contains(&0x00ff));
+        assert!(v10.contains(&0x002f) && v10.contains(&0x0003) && !v10.contains(&0xc02f), "no AEAD before 1.2");
         assert_eq!(candidates(TlsVersion::Ssl3), v10);
         // The suites servers deploy sit in the first bundle.
         let first = &bundles(TlsVersion::Tls12)[0];
-        for s in [
-            0xc02f, 0xc030, 0xcca8, 0xc02b, 0x009e, 0x002f, 0x000a, 0x0005, 0x0034, 0x0001,
-        ] {
+        for s in [0xc02f, 0xc030, 0xcca8, 0xc02b, 0x009e, 0x002f, 0x000a, 0x0005, 0x0034, 0x0001] {
             assert!(first.contains(&s), "{s:04x} not in the first bundle");
         }
         assert!(bundles(TlsVersion::Tls12).iter().all(|b| b.len() <= BUNDLE));
@@ -237,21 +200,10 @@ mod tests {
     #[test]
     fn quick_offers_cover_every_weak_suite() {
         let offers = weak_bundles(TlsVersion::Tls12);
-        assert_eq!(
-            offers.iter().map(|o| o.0).collect::<Vec<_>>(),
-            vec![SuiteClass::Insecure, SuiteClass::Weak]
-        );
+        assert_eq!(offers.iter().map(|o| o.0).collect::<Vec<_>>(), vec![SuiteClass::Insecure, SuiteClass::Weak]);
         let offered: usize = offers.iter().flat_map(|o| o.1.iter()).map(Vec::len).sum();
-        let weak = candidates(TlsVersion::Tls12)
-            .iter()
-            .filter(|id| class(**id) <= SuiteClass::Weak)
-            .count();
+        let weak = candidates(TlsVersion::Tls12).iter().filter(|id| class(**id) <= SuiteClass::Weak).count();
         assert_eq!(offered, weak);
-        assert!(
-            offers
-                .iter()
-                .flat_map(|o| o.1.iter())
-                .all(|b| b.len() <= BUNDLE)
-        );
+        assert!(offers.iter().flat_map(|o| o.1.iter()).all(|b| b.len() <= BUNDLE));
     }
 }

@@ -21,9 +21,10 @@ use tokio::net::TcpStream;
 use super::danger::{RecordingResolver, RecordingVerifier};
 use super::resp::{self, PING, REPLY_CAP};
 use super::{Budget, ReadEnd, connect, io_end};
+use crate::cert::KeyProof;
 use crate::model::{
-    Alert, ClientAuth, Enumeration, HandshakeFailure, KeyExchange, Negotiated, PingResult,
-    PingStatus, TlsResult, TlsVersion, VersionProbe, VersionStatus,
+    Alert, ClientAuth, Enumeration, HandshakeFailure, KeyExchange, Negotiated, PingResult, PingStatus, TlsResult,
+    TlsVersion, VersionProbe, VersionStatus,
 };
 use crate::text::escape_bytes;
 
@@ -44,18 +45,13 @@ impl TlsSettings {
     ///
     /// # Errors
     /// When the key does not parse or does not match the certificate.
-    pub fn new(
-        client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-    ) -> Result<Self, rustls::Error> {
+    pub fn new(client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>) -> Result<Self, rustls::Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let client_key = match client {
             Some((chain, key)) => Some(Arc::new(CertifiedKey::from_der(chain, key, &provider)?)),
             None => None,
         };
-        Ok(Self {
-            provider,
-            client_key,
-        })
+        Ok(Self { provider, client_key })
     }
 }
 
@@ -70,6 +66,8 @@ pub struct TlsOutcome {
     pub connections: u32,
     /// The TLS 1.3 hello got no TLS reply at all (not TLS, or silent): further hellos are pointless.
     pub hopeless: bool,
+    /// Whether a verified handshake proved the server holds the key of `chain`'s leaf.
+    pub key_proof: KeyProof,
 }
 
 /// One handshake's outcome.
@@ -82,23 +80,20 @@ struct Handshake {
     /// The server refused us for lacking a client certificate.
     refused_without_cert: bool,
     chain: Vec<CertificateDer<'static>>,
+    /// A handshake signature by the chain's key verified.
+    key_proven: bool,
+    /// Why the handshake signature did not verify, if rustls checked it and it failed.
+    signature_error: Option<String>,
     negotiated: Option<Negotiated>,
     ping: Option<PingResult>,
 }
 
 /// Runs the TLS stage: TLS 1.3, TLS 1.2, then the client-certificate handshake if configured.
-pub async fn probe(
-    addr: SocketAddr,
-    name: Option<&str>,
-    settings: &TlsSettings,
-    budget: &Budget,
-) -> TlsOutcome {
+pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings, budget: &Budget) -> TlsOutcome {
     let server_name = server_name(addr, name);
     let mut connections = 0;
-    let mut versions: std::collections::BTreeMap<TlsVersion, VersionProbe> = TlsVersion::ALL
-        .iter()
-        .map(|v| (*v, VersionProbe::not_tested()))
-        .collect();
+    let mut versions: std::collections::BTreeMap<TlsVersion, VersionProbe> =
+        TlsVersion::ALL.iter().map(|v| (*v, VersionProbe::not_tested())).collect();
     let mut done = Vec::new();
     for version in [TlsVersion::Tls13, TlsVersion::Tls12] {
         if budget.expired() {
@@ -108,59 +103,52 @@ pub async fn probe(
         let hs = handshake(addr, &server_name, version, None, settings, budget).await;
         versions.insert(version, hs.probe.clone());
         // No TLS reply at all (a plaintext service, a tarpit): another hello would only wait again.
-        let hopeless = matches!(
-            hs.probe.failure,
-            Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout)
-        );
+        let hopeless = matches!(hs.probe.failure, Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout));
         done.push((version, hs));
         if hopeless {
-            if let Some(v12) = versions
-                .get_mut(&TlsVersion::Tls12)
-                .filter(|v| v.status == VersionStatus::NotTested)
-            {
+            if let Some(v12) = versions.get_mut(&TlsVersion::Tls12).filter(|v| v.status == VersionStatus::NotTested) {
                 v12.detail = Some("not attempted: no TLS reply to the TLS 1.3 hello".into());
             }
             break;
         }
     }
     let accepted = |h: &Handshake| h.probe.status == VersionStatus::Accepted;
-    let best = done
-        .iter()
-        .find(|(_, h)| accepted(h) && h.negotiated.is_some());
+    let best = done.iter().find(|(_, h)| accepted(h) && h.negotiated.is_some());
     let best_version = done.iter().find(|(_, h)| accepted(h)).map(|(v, _)| *v);
 
     let mut ping_with_client_cert = None;
-    let mut cert_chain = Vec::new();
+    let mut with_cert = None;
     if let (Some(key), Some(v)) = (&settings.client_key, best_version)
         && !budget.expired()
     {
         connections += 1;
         let hs = handshake(addr, &server_name, v, Some(key.clone()), settings, budget).await;
-        ping_with_client_cert = hs.ping.or_else(|| {
-            Some(PingResult {
-                status: PingStatus::Failed,
-                reply: hs.probe.detail.clone(),
-            })
-        });
-        cert_chain = hs.chain;
+        ping_with_client_cert =
+            hs.ping.clone().or_else(|| Some(PingResult { status: PingStatus::Failed, reply: hs.probe.detail.clone() }));
+        with_cert = Some(hs);
     }
-    let chain = done
-        .iter()
-        .map(|(_, h)| &h.chain)
-        .find(|c| !c.is_empty())
-        .cloned()
-        .unwrap_or(cert_chain);
+    // The chain of a handshake whose signature verified; else any chain, with why it is unproven.
+    let all: Vec<&Handshake> = done.iter().map(|(_, h)| h).chain(with_cert.as_ref()).collect();
+    let proven = all.iter().find(|h| h.key_proven && !h.chain.is_empty());
+    let (chain, key_proof) = match proven {
+        Some(h) => (h.chain.clone(), KeyProof::Proven),
+        None => match all.iter().find(|h| !h.chain.is_empty()) {
+            Some(h) => (h.chain.clone(), h.signature_error.clone().map_or(KeyProof::Unverified, KeyProof::Failed)),
+            None => (Vec::new(), KeyProof::Unverified),
+        },
+    };
 
+    // "Never asked" needs a completed handshake: a server that stopped early might have asked later.
     let any_accepted = done.iter().any(|(_, h)| accepted(h));
+    let any_completed = done.iter().any(|(_, h)| h.negotiated.is_some());
     let requested = done.iter().any(|(_, h)| h.requested_client_cert);
     let client_auth = if !any_accepted {
         ClientAuth::Unknown
-    } else if !requested {
+    } else if !requested && any_completed {
         ClientAuth::None
-    } else if done
-        .iter()
-        .any(|(_, h)| h.ping.as_ref().is_some_and(|p| p.status.is_redis()))
-    {
+    } else if !requested {
+        ClientAuth::Unknown
+    } else if done.iter().any(|(_, h)| h.ping.as_ref().is_some_and(|p| p.status.is_redis())) {
         ClientAuth::Optional
     } else if done.iter().any(|(_, h)| h.refused_without_cert) {
         ClientAuth::Required
@@ -170,20 +158,11 @@ pub async fn probe(
     let ping = best.and_then(|(_, h)| h.ping.clone()).or_else(|| {
         best_version
             .and_then(|v| done.iter().find(|(dv, _)| *dv == v))
-            .map(|(_, h)| PingResult {
-                status: PingStatus::Failed,
-                reply: h.probe.detail.clone(),
-            })
+            .map(|(_, h)| PingResult { status: PingStatus::Failed, reply: h.probe.detail.clone() })
     });
-    let groups: Vec<String> = done
-        .iter()
-        .filter_map(|(_, h)| h.probe.key_exchange_group.clone())
-        .collect();
+    let groups: Vec<String> = done.iter().filter_map(|(_, h)| h.probe.key_exchange_group.clone()).collect();
     let result = TlsResult {
-        key_exchange: KeyExchange {
-            groups: dedup(groups),
-            ..KeyExchange::default()
-        },
+        key_exchange: KeyExchange { groups: dedup(groups), ..KeyExchange::default() },
         speaks_tls: done.iter().any(|(_, h)| h.tls_reply),
         versions,
         negotiated: best.and_then(|(_, h)| h.negotiated.clone()),
@@ -192,18 +171,10 @@ pub async fn probe(
         ping_with_client_cert,
     };
     let hopeless = !result.speaks_tls
-        && done.iter().all(|(_, h)| {
-            matches!(
-                h.probe.failure,
-                Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout)
-            )
-        });
-    TlsOutcome {
-        result,
-        chain,
-        connections,
-        hopeless,
-    }
+        && done
+            .iter()
+            .all(|(_, h)| matches!(h.probe.failure, Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout)));
+    TlsOutcome { result, chain, connections, hopeless, key_proof }
 }
 
 /// The TLS result for a port that answered plaintext RESP: Redis has no STARTTLS, so a port that speaks
@@ -214,10 +185,7 @@ pub fn skipped_for_plaintext() -> TlsResult {
     probe.detail = Some("not attempted: the port answered PING in plaintext".into());
     TlsResult {
         speaks_tls: false,
-        versions: TlsVersion::ALL
-            .iter()
-            .map(|v| (*v, probe.clone()))
-            .collect(),
+        versions: TlsVersion::ALL.iter().map(|v| (*v, probe.clone())).collect(),
         negotiated: None,
         client_auth: ClientAuth::Unknown,
         ping: None,
@@ -235,8 +203,7 @@ pub fn dedup(mut v: Vec<String>) -> Vec<String> {
 
 /// The name rustls verifies against and sends as SNI: a DNS name, or the IP (rustls sends no SNI then).
 fn server_name(addr: SocketAddr, name: Option<&str>) -> ServerName<'static> {
-    name.and_then(|n| ServerName::try_from(n.to_string()).ok())
-        .unwrap_or_else(|| ServerName::from(addr.ip()))
+    name.and_then(|n| ServerName::try_from(n.to_string()).ok()).unwrap_or_else(|| ServerName::from(addr.ip()))
 }
 
 /// Why the session stopped.
@@ -261,9 +228,7 @@ impl Session<'_> {
     async fn flush(&mut self) -> Result<(), Stop> {
         while self.conn.wants_write() {
             let mut out = Vec::new();
-            self.conn
-                .write_tls(&mut out)
-                .map_err(|_| Stop::Io(ReadEnd::Error))?;
+            self.conn.write_tls(&mut out).map_err(|_| Stop::Io(ReadEnd::Error))?;
             match tokio::time::timeout(self.budget.read(), self.sock.write_all(&out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(Stop::Io(io_end(&e))),
@@ -285,16 +250,19 @@ impl Session<'_> {
         let mut data = buf.get(..n).unwrap_or_default();
         if self.first_bytes.len() < 16 {
             let take = data.len().min(16 - self.first_bytes.len());
-            self.first_bytes
-                .extend_from_slice(data.get(..take).unwrap_or_default());
+            self.first_bytes.extend_from_slice(data.get(..take).unwrap_or_default());
         }
         self.read_total += n;
         if self.read_total > TLS_READ_CAP {
             return Err(Stop::TooMuch);
         }
         while !data.is_empty() {
-            if self.conn.read_tls(&mut data).is_err() {
-                return Err(Stop::TooMuch);
+            match self.conn.read_tls(&mut data) {
+                // After a close_notify rustls takes nothing more; what follows is ignored (RFC 8446 §6.1).
+                // Without this, the loop would spin forever with no await point.
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(_) => return Err(Stop::TooMuch),
             }
             if let Err(e) = self.conn.process_new_packets() {
                 // Let rustls tell the peer why we stop; best effort.
@@ -317,10 +285,7 @@ impl Session<'_> {
 
     /// `PING` inside the session; the reply is classified like a plaintext one.
     async fn ping(&mut self) -> Result<PingResult, Stop> {
-        self.conn
-            .writer()
-            .write_all(PING)
-            .map_err(|_| Stop::Io(ReadEnd::Error))?;
+        self.conn.writer().write_all(PING).map_err(|_| Stop::Io(ReadEnd::Error))?;
         self.flush().await?;
         let mut reply = Vec::new();
         loop {
@@ -368,65 +333,40 @@ async fn handshake(
         requested_client_cert: false,
         refused_without_cert: false,
         chain: Vec::new(),
+        key_proven: false,
+        signature_error: None,
         negotiated: None,
         ping: None,
     };
     let Some(config) = client_config(version, verifier.clone(), resolver.clone(), settings) else {
-        hs.probe = rejected(
-            HandshakeFailure::Error,
-            None,
-            Some("TLS configuration error".into()),
-        );
+        hs.probe = rejected(HandshakeFailure::Error, None, Some("TLS configuration error".into()));
         return hs;
     };
     let sock = match connect(addr, budget).await {
         Ok(s) => s,
         Err(r) => {
-            hs.probe = rejected(
-                HandshakeFailure::ConnectFailed,
-                None,
-                Some(r.as_str().into()),
-            );
+            hs.probe = rejected(HandshakeFailure::ConnectFailed, None, Some(r.as_str().into()));
             return hs;
         }
     };
     let Ok(conn) = ClientConnection::new(config, server_name.clone()) else {
-        hs.probe = rejected(
-            HandshakeFailure::Error,
-            None,
-            Some("TLS connection setup error".into()),
-        );
+        hs.probe = rejected(HandshakeFailure::Error, None, Some("TLS connection setup error".into()));
         return hs;
     };
-    let mut s = Session {
-        sock,
-        conn,
-        budget,
-        first_bytes: Vec::new(),
-        read_total: 0,
-    };
+    let mut s = Session { sock, conn, budget, first_bytes: Vec::new(), read_total: 0 };
     let outcome = s.complete_handshake().await;
     let negotiated_version = s.conn.protocol_version();
     let accepted = negotiated_version == Some(protocol(version));
     hs.tls_reply = matches!(s.first_bytes.as_slice(), [0x15 | 0x16, 0x03, ..]);
     hs.requested_client_cert = resolver.requested();
     hs.chain = verifier.chain();
-    let suite_id = s
-        .conn
-        .negotiated_cipher_suite()
-        .map(|cs| u16::from(cs.suite()));
+    hs.key_proven = verifier.key_proven();
+    hs.signature_error = verifier.signature_error();
+    let suite_id = s.conn.negotiated_cipher_suite().map(|cs| u16::from(cs.suite()));
     let suite = suite_id.map(suite_name);
-    let suites: Vec<crate::model::SuiteInfo> =
-        suite_id.map(super::suites::info).into_iter().collect();
-    let enumeration = if suites.is_empty() {
-        Enumeration::None
-    } else {
-        Enumeration::Negotiated
-    };
-    let group = s
-        .conn
-        .negotiated_key_exchange_group()
-        .map(|g| group_name(u16::from(g.name())));
+    let suites: Vec<crate::model::SuiteInfo> = suite_id.map(super::suites::info).into_iter().collect();
+    let enumeration = if suites.is_empty() { Enumeration::None } else { Enumeration::Negotiated };
+    let group = s.conn.negotiated_key_exchange_group().map(|g| group_name(u16::from(g.name())));
 
     match outcome {
         Ok(()) if accepted => {
@@ -442,11 +382,7 @@ async fn handshake(
                 server_preference: None,
             };
             if let Some(cs) = suite {
-                hs.negotiated = Some(Negotiated {
-                    version,
-                    cipher_suite: cs,
-                    key_exchange_group: group,
-                });
+                hs.negotiated = Some(Negotiated { version, cipher_suite: cs, key_exchange_group: group });
             }
             hs.ping = Some(match s.ping().await {
                 Ok(p) => {
@@ -465,28 +401,28 @@ async fn handshake(
                     if hs.requested_client_cert && !presenting && alert.is_some() {
                         hs.refused_without_cert = true;
                     }
-                    PingResult {
-                        status: PingStatus::Failed,
-                        reply: Some(describe(&e, alert.as_ref())),
-                    }
+                    PingResult { status: PingStatus::Failed, reply: Some(describe(&e, alert.as_ref())) }
                 }
-                Err(_) => PingResult {
-                    status: PingStatus::Failed,
-                    reply: None,
-                },
+                Err(Stop::Io(end)) => {
+                    // The server closed or reset as we sent PING: how a refusal without an alert looks.
+                    let p = resp::classify(&[], end);
+                    if hs.requested_client_cert
+                        && !presenting
+                        && matches!(p.status, PingStatus::Closed | PingStatus::Reset)
+                    {
+                        hs.refused_without_cert = true;
+                    }
+                    p
+                }
+                Err(Stop::TooMuch) => PingResult { status: PingStatus::Failed, reply: None },
             });
         }
         Ok(()) => {
-            hs.probe = rejected(
-                HandshakeFailure::OtherVersion,
-                None,
-                negotiated_version.map(|v| format!("{v:?}")),
-            );
+            hs.probe = rejected(HandshakeFailure::OtherVersion, None, negotiated_version.map(|v| format!("{v:?}")));
         }
         Err(stop) if accepted => {
             // The server chose our version but the handshake did not finish: the version is accepted.
-            let (failure, alert, detail) =
-                failure_of(&stop, &s.first_bytes, verifier.signature_error());
+            let (failure, alert, detail) = failure_of(&stop, &s.first_bytes, verifier.signature_error());
             if hs.requested_client_cert && !presenting && failure == HandshakeFailure::Alert {
                 // TLS 1.2: the refusal comes during the handshake (alert 40 from OpenSSL).
                 hs.refused_without_cert = true;
@@ -504,8 +440,7 @@ async fn handshake(
             };
         }
         Err(stop) => {
-            let (failure, alert, detail) =
-                failure_of(&stop, &s.first_bytes, verifier.signature_error());
+            let (failure, alert, detail) = failure_of(&stop, &s.first_bytes, verifier.signature_error());
             hs.probe = rejected(failure, alert, detail);
         }
     }
@@ -545,11 +480,7 @@ fn protocol(v: TlsVersion) -> ProtocolVersion {
     }
 }
 
-fn rejected(
-    failure: HandshakeFailure,
-    alert: Option<Alert>,
-    detail: Option<String>,
-) -> VersionProbe {
+fn rejected(failure: HandshakeFailure, alert: Option<Alert>, detail: Option<String>) -> VersionProbe {
     VersionProbe {
         status: VersionStatus::Rejected,
         failure: Some(failure),
@@ -563,10 +494,7 @@ fn alert_of(e: &rustls::Error) -> Option<Alert> {
     match e {
         rustls::Error::AlertReceived(a) => {
             let code = u8::from(*a);
-            Some(Alert {
-                code,
-                name: alert_name(code).to_string(),
-            })
+            Some(Alert { code, name: alert_name(code).to_string() })
         }
         _ => None,
     }
@@ -593,30 +521,22 @@ fn failure_of(
                 return (HandshakeFailure::Alert, Some(a), Some(detail));
             }
             if !looks_tls && !first_bytes.is_empty() {
-                return (
-                    HandshakeFailure::NotTls,
-                    None,
-                    Some(format!("reply: {}", escape_bytes(first_bytes, 40))),
-                );
+                return (HandshakeFailure::NotTls, None, Some(format!("reply: {}", escape_bytes(first_bytes, 40))));
             }
             if let Some(sig) = signature_error {
                 return (HandshakeFailure::BadSignature, None, Some(sig));
             }
             let failure = match e {
-                rustls::Error::PeerIncompatible(
-                    PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig,
-                ) => HandshakeFailure::OtherVersion,
+                rustls::Error::PeerIncompatible(PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig) => {
+                    HandshakeFailure::OtherVersion
+                }
                 _ => HandshakeFailure::Error,
             };
             (failure, None, Some(e.to_string()))
         }
         Stop::Io(end) => {
             if !looks_tls && !first_bytes.is_empty() {
-                return (
-                    HandshakeFailure::NotTls,
-                    None,
-                    Some(format!("reply: {}", escape_bytes(first_bytes, 40))),
-                );
+                return (HandshakeFailure::NotTls, None, Some(format!("reply: {}", escape_bytes(first_bytes, 40))));
             }
             let failure = match end {
                 ReadEnd::Eof => HandshakeFailure::Closed,
@@ -626,18 +546,13 @@ fn failure_of(
             };
             (failure, None, None)
         }
-        Stop::TooMuch => (
-            HandshakeFailure::Error,
-            None,
-            Some(format!("more than {TLS_READ_CAP} bytes")),
-        ),
+        Stop::TooMuch => (HandshakeFailure::Error, None, Some(format!("more than {TLS_READ_CAP} bytes"))),
     }
 }
 
 /// IANA name of a cipher suite id.
 pub fn suite_name(id: u16) -> String {
-    tls_parser::TlsCipherSuite::from_id(id)
-        .map_or_else(|| format!("0x{id:04X}"), |s| s.name.to_string())
+    tls_parser::TlsCipherSuite::from_id(id).map_or_else(|| format!("0x{id:04X}"), |s| s.name.to_string())
 }
 
 /// IANA name of a key-exchange group id.

@@ -7,8 +7,7 @@ use std::path::Path;
 
 use super::{ReportError, read_journal, write_atomic};
 use crate::model::{
-    EndpointRecord, JournalLine, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe,
-    VersionStatus,
+    EndpointRecord, JournalLine, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus,
 };
 use crate::text::csv_cell;
 
@@ -63,22 +62,13 @@ pub const ENDPOINT_COLUMNS: [&str; 46] = [
 ];
 
 /// `findings.csv` columns, in order.
-pub const FINDING_COLUMNS: [&str; 8] = [
-    "address",
-    "port",
-    "name",
-    "id",
-    "severity",
-    "title",
-    "evidence",
-    "remediation",
-];
+pub const FINDING_COLUMNS: [&str; 8] =
+    ["address", "port", "name", "id", "severity", "title", "evidence", "remediation"];
 
 /// One `endpoints.csv` row.
 pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
     let opt = |s: Option<String>| s.unwrap_or_default();
-    let ping_status =
-        |p: &Option<PingResult>| opt(p.as_ref().map(|p| p.status.as_str().to_string()));
+    let ping_status = |p: &Option<PingResult>| opt(p.as_ref().map(|p| p.status.as_str().to_string()));
     let ping_reply = |p: &Option<PingResult>| opt(p.as_ref().and_then(|p| p.reply.clone()));
     let tls = r.tls.as_ref();
     let version = |v: TlsVersion| opt(tls.and_then(|t| t.versions.get(&v)).map(version_cell));
@@ -98,20 +88,12 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         version(TlsVersion::Tls11),
         version(TlsVersion::Tls12),
         version(TlsVersion::Tls13),
-        opt(tls
-            .and_then(|t| t.negotiated.as_ref())
-            .map(|n| n.version.key().to_string())),
-        opt(tls
-            .and_then(|t| t.negotiated.as_ref())
-            .map(|n| n.cipher_suite.clone())),
-        opt(tls
-            .and_then(|t| t.negotiated.as_ref())
-            .and_then(|n| n.key_exchange_group.clone())),
+        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.version.key().to_string())),
+        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.cipher_suite.clone())),
+        opt(tls.and_then(|t| t.negotiated.as_ref()).and_then(|n| n.key_exchange_group.clone())),
         opt(tls.map(|t| suites(t, |_| true))),
         opt(tls.map(|t| suites(t, |c| c <= SuiteClass::Weak))),
-        opt(tls
-            .and_then(|t| t.key_exchange.dh_bits)
-            .map(|b| b.to_string())),
+        opt(tls.and_then(|t| t.key_exchange.dh_bits).map(|b| b.to_string())),
         opt(tls.map(|t| t.key_exchange.weak_groups_accepted.join(";"))),
         opt(tls.map(|t| t.client_auth.as_str().to_string())),
         opt(tls.map(|t| ping_status(&t.ping))),
@@ -123,35 +105,18 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         opt(leaf.map(|l| l.serial.clone())),
         opt(leaf.map(|l| l.not_before.clone())),
         opt(leaf.map(|l| l.not_after.clone())),
-        opt(leaf.map(|l| l.days_left.to_string())),
+        opt(leaf.and_then(|l| l.days_left).map(|d| d.to_string())),
         opt(leaf.map(|l| l.key_type.clone())),
         opt(leaf.and_then(|l| l.key_bits).map(|k| k.to_string())),
         opt(leaf.map(|l| l.signature_algorithm.clone())),
         opt(leaf.map(|l| l.sha256.clone())),
         opt(leaf.map(|l| b(l.self_signed))),
-        opt(cert.map(|c| {
-            c.chain
-                .iter()
-                .map(|s| s.subject.as_str())
-                .collect::<Vec<_>>()
-                .join(";")
-        })),
+        opt(cert.map(|c| c.chain.iter().map(|s| s.subject.as_str()).collect::<Vec<_>>().join(";"))),
         opt(cert.map(|c| b(c.chain_complete))),
         opt(cert.map(|c| b(c.trust.trusted))),
-        opt(cert.map(|c| {
-            c.trust
-                .reasons
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(";")
-        })),
+        opt(cert.map(|c| c.trust.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(";"))),
         opt(cert.map(|c| b(c.hostname_match))),
-        r.findings
-            .iter()
-            .map(|f| f.id.as_str())
-            .collect::<Vec<_>>()
-            .join(";"),
+        r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(";"),
         opt(r.max_severity().map(|s| s.as_str().to_string())),
         r.started_at.clone(),
         r.duration_ms.to_string(),
@@ -167,10 +132,7 @@ fn suites(t: &TlsResult, keep: impl Fn(SuiteClass) -> bool) -> String {
         .iter()
         .rev()
         .flat_map(|(v, p)| {
-            p.cipher_suites
-                .iter()
-                .filter(|s| keep(s.class))
-                .map(move |s| format!("{}:{}", v.key(), s.name))
+            p.cipher_suites.iter().filter(|s| keep(s.class)).map(move |s| format!("{}:{}", v.key(), s.name))
         })
         .collect::<Vec<_>>()
         .join(";")
@@ -183,10 +145,7 @@ pub fn version_cell(v: &VersionProbe) -> String {
         (VersionStatus::Rejected, None, Some(f)) => {
             format!(
                 "rejected:{}",
-                serde_json::to_value(f)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default()
+                serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
             )
         }
         (s, _, _) => s.as_str().to_string(),
@@ -246,18 +205,8 @@ fn write_rows(
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_endpoints(
-    path: &Path,
-    journal: &Path,
-    keep: impl Fn(&EndpointRecord) -> bool,
-) -> Result<(), ReportError> {
-    write_rows(path, journal, &ENDPOINT_COLUMNS, |r| {
-        if keep(r) {
-            vec![endpoint_row(r)]
-        } else {
-            Vec::new()
-        }
-    })
+pub fn write_endpoints(path: &Path, journal: &Path, keep: impl Fn(&EndpointRecord) -> bool) -> Result<(), ReportError> {
+    write_rows(path, journal, &ENDPOINT_COLUMNS, |r| if keep(r) { vec![endpoint_row(r)] } else { Vec::new() })
 }
 
 /// Writes `findings.csv` from the journal.

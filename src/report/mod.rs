@@ -12,20 +12,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::{
-    Counts, EndMark, EndpointRecord, JournalLine, Reachability, SCHEMA_VERSION, ScanMeta, Summary,
-};
+use crate::model::{Counts, EndMark, EndpointRecord, JournalLine, Reachability, SCHEMA_VERSION, ScanMeta, Summary};
 
 /// Journal file name.
 pub const JOURNAL: &str = "scan.jsonl";
 /// Files a finished run holds, in `SHA256SUMS` order.
-pub const REPORT_FILES: [&str; 5] = [
-    JOURNAL,
-    "report.json",
-    "endpoints.csv",
-    "findings.csv",
-    "summary.txt",
-];
+pub const REPORT_FILES: [&str; 5] = [JOURNAL, "report.json", "endpoints.csv", "findings.csv", "summary.txt"];
 
 /// Failure to write or read the run's files: fatal (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -49,10 +41,7 @@ pub enum ReportError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ReportError + '_ {
-    move |source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ReportError::Io { path: path.to_path_buf(), source }
 }
 
 /// The append-only journal of a run.
@@ -70,15 +59,8 @@ impl Journal {
     pub fn create(dir: &Path, meta: &ScanMeta) -> Result<Self, ReportError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let path = dir.join(JOURNAL);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        let mut j = Self {
-            path,
-            out: BufWriter::new(file),
-        };
+        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_err(&path))?;
+        let mut j = Self { path, out: BufWriter::new(file) };
         j.append(&JournalLine::Scan(Box::new(meta.clone())))?;
         Ok(j)
     }
@@ -158,17 +140,12 @@ pub fn digest(path: &Path) -> Result<JournalDigest, ReportError> {
         }
         JournalLine::End(e) => end = Some(e),
     })?;
-    let mut meta = meta.ok_or_else(|| ReportError::BadJournal {
-        path: path.to_path_buf(),
-        reason: "no scan metadata line".into(),
-    })?;
+    let mut meta = meta
+        .ok_or_else(|| ReportError::BadJournal { path: path.to_path_buf(), reason: "no scan metadata line".into() })?;
     if meta.schema_version != SCHEMA_VERSION {
         return Err(ReportError::BadJournal {
             path: path.to_path_buf(),
-            reason: format!(
-                "schema {} (this tool writes {SCHEMA_VERSION})",
-                meta.schema_version
-            ),
+            reason: format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version),
         });
     }
     // The end mark counts endpoints that were not journaled (closed, filtered); without it (a crash),
@@ -199,14 +176,8 @@ fn add_findings(summary: &mut Summary, r: &EndpointRecord) {
 ///
 /// # Errors
 /// On any I/O error; the target is then untouched.
-pub fn write_atomic(
-    path: &Path,
-    f: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
-) -> Result<(), ReportError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+pub fn write_atomic(path: &Path, f: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<(), ReportError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     let result = (|| {
         let mut out = BufWriter::new(File::create(&tmp)?);
@@ -247,10 +218,7 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
             {
                 let sep: &[u8] = if first { b"\n" } else { b",\n" };
                 first = false;
-                if let Err(e) = out
-                    .write_all(sep)
-                    .and_then(|()| Ok(serde_json::to_writer(&mut *out, &r)?))
-                {
+                if let Err(e) = out.write_all(sep).and_then(|()| Ok(serde_json::to_writer(&mut *out, &r)?)) {
                     err = Some(e);
                 }
             }
@@ -267,9 +235,7 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
     csv::write_endpoints(&dir.join("endpoints.csv"), &journal, keep)?;
     csv::write_findings(&dir.join("findings.csv"), &journal)?;
     let text = summary::render(&digest, &journal, dir)?;
-    write_atomic(&dir.join("summary.txt"), |out| {
-        out.write_all(text.as_bytes())
-    })?;
+    write_atomic(&dir.join("summary.txt"), |out| out.write_all(text.as_bytes()))?;
     write_checksums(dir)?;
     Ok(digest)
 }
@@ -283,7 +249,5 @@ fn write_checksums(dir: &Path) -> Result<(), ReportError> {
         let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
         lines.push_str(&format!("{}  {name}\n", crate::cert::hex(digest.as_ref())));
     }
-    write_atomic(&dir.join("SHA256SUMS"), |out| {
-        out.write_all(lines.as_bytes())
-    })
+    write_atomic(&dir.join("SHA256SUMS"), |out| out.write_all(lines.as_bytes()))
 }

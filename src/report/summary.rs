@@ -27,14 +27,9 @@ pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<Stri
     read_journal(journal, |line| {
         if let JournalLine::Endpoint(r) = line {
             for f in &r.findings {
-                remediations
-                    .entry(f.id)
-                    .or_insert_with(|| f.remediation.clone());
+                remediations.entry(f.id).or_insert_with(|| f.remediation.clone());
             }
-            if r.is_redis()
-                || !r.findings.is_empty()
-                || r.tls.as_ref().is_some_and(|t| t.speaks_tls)
-            {
+            if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
                 if rows.len() < LIST_MAX {
                     rows.push((r.max_severity(), endpoint_line(&r)));
                 } else {
@@ -53,50 +48,22 @@ pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<Stri
         meta.version,
         meta.endpoints_planned,
         c.scanned,
-        if meta.interrupted {
-            " (INTERRUPTED: resumable from the journal)"
-        } else {
-            ""
-        }
+        if meta.interrupted { " (INTERRUPTED: reports cover the endpoints finished)" } else { "" }
     );
-    let _ = writeln!(
-        out,
-        "  started {}  finished {}",
-        meta.started_at,
-        meta.finished_at.as_deref().unwrap_or("-")
-    );
+    let _ = writeln!(out, "  started {}  finished {}", meta.started_at, meta.finished_at.as_deref().unwrap_or("-"));
     let _ = writeln!(
         out,
         "  reachability: {} open, {} closed, {} filtered, {} unreachable",
         c.open, c.closed, c.filtered, c.unreachable
     );
-    let _ = writeln!(
-        out,
-        "  Redis: {} endpoint(s), {} in plaintext; TLS: {}",
-        c.redis, c.plaintext_redis, c.tls
-    );
+    let _ = writeln!(out, "  Redis: {} endpoint(s), {} in plaintext; TLS: {}", c.redis, c.plaintext_redis, c.tls);
     let by_sev: Vec<String> = Severity::DESCENDING
         .iter()
-        .map(|sev| {
-            format!(
-                "{} {}",
-                s.findings_by_severity.get(sev).copied().unwrap_or(0),
-                sev.as_str()
-            )
-        })
+        .map(|sev| format!("{} {}", s.findings_by_severity.get(sev).copied().unwrap_or(0), sev.as_str()))
         .collect();
-    let _ = writeln!(
-        out,
-        "  findings: {} on {} endpoint(s)",
-        by_sev.join(", "),
-        s.endpoints_with_findings
-    );
+    let _ = writeln!(out, "  findings: {} on {} endpoint(s)", by_sev.join(", "), s.endpoints_with_findings);
     if !meta.unresolved.is_empty() {
-        let names: Vec<String> = meta
-            .unresolved
-            .iter()
-            .map(|u| format!("{} ({})", u.target, u.origin))
-            .collect();
+        let names: Vec<String> = meta.unresolved.iter().map(|u| format!("{} ({})", u.target, u.origin)).collect();
         let _ = writeln!(out, "  not resolved, not scanned: {}", names.join(", "));
     }
     if !rows.is_empty() {
@@ -131,51 +98,31 @@ fn endpoint_line(r: &EndpointRecord) -> String {
         (Some(n), ip) => format!("{n}/{}", std::net::SocketAddr::new(ip, r.port)),
         (None, ip) => std::net::SocketAddr::new(ip, r.port).to_string(),
     };
-    let plain = r
-        .plaintext
-        .as_ref()
-        .map_or(r.reachability.as_str(), |p| p.status.as_str());
+    let plain = r.plaintext.as_ref().map_or(r.reachability.as_str(), |p| p.status.as_str());
     let (tls, client) = match &r.tls {
         Some(t) if t.speaks_tls => {
             let versions: Vec<&str> = TlsVersion::ALL
                 .iter()
                 .rev()
-                .filter(|v| {
-                    t.versions
-                        .get(v)
-                        .is_some_and(|p| p.status == VersionStatus::Accepted)
-                })
+                .filter(|v| t.versions.get(v).is_some_and(|p| p.status == VersionStatus::Accepted))
                 .map(|v| v.short())
                 .collect();
-            let v = if versions.is_empty() {
-                "none".to_string()
-            } else {
-                versions.join(",")
-            };
+            let v = if versions.is_empty() { "none".to_string() } else { versions.join(",") };
             (v, t.client_auth.as_str())
         }
         _ => ("-".to_string(), "-"),
     };
     let cert = r.certificate.as_ref().map_or("-".to_string(), |c| {
-        format!(
-            "{}d {}",
-            c.leaf.days_left,
-            if c.trust.trusted {
-                "trusted"
-            } else {
-                "untrusted"
-            }
-        )
+        let days = c.leaf.days_left.map_or("?".to_string(), |d| d.to_string());
+        let verdict = if c.trust.trusted {
+            "trusted".to_string()
+        } else {
+            c.trust.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("+")
+        };
+        format!("{days}d {verdict}")
     });
-    let findings: Vec<String> = r
-        .findings
-        .iter()
-        .map(|f| format!("{}:{}", f.severity.as_str(), f.id.as_str()))
-        .collect();
-    let findings = if findings.is_empty() {
-        "-".to_string()
-    } else {
-        findings.join(" ")
-    };
+    let findings: Vec<String> =
+        r.findings.iter().map(|f| format!("{}:{}", f.severity.as_str(), f.id.as_str())).collect();
+    let findings = if findings.is_empty() { "-".to_string() } else { findings.join(" ") };
     format!("{ep:<28} {plain:<10} {tls:<9} {client:<9} {cert:<24} {findings}")
 }

@@ -43,12 +43,7 @@ fn plain(r: &EndpointRecord) -> &PingResult {
 }
 
 fn v13(r: &EndpointRecord) -> &VersionProbe {
-    r.tls
-        .as_ref()
-        .unwrap()
-        .versions
-        .get(&TlsVersion::Tls13)
-        .unwrap()
+    r.tls.as_ref().unwrap().versions.get(&TlsVersion::Tls13).unwrap()
 }
 
 fn short_context() -> redis_tls_scan::scan::ProbeContext {
@@ -119,19 +114,8 @@ async fn immediate_close() {
     // RST, so the scanner sees a close or a reset depending on timing. Both are precise, neither a crash.
     let port = fake(|s| async move { drop(s) }).await;
     let r = scan(port, None, &short_context()).await;
-    assert!(
-        matches!(plain(&r).status, PingStatus::Closed | PingStatus::Reset),
-        "{:?}",
-        plain(&r)
-    );
-    assert!(
-        matches!(
-            v13(&r).failure,
-            Some(HandshakeFailure::Closed | HandshakeFailure::Reset)
-        ),
-        "{:?}",
-        v13(&r)
-    );
+    assert!(matches!(plain(&r).status, PingStatus::Closed | PingStatus::Reset), "{:?}", plain(&r));
+    assert!(matches!(v13(&r).failure, Some(HandshakeFailure::Closed | HandshakeFailure::Reset)), "{:?}", v13(&r));
 }
 
 #[tokio::test]
@@ -149,10 +133,7 @@ async fn immediate_reset() {
 
 #[tokio::test]
 async fn protected_mode_denied() {
-    let port = replying(
-        b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n",
-    )
-    .await;
+    let port = replying(b"-DENIED Redis is running in protected mode because protected mode is enabled\r\n").await;
     let r = scan(port, None, &short_context()).await;
     assert_eq!(plain(&r).status, PingStatus::Denied);
     assert!(r.is_redis());
@@ -161,17 +142,10 @@ async fn protected_mode_denied() {
 
 #[tokio::test]
 async fn wrongpass_and_other_errors() {
-    let port =
-        replying(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n").await;
-    assert_eq!(
-        plain(&scan(port, None, &short_context()).await).status,
-        PingStatus::Wrongpass
-    );
+    let port = replying(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n").await;
+    assert_eq!(plain(&scan(port, None, &short_context()).await).status, PingStatus::Wrongpass);
     let port = replying(b"-ERR unknown command 'PING'\r\n").await;
-    assert_eq!(
-        plain(&scan(port, None, &short_context()).await).status,
-        PingStatus::Error
-    );
+    assert_eq!(plain(&scan(port, None, &short_context()).await).status, PingStatus::Error);
 }
 
 #[tokio::test]
@@ -189,10 +163,7 @@ async fn http_server_is_not_redis() {
 async fn terminal_escapes_in_a_reply_are_neutralised() {
     let port = replying(b"-ERR \x1b]0;owned\x07\x1b[2J\r\n").await;
     let r = scan(port, None, &short_context()).await;
-    assert_eq!(
-        plain(&r).reply.as_deref(),
-        Some("-ERR \\x1b]0;owned\\x07\\x1b[2J")
-    );
+    assert_eq!(plain(&r).reply.as_deref(), Some("-ERR \\x1b]0;owned\\x07\\x1b[2J"));
 }
 
 #[tokio::test]
@@ -200,8 +171,7 @@ async fn full_accept_queue_is_filtered() {
     // A listener that never accepts, with a backlog of 1: once the queue is full the kernel drops SYNs,
     // which is what a firewall that drops packets looks like to a scanner.
     let sock = TcpSocket::new_v4().unwrap();
-    sock.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .unwrap();
+    sock.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
     let listener = sock.listen(1).unwrap();
     let addr = listener.local_addr().unwrap();
     let mut held = Vec::new();
@@ -222,4 +192,95 @@ async fn full_accept_queue_is_filtered() {
     assert_eq!(r.reachability, Reachability::Filtered);
     assert!(r.plaintext.is_none());
     drop(listener);
+}
+
+/// A TLS server (rustls) with the given certificate resolver; after the handshake, reads one chunk and
+/// runs `after` on the raw parts.
+async fn tls_fake<F>(resolver: std::sync::Arc<dyn rustls::server::ResolvesServerCert>, after: F) -> u16
+where
+    F: Fn(&mut TcpStream, &mut rustls::ServerConnection) -> Vec<u8> + Send + Sync + Copy + 'static,
+{
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    fake(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut tls) = acceptor.accept(s).await else { return };
+            let mut buf = [0u8; 256];
+            let _ = tls.read(&mut buf).await;
+            let (tcp, conn) = tls.get_mut();
+            let bytes = after(tcp, conn);
+            let _ = tcp.write_all(&bytes).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    })
+    .await
+}
+
+#[derive(Debug)]
+struct Fixed(std::sync::Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Fixed {
+    fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+fn certified(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Fixed {
+    let provider = rustls::crypto::ring::default_provider();
+    let key = provider.key_provider.load_private_key(key).unwrap();
+    Fixed(std::sync::Arc::new(rustls::sign::CertifiedKey::new(chain, key)))
+}
+
+#[test]
+fn close_notify_followed_by_more_bytes_does_not_spin() {
+    // Regression: after a close_notify rustls accepts no more bytes; the driver looped forever without
+    // an await point, beyond any deadline. Run in its own thread so that a regression fails, not hangs.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let pki = Pki::new();
+            let leaf = pki.ca.issue(&redis_tls_scan::pki::LeafSpec::server("x", &["127.0.0.1"], 30)).unwrap();
+            let resolver = std::sync::Arc::new(certified(vec![leaf.cert.clone()], leaf.key.clone_key()));
+            let port = tls_fake(resolver, |_, conn| {
+                conn.send_close_notify();
+                let mut out = Vec::new();
+                while conn.wants_write() {
+                    conn.write_tls(&mut out).unwrap();
+                }
+                out.extend(std::iter::repeat_n(0x17u8, 5000));
+                out
+            })
+            .await;
+            let r = scan(port, None, &short_context()).await;
+            let _ = tx.send(r);
+        });
+    });
+    let r = rx.recv_timeout(Duration::from_secs(30)).expect("the probe finished");
+    let ping = r.tls.as_ref().unwrap().ping.as_ref().unwrap();
+    assert_eq!(ping.status, PingStatus::Closed, "{ping:?}");
+}
+
+#[tokio::test]
+async fn impostor_without_the_key_is_not_trusted() {
+    // Presents a certificate the CA really issued, but signs the handshake with another key.
+    let pki = Pki::new();
+    let real = pki.ca.issue(&redis_tls_scan::pki::LeafSpec::server("real", &["127.0.0.1"], 90)).unwrap();
+    let other = pki.ca.issue(&redis_tls_scan::pki::LeafSpec::server("other", &["127.0.0.1"], 90)).unwrap();
+    let resolver = std::sync::Arc::new(certified(vec![real.cert.clone()], other.key.clone_key()));
+    let port = tls_fake(resolver, |_, _| Vec::new()).await;
+    let r = scan(port, None, &context(pki.anchors())).await;
+    let c = r.certificate.as_ref().unwrap();
+    assert_eq!(c.leaf.subject, "CN=real");
+    assert_eq!(c.trust.reasons, vec![TrustReason::HandshakeSignatureInvalid]);
+    assert!(r.findings.iter().any(|f| f.id == FindingId::CertUntrusted));
 }

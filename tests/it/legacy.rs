@@ -15,18 +15,11 @@ fn version(r: &EndpointRecord, v: TlsVersion) -> &VersionProbe {
 }
 
 fn accepted(r: &EndpointRecord) -> Vec<TlsVersion> {
-    TlsVersion::ALL
-        .into_iter()
-        .filter(|v| version(r, *v).status == VersionStatus::Accepted)
-        .collect()
+    TlsVersion::ALL.into_iter().filter(|v| version(r, *v).status == VersionStatus::Accepted).collect()
 }
 
 fn suite_names(r: &EndpointRecord, v: TlsVersion) -> Vec<String> {
-    version(r, v)
-        .cipher_suites
-        .iter()
-        .map(|s| s.name.clone())
-        .collect()
+    version(r, v).cipher_suites.iter().map(|s| s.name.clone()).collect()
 }
 
 fn severity(r: &EndpointRecord, id: FindingId) -> Option<Severity> {
@@ -43,80 +36,31 @@ async fn redis_with_every_version_and_null_and_anonymous_suites() {
             tls: Some(pki.server("legacy", 90)),
             args: vec![
                 ("tls-auth-clients".into(), "no".into()),
-                (
-                    "tls-protocols".into(),
-                    "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3".into(),
-                ),
-                (
-                    "tls-ciphers".into(),
-                    "ALL:COMPLEMENTOFALL:@SECLEVEL=0".into(),
-                ),
+                ("tls-protocols".into(), "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3".into()),
+                ("tls-ciphers".into(), "ALL:COMPLEMENTOFALL:@SECLEVEL=0".into()),
             ],
             ..Default::default()
         },
     );
     let ctx = context(pki.anchors());
     let r = scan(server.port, None, &ctx).await;
-    assert_eq!(
-        accepted(&r),
-        vec![
-            TlsVersion::Tls10,
-            TlsVersion::Tls11,
-            TlsVersion::Tls12,
-            TlsVersion::Tls13
-        ]
-    );
-    assert_eq!(
-        version(&r, TlsVersion::Ssl3).failure,
-        Some(HandshakeFailure::Alert)
-    );
+    assert_eq!(accepted(&r), vec![TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12, TlsVersion::Tls13]);
+    assert_eq!(version(&r, TlsVersion::Ssl3).failure, Some(HandshakeFailure::Alert));
     for v in [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12] {
         let names = suite_names(&r, v);
-        assert!(
-            names.iter().any(|n| n == "TLS_ECDHE_ECDSA_WITH_NULL_SHA"),
-            "{v:?}: {names:?}"
-        );
-        assert!(
-            names
-                .iter()
-                .any(|n| n == "TLS_ECDH_anon_WITH_AES_128_CBC_SHA"),
-            "{v:?}: {names:?}"
-        );
-        assert!(
-            names
-                .iter()
-                .any(|n| n == "TLS_DH_anon_WITH_AES_256_CBC_SHA"),
-            "{v:?}: {names:?}"
-        );
+        assert!(names.iter().any(|n| n == "TLS_ECDHE_ECDSA_WITH_NULL_SHA"), "{v:?}: {names:?}");
+        assert!(names.iter().any(|n| n == "TLS_ECDH_anon_WITH_AES_128_CBC_SHA"), "{v:?}: {names:?}");
+        assert!(names.iter().any(|n| n == "TLS_DH_anon_WITH_AES_256_CBC_SHA"), "{v:?}: {names:?}");
         assert_eq!(version(&r, v).enumeration, Enumeration::Full);
     }
     // AEAD suites exist only from TLS 1.2 on.
-    assert!(
-        !suite_names(&r, TlsVersion::Tls10)
-            .iter()
-            .any(|n| n.contains("GCM"))
-    );
-    assert!(
-        suite_names(&r, TlsVersion::Tls12)
-            .iter()
-            .any(|n| n == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")
-    );
-    let classes: Vec<SuiteClass> = version(&r, TlsVersion::Tls12)
-        .cipher_suites
-        .iter()
-        .map(|s| s.class)
-        .collect();
+    assert!(!suite_names(&r, TlsVersion::Tls10).iter().any(|n| n.contains("GCM")));
+    assert!(suite_names(&r, TlsVersion::Tls12).iter().any(|n| n == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"));
+    let classes: Vec<SuiteClass> = version(&r, TlsVersion::Tls12).cipher_suites.iter().map(|s| s.class).collect();
     assert!(classes.contains(&SuiteClass::Insecure) && classes.contains(&SuiteClass::Recommended));
-    assert_eq!(
-        severity(&r, FindingId::LegacyProtocol),
-        Some(Severity::High)
-    );
+    assert_eq!(severity(&r, FindingId::LegacyProtocol), Some(Severity::High));
     assert_eq!(severity(&r, FindingId::WeakCipher), Some(Severity::High));
-    let legacy = r
-        .findings
-        .iter()
-        .find(|f| f.id == FindingId::LegacyProtocol)
-        .unwrap();
+    let legacy = r.findings.iter().find(|f| f.id == FindingId::LegacyProtocol).unwrap();
     assert_eq!(legacy.evidence, "accepts TLS 1.0, TLS 1.1");
     assert_eq!(legacy.remediation, "tls-protocols \"TLSv1.2 TLSv1.3\"");
     // The anonymous DHE suites revealed the server's DH group.
@@ -128,30 +72,16 @@ async fn redis_with_every_version_and_null_and_anonymous_suites() {
     quick.cipher_scan = CipherScan::Quick;
     let q = scan(server.port, None, &quick).await;
     assert_eq!(accepted(&q), accepted(&r));
-    assert_eq!(
-        version(&q, TlsVersion::Tls12).enumeration,
-        Enumeration::Quick
-    );
+    assert_eq!(version(&q, TlsVersion::Tls12).enumeration, Enumeration::Quick);
     assert_eq!(severity(&q, FindingId::WeakCipher), Some(Severity::High));
-    assert_eq!(
-        severity(&q, FindingId::LegacyProtocol),
-        Some(Severity::High)
-    );
-    assert!(
-        q.connections * 3 < full_connections,
-        "quick {} vs full {}",
-        q.connections,
-        full_connections
-    );
+    assert_eq!(severity(&q, FindingId::LegacyProtocol), Some(Severity::High));
+    assert!(q.connections * 3 < full_connections, "quick {} vs full {}", q.connections, full_connections);
 
     // Off: rustls only; legacy versions are not tested.
     let mut off = context(pki.anchors());
     off.cipher_scan = CipherScan::Off;
     let o = scan(server.port, None, &off).await;
-    assert_eq!(
-        version(&o, TlsVersion::Tls10).status,
-        VersionStatus::NotTested
-    );
+    assert_eq!(version(&o, TlsVersion::Tls10).status, VersionStatus::NotTested);
     assert_eq!(o.connections, 3);
 }
 
@@ -162,35 +92,23 @@ async fn tls10_and_11_only_server_gets_full_certificate_inspection_from_the_raw_
     let server = s_server(
         &files.cert,
         &files.key,
-        &[
-            "-min_protocol",
-            "TLSv1",
-            "-max_protocol",
-            "TLSv1.1",
-            "-cipher",
-            "DEFAULT:@SECLEVEL=0",
-        ],
+        &["-min_protocol", "TLSv1", "-max_protocol", "TLSv1.1", "-cipher", "DEFAULT:@SECLEVEL=0"],
     );
     let r = scan(server.port, None, &context(pki.anchors())).await;
     assert_eq!(accepted(&r), vec![TlsVersion::Tls10, TlsVersion::Tls11]);
     // A TLS 1.2 hello gets a TLS 1.1 ServerHello: that is not TLS 1.2 support.
     let v12 = version(&r, TlsVersion::Tls12);
     assert_eq!(v12.status, VersionStatus::Rejected);
-    assert!(
-        v12.detail.as_deref().unwrap_or("").contains("TLS 1.1"),
-        "{v12:?}"
-    );
+    assert!(v12.detail.as_deref().unwrap_or("").contains("TLS 1.1"), "{v12:?}");
     // rustls could not talk to it, yet the certificate was read from the clear-text Certificate message.
-    let c = r
-        .certificate
-        .as_ref()
-        .expect("certificate from the raw probe");
+    let c = r.certificate.as_ref().expect("certificate from the raw probe");
     assert_eq!(c.leaf.subject, "CN=old");
-    assert!(c.trust.trusted, "{:?}", c.trust);
-    assert_eq!(
-        severity(&r, FindingId::LegacyProtocol),
-        Some(Severity::High)
-    );
+    // The chain validates, but only the raw probe saw it: possession of the key is not proven. That is
+    // reported, and raises no finding by itself.
+    assert_eq!(c.trust.reasons, vec![TrustReason::KeyNotProven]);
+    assert!(c.chain_complete && c.hostname_match);
+    assert_eq!(severity(&r, FindingId::CertUntrusted), None);
+    assert_eq!(severity(&r, FindingId::LegacyProtocol), Some(Severity::High));
     assert!(r.tls.as_ref().unwrap().speaks_tls);
 }
 
@@ -201,34 +119,16 @@ async fn tls13_ccm_only_with_p256_is_found_through_hello_retry_request() {
     let server = s_server(
         &files.cert,
         &files.key,
-        &[
-            "-tls1_3",
-            "-ciphersuites",
-            "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256",
-            "-groups",
-            "P-256",
-        ],
+        &["-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256", "-groups", "P-256"],
     );
     let r = scan(server.port, None, &context(pki.anchors())).await;
     assert_eq!(accepted(&r), vec![TlsVersion::Tls13]);
     let mut names = suite_names(&r, TlsVersion::Tls13);
     names.sort();
-    assert_eq!(
-        names,
-        vec!["TLS_AES_128_CCM_8_SHA256", "TLS_AES_128_CCM_SHA256"]
-    );
+    assert_eq!(names, vec!["TLS_AES_128_CCM_8_SHA256", "TLS_AES_128_CCM_SHA256"]);
     let v13 = version(&r, TlsVersion::Tls13);
-    assert!(
-        v13.detail
-            .as_deref()
-            .unwrap_or("")
-            .contains("rustls handshake failed"),
-        "{v13:?}"
-    );
-    assert_eq!(
-        r.tls.as_ref().unwrap().key_exchange.groups,
-        vec!["secp256r1"]
-    );
+    assert!(v13.detail.as_deref().unwrap_or("").contains("rustls handshake failed"), "{v13:?}");
+    assert_eq!(r.tls.as_ref().unwrap().key_exchange.groups, vec!["secp256r1"]);
     assert_eq!(severity(&r, FindingId::WeakCipher), None);
 }
 
@@ -239,39 +139,17 @@ async fn dhe_with_a_1024_bit_group_is_a_weak_key_exchange() {
     let files = ca.leaf("dhe", 2048, "sha256");
     let dh = dir.path().join("dh1024.pem");
     // RFC 5114's 1024-bit MODP group: a standard weak group, made instantly.
-    openssl(&[
-        "genpkey",
-        "-genparam",
-        "-algorithm",
-        "DH",
-        "-pkeyopt",
-        "dh_rfc5114:1",
-        "-out",
-        dh.to_str().unwrap(),
-    ]);
+    openssl(&["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "dh_rfc5114:1", "-out", dh.to_str().unwrap()]);
     let server = s_server(
         &files.cert,
         &files.key,
-        &[
-            "-dhparam",
-            dh.to_str().unwrap(),
-            "-cipher",
-            "DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
-            "-no_tls1_3",
-        ],
+        &["-dhparam", dh.to_str().unwrap(), "-cipher", "DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0", "-no_tls1_3"],
     );
     let r = scan(server.port, None, &context(ca.anchors())).await;
     assert_eq!(accepted(&r), vec![TlsVersion::Tls12]);
-    assert_eq!(
-        suite_names(&r, TlsVersion::Tls12),
-        vec!["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"]
-    );
+    assert_eq!(suite_names(&r, TlsVersion::Tls12), vec!["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"]);
     assert_eq!(r.tls.as_ref().unwrap().key_exchange.dh_bits, Some(1024));
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.id == FindingId::WeakKeyExchange)
-        .expect("weak_key_exchange");
+    let f = r.findings.iter().find(|f| f.id == FindingId::WeakKeyExchange).expect("weak_key_exchange");
     assert_eq!(f.severity, Severity::Medium);
     assert_eq!(f.evidence, "ephemeral DH group of 1024 bits");
     // The chain came from the raw TLS 1.2 flight (rustls offers no DHE suite).
@@ -355,21 +233,11 @@ async fn canned_sslv3_server() {
     assert_eq!(accepted(&r), vec![TlsVersion::Ssl3]);
     // The server imposes its order (RC4 first, whatever we offer first): listed in that order.
     assert_eq!(version(&r, TlsVersion::Ssl3).server_preference, Some(true));
-    assert_eq!(
-        suite_names(&r, TlsVersion::Ssl3),
-        vec!["TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"]
-    );
+    assert_eq!(suite_names(&r, TlsVersion::Ssl3), vec!["TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"]);
     for v in [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12] {
-        assert_eq!(
-            version(&r, v).failure,
-            Some(HandshakeFailure::OtherVersion),
-            "{v:?}"
-        );
+        assert_eq!(version(&r, v).failure, Some(HandshakeFailure::OtherVersion), "{v:?}");
     }
-    assert_eq!(
-        severity(&r, FindingId::LegacyProtocol),
-        Some(Severity::High)
-    );
+    assert_eq!(severity(&r, FindingId::LegacyProtocol), Some(Severity::High));
     assert_eq!(severity(&r, FindingId::WeakCipher), Some(Severity::High));
     assert!(r.certificate.is_none());
 }
@@ -386,21 +254,8 @@ async fn canned_export_suite_choice() {
     let mut ids: Vec<&str> = v10.cipher_suites.iter().map(|s| s.id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, vec!["0x0003", "0x0008"]);
-    assert!(
-        v10.cipher_suites
-            .iter()
-            .all(|s| s.class == SuiteClass::Insecure)
-    );
-    let weak = r
-        .findings
-        .iter()
-        .find(|f| f.id == FindingId::WeakCipher)
-        .unwrap();
+    assert!(v10.cipher_suites.iter().all(|s| s.class == SuiteClass::Insecure));
+    let weak = r.findings.iter().find(|f| f.id == FindingId::WeakCipher).unwrap();
     assert_eq!(weak.severity, Severity::High);
-    assert!(
-        weak.evidence
-            .contains("TLS_RSA_EXPORT_WITH_RC4_40_MD5 (1.0)"),
-        "{}",
-        weak.evidence
-    );
+    assert!(weak.evidence.contains("TLS_RSA_EXPORT_WITH_RC4_40_MD5 (1.0)"), "{}", weak.evidence);
 }

@@ -17,7 +17,7 @@ pub(crate) fn full_record() -> EndpointRecord {
         serial: "01:02".into(),
         not_before: "2026-01-01T00:00:00Z".into(),
         not_after: "2027-01-01T00:00:00Z".into(),
-        days_left: 40,
+        days_left: Some(40),
         key_type: "EC".into(),
         key_bits: Some(256),
         key_curve: Some("secp256r1".into()),
@@ -29,10 +29,7 @@ pub(crate) fn full_record() -> EndpointRecord {
     let probe = VersionProbe {
         status: VersionStatus::Rejected,
         failure: Some(HandshakeFailure::Alert),
-        alert: Some(Alert {
-            code: 70,
-            name: "protocol_version".into(),
-        }),
+        alert: Some(Alert { code: 70, name: "protocol_version".into() }),
         detail: Some("TLS alert protocol_version (70)".into()),
         cipher_suite: Some("TLS_AES_128_GCM_SHA256".into()),
         key_exchange_group: Some("x25519".into()),
@@ -48,19 +45,13 @@ pub(crate) fn full_record() -> EndpointRecord {
     for v in TlsVersion::ALL {
         versions.insert(v, probe.clone());
     }
-    let ping = PingResult {
-        status: PingStatus::Pong,
-        reply: Some("+PONG".into()),
-    };
+    let ping = PingResult { status: PingStatus::Pong, reply: Some("+PONG".into()) };
     EndpointRecord {
         address: "127.0.0.1".parse::<IpAddr>().unwrap(),
         port: 6380,
         name: Some("redis.test".into()),
         reachability: Reachability::Open,
-        plaintext: Some(PingResult {
-            status: PingStatus::Reset,
-            reply: Some("x".into()),
-        }),
+        plaintext: Some(PingResult { status: PingStatus::Reset, reply: Some("x".into()) }),
         tls: Some(TlsResult {
             speaks_tls: true,
             versions,
@@ -82,10 +73,7 @@ pub(crate) fn full_record() -> EndpointRecord {
             leaf: summary.clone(),
             chain: vec![summary],
             chain_complete: true,
-            trust: TrustVerdict {
-                trusted: false,
-                reasons: vec![TrustReason::UnknownIssuer],
-            },
+            trust: TrustVerdict { trusted: false, reasons: vec![TrustReason::UnknownIssuer] },
             checked_identity: "redis.test".into(),
             hostname_match: true,
         }),
@@ -104,10 +92,7 @@ pub(crate) fn full_record() -> EndpointRecord {
 }
 
 fn full_meta() -> ScanMeta {
-    let proof = FileProof {
-        path: "ca.pem".into(),
-        sha256: "00".repeat(32),
-    };
+    let proof = FileProof { path: "ca.pem".into(), sha256: "00".repeat(32) };
     ScanMeta {
         tool: "redis-tls-scan".into(),
         version: "0".into(),
@@ -119,23 +104,11 @@ fn full_meta() -> ScanMeta {
         targets: vec!["127.0.0.1 (argument:1)".into()],
         ports: vec![6379],
         exclusions: vec!["10.0.0.0/8 (--exclude:1)".into()],
-        unresolved: vec![Unresolved {
-            target: "x".into(),
-            origin: "f:1".into(),
-            error: "e".into(),
-        }],
+        unresolved: vec![Unresolved { target: "x".into(), origin: "f:1".into(), error: "e".into() }],
         sni: Some("redis.test".into()),
-        trust: TrustSource {
-            roots: "system".into(),
-            ca_files: vec![proof.clone()],
-            anchors: 1,
-        },
+        trust: TrustSource { roots: "system".into(), ca_files: vec![proof.clone()], anchors: 1 },
         client_certificate: Some(proof),
-        timeouts_ms: Timeouts {
-            connect: 1,
-            read: 1,
-            endpoint: 1,
-        },
+        timeouts_ms: Timeouts { connect: 1, read: 1, endpoint: 1 },
         concurrency: 1,
         cipher_scan: "full".into(),
         warn_days: 30,
@@ -146,10 +119,7 @@ fn full_meta() -> ScanMeta {
 }
 
 fn full_summary() -> Summary {
-    let mut s = Summary {
-        max_severity: Some(Severity::High),
-        ..Default::default()
-    };
+    let mut s = Summary { max_severity: Some(Severity::High), ..Default::default() };
     s.findings_by_severity.insert(Severity::High, 1);
     s.findings_by_id.insert(FindingId::CertExpired, 1);
     s
@@ -162,9 +132,7 @@ fn paths(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                let key = if TlsVersion::ALL.iter().any(|t| t.key() == k)
-                    && prefix.ends_with(".versions")
-                {
+                let key = if TlsVersion::ALL.iter().any(|t| t.key() == k) && prefix.ends_with(".versions") {
                     "<version>".to_string()
                 } else if prefix.ends_with("findings_by_severity") {
                     "<severity>".to_string()
@@ -187,9 +155,7 @@ fn paths(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
 
 /// Names in backticks at the start of table rows, within the section that starts with `heading`.
 fn documented(readme: &str, heading: &str) -> Vec<String> {
-    let start = readme
-        .find(heading)
-        .unwrap_or_else(|| panic!("reports/README.md lacks '{heading}'"));
+    let start = readme.find(heading).unwrap_or_else(|| panic!("reports/README.md lacks '{heading}'"));
     let section = &readme[start + heading.len()..];
     let end = section.find("\n## ").unwrap_or(section.len());
     section[..end]
@@ -206,48 +172,25 @@ fn readme() -> String {
 
 #[test]
 fn endpoints_csv_columns_are_documented_in_order() {
-    assert_eq!(
-        documented(&readme(), "## endpoints.csv"),
-        ENDPOINT_COLUMNS.to_vec()
-    );
+    assert_eq!(documented(&readme(), "## endpoints.csv"), ENDPOINT_COLUMNS.to_vec());
 }
 
 #[test]
 fn findings_csv_columns_are_documented_in_order() {
-    assert_eq!(
-        documented(&readme(), "## findings.csv"),
-        FINDING_COLUMNS.to_vec()
-    );
+    assert_eq!(documented(&readme(), "## findings.csv"), FINDING_COLUMNS.to_vec());
 }
 
 #[test]
 fn every_json_field_is_documented_and_nothing_more() {
     let mut actual = BTreeSet::new();
-    paths(
-        "scan",
-        &serde_json::to_value(full_meta()).unwrap(),
-        &mut actual,
-    );
-    paths(
-        "endpoints",
-        &serde_json::to_value(vec![full_record()]).unwrap(),
-        &mut actual,
-    );
-    paths(
-        "summary",
-        &serde_json::to_value(full_summary()).unwrap(),
-        &mut actual,
-    );
+    paths("scan", &serde_json::to_value(full_meta()).unwrap(), &mut actual);
+    paths("endpoints", &serde_json::to_value(vec![full_record()]).unwrap(), &mut actual);
+    paths("summary", &serde_json::to_value(full_summary()).unwrap(), &mut actual);
     actual.insert("schema_version".into());
-    let documented: BTreeSet<String> = documented(&readme(), "## report.json")
-        .into_iter()
-        .collect();
+    let documented: BTreeSet<String> = documented(&readme(), "## report.json").into_iter().collect();
     let missing: Vec<_> = actual.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&actual).collect();
-    assert!(
-        missing.is_empty() && stale.is_empty(),
-        "undocumented: {missing:#?}\nno longer written: {stale:#?}"
-    );
+    assert!(missing.is_empty() && stale.is_empty(), "undocumented: {missing:#?}\nno longer written: {stale:#?}");
 }
 
 #[test]

@@ -26,21 +26,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Panics with an install hint when `bin` is not on PATH.
 pub(crate) fn require(bin: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()));
-    assert!(
-        found,
-        "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl)"
-    );
+    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()));
+    assert!(found, "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl)");
 }
 
 /// A port that was free a moment ago (bound to port 0, then released).
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
 /// A loopback port where nothing listens (bound then closed): connecting is refused.
@@ -66,9 +58,7 @@ impl Drop for Peer {
 
 /// Spawns `cmd` and waits for `ready` on its stdout; `None` if it exits first (e.g. the port was taken).
 fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::piped());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn peer");
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -95,10 +85,7 @@ fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                if log
-                    .iter()
-                    .any(|l| l.contains("Address already in use") || l.contains("in use"))
-                {
+                if log.iter().any(|l| l.contains("Address already in use") || l.contains("in use")) {
                     return None;
                 }
                 panic!("peer not ready: {cmd:?}\n{}", log.join("\n"));
@@ -134,27 +121,9 @@ pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
     for _ in 0..5 {
         let (plain, tls) = (free_port(), free_port());
         let mut cmd = Command::new("redis-server");
-        cmd.args([
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--logfile",
-            "",
-        ]);
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""]);
         cmd.arg("--dir").arg(dir);
-        cmd.args([
-            "--port",
-            &if conf.plaintext {
-                plain.to_string()
-            } else {
-                "0".into()
-            },
-        ]);
+        cmd.args(["--port", &if conf.plaintext { plain.to_string() } else { "0".into() }]);
         if let Some(t) = &conf.tls {
             cmd.args(["--tls-port", &tls.to_string()]);
             cmd.arg("--tls-cert-file").arg(&t.cert);
@@ -170,11 +139,7 @@ pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
                 (Some(_), false) => (tls, None),
                 (None, _) => (plain, None),
             };
-            return Peer {
-                child,
-                port,
-                extra_port,
-            };
+            return Peer { child, port, extra_port };
         }
     }
     panic!("could not start redis-server on a free port");
@@ -186,22 +151,11 @@ pub(crate) fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
     for _ in 0..5 {
         let port = free_port();
         let mut cmd = Command::new("openssl");
-        cmd.args([
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-rev",
-            "-naccept",
-            "100",
-        ]);
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-rev", "-naccept", "100"]);
         cmd.arg("-cert").arg(cert).arg("-key").arg(key);
         cmd.args(extra);
         if let Some(child) = spawn_ready(cmd, "ACCEPT") {
-            return Peer {
-                child,
-                port,
-                extra_port: None,
-            };
+            return Peer { child, port, extra_port: None };
         }
     }
     panic!("could not start openssl s_server on a free port");
@@ -210,15 +164,8 @@ pub(crate) fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
 /// Runs the openssl CLI, panicking with its output on failure.
 pub(crate) fn openssl(args: &[&str]) {
     require("openssl");
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("openssl").args(args).output().expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A test PKI in a temporary directory.
@@ -251,19 +198,12 @@ impl Pki {
         }
         std::fs::write(&cert, pem).unwrap();
         std::fs::write(&key, &leaf.key_pem).unwrap();
-        TlsFiles {
-            cert,
-            key,
-            ca: self.ca_file.clone(),
-        }
+        TlsFiles { cert, key, ca: self.ca_file.clone() }
     }
 
     /// Issues and writes a server leaf for 127.0.0.1 and `redis.test`, valid for `days`.
     pub(crate) fn server(&self, name: &str, days: i64) -> TlsFiles {
-        let leaf = self
-            .ca
-            .issue(&LeafSpec::server(name, &["127.0.0.1", "redis.test"], days))
-            .unwrap();
+        let leaf = self.ca.issue(&LeafSpec::server(name, &["127.0.0.1", "redis.test"], days)).unwrap();
         self.files(name, &leaf, &[])
     }
 
@@ -302,10 +242,8 @@ pub(crate) fn context(anchors: TrustAnchors) -> ProbeContext {
 pub(crate) fn with_client_cert(mut ctx: ProbeContext, cert: &Path, key: &Path) -> ProbeContext {
     use rustls::pki_types::PrivateKeyDer;
     use rustls::pki_types::pem::PemObject;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<_, _>>().unwrap();
     let key = PrivateKeyDer::from_pem_file(key).unwrap();
     ctx.tls = TlsSettings::new(Some((chain, key))).unwrap();
     ctx
@@ -313,10 +251,7 @@ pub(crate) fn with_client_cert(mut ctx: ProbeContext, cert: &Path, key: &Path) -
 
 /// Probes `127.0.0.1:port` (with an optional name) through the whole pipeline.
 pub(crate) async fn scan(port: u16, name: Option<&str>, ctx: &ProbeContext) -> EndpointRecord {
-    let ep = Endpoint {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        name: name.map(Arc::from),
-    };
+    let ep = Endpoint { addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), name: name.map(Arc::from) };
     probe_endpoint(&ep, ctx).await
 }
 
@@ -370,11 +305,7 @@ impl OpensslCa {
             "-out",
             cert.to_str().unwrap(),
         ]);
-        Self {
-            dir: dir.to_path_buf(),
-            cert,
-            key,
-        }
+        Self { dir: dir.to_path_buf(), cert, key }
     }
 
     /// A leaf for 127.0.0.1 with an RSA key of `bits`, signed with `digest` (e.g. `sha1`).
@@ -382,11 +313,8 @@ impl OpensslCa {
         let key = self.dir.join(format!("{name}.key"));
         let csr = self.dir.join(format!("{name}.csr"));
         let cert = self.dir.join(format!("{name}.crt"));
-        let ext = write(
-            &self.dir,
-            &format!("{name}.ext"),
-            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-        );
+        let ext =
+            write(&self.dir, &format!("{name}.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
         openssl(&[
             "req",
             "-new",
@@ -418,11 +346,7 @@ impl OpensslCa {
             "-out",
             cert.to_str().unwrap(),
         ]);
-        TlsFiles {
-            cert,
-            key,
-            ca: self.cert.clone(),
-        }
+        TlsFiles { cert, key, ca: self.cert.clone() }
     }
 
     /// Anchors holding only this CA.
