@@ -172,38 +172,75 @@ struct VersionRun {
 }
 
 /// Runs the raw probe on an endpoint.
+///
+/// The five versions are probed concurrently (each sequentially): at most five connections to the
+/// endpoint at once, and the audit takes as long as its busiest version instead of their sum.
 pub async fn audit(addr: SocketAddr, sni: Option<&str>, mode: CipherScan, budget: &Budget) -> RawOutcome {
-    let mut p = Prober { addr, sni, budget, out: RawOutcome::default(), random: ring::rand::SystemRandom::new() };
+    let mut out = RawOutcome::default();
     for v in TlsVersion::ALL {
-        p.out.versions.insert(v, VersionProbe::not_tested());
+        out.versions.insert(v, VersionProbe::not_tested());
     }
     if mode == CipherScan::Off {
-        return p.out;
+        return out;
     }
-    for version in [TlsVersion::Tls13, TlsVersion::Tls12, TlsVersion::Tls11, TlsVersion::Tls10, TlsVersion::Ssl3] {
-        if budget.expired() {
-            break;
+    let one = |v| audit_version(addr, sni, mode, budget, v);
+    let (v13, v12, v11, v10, v3) = tokio::join!(
+        one(TlsVersion::Tls13),
+        one(TlsVersion::Tls12),
+        one(TlsVersion::Tls11),
+        one(TlsVersion::Tls10),
+        one(TlsVersion::Ssl3)
+    );
+    for (version, (probe, part)) in [
+        (TlsVersion::Tls13, v13),
+        (TlsVersion::Tls12, v12),
+        (TlsVersion::Tls11, v11),
+        (TlsVersion::Tls10, v10),
+        (TlsVersion::Ssl3, v3),
+    ] {
+        out.versions.insert(version, probe);
+        out.connections += part.connections;
+        out.tls_reply |= part.tls_reply;
+        // The newest version's chain: the one clients most likely see.
+        if out.chain.is_empty() {
+            out.chain = part.chain;
         }
-        let mut run = enumerate(&mut p, version, mode).await;
-        if run.accepted.is_empty() && matches!(run.first_failure, Some((HandshakeFailure::NotTls, ..))) {
-            // Not a TLS service at all: stop spending connections on it.
-            p.out.versions.insert(version, to_probe(run, mode));
-            break;
-        }
-        if !run.accepted.is_empty() {
-            match mode {
-                CipherScan::Full => preference(&mut p, version, &mut run).await,
-                CipherScan::Quick => quick_classes(&mut p, version, &mut run).await,
-                CipherScan::Off => {}
-            }
-            if version != TlsVersion::Tls13 {
-                weak_curves(&mut p, version, &run).await;
-            }
-        }
-        p.out.versions.insert(version, to_probe(run, mode));
+        let kx = &mut out.key_exchange;
+        kx.dh_bits = match (kx.dh_bits, part.key_exchange.dh_bits) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        kx.groups.extend(part.key_exchange.groups);
+        kx.weak_groups_accepted.extend(part.key_exchange.weak_groups_accepted);
     }
-    p.out.key_exchange.groups.sort();
-    p.out
+    for list in [&mut out.key_exchange.groups, &mut out.key_exchange.weak_groups_accepted] {
+        list.sort();
+        list.dedup();
+    }
+    out
+}
+
+/// One version: acceptance, suites (full or quick), server preference, weak curves.
+async fn audit_version(
+    addr: SocketAddr,
+    sni: Option<&str>,
+    mode: CipherScan,
+    budget: &Budget,
+    version: TlsVersion,
+) -> (VersionProbe, RawOutcome) {
+    let mut p = Prober { addr, sni, budget, out: RawOutcome::default(), random: ring::rand::SystemRandom::new() };
+    let mut run = enumerate(&mut p, version, mode).await;
+    if !run.accepted.is_empty() {
+        match mode {
+            CipherScan::Full => preference(&mut p, version, &mut run).await,
+            CipherScan::Quick => quick_classes(&mut p, version, &mut run).await,
+            CipherScan::Off => {}
+        }
+        if version != TlsVersion::Tls13 {
+            weak_curves(&mut p, version, &run).await;
+        }
+    }
+    (to_probe(run, mode), p.out)
 }
 
 /// Offers every candidate suite of `version`, bundle by bundle, removing each one the server picks.
