@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Setup, SetupError};
 use crate::model::{Counts, EndMark, JournalLine, Reachability};
+use crate::probe::Budget;
 use crate::progress::Progress;
 use crate::report::{self, Journal, JournalDigest};
 
@@ -86,6 +87,18 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         return Err(e.into());
     }
     let interrupted = !completed || *stop.borrow();
+    if !interrupted {
+        // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus).
+        let ctx = setup.ctx.clone();
+        let budget = move || Budget {
+            connect_timeout: ctx.connect_timeout,
+            read_timeout: ctx.read_timeout,
+            deadline: tokio::time::Instant::now() + ctx.endpoint_timeout,
+        };
+        for line in crate::hosts::assess(&setup.output.join(report::JOURNAL), budget).await? {
+            journal.append(&JournalLine::HostFinding(line))?;
+        }
+    }
     journal.close(EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted })?;
     let digest = report::finalize(&setup.output, setup.include_closed)?;
     Ok(Outcome { digest, dir: setup.output, interrupted })

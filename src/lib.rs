@@ -15,14 +15,14 @@
 //!        │ bounded channel
 //!        ▼
 //!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record), progress bar
-//!        │ at the end
+//!        │ at the end: hosts::assess (mixed mode, cluster bus) → host findings journaled
 //!        ▼
 //!  report::finalize: report.json, endpoints.csv, findings.csv, summary.txt, SHA256SUMS
 //! ```
 //!
 //! Modules: [`targets`] syntax · [`endpoints`] the lazy plan · [`config`] validated setup · [`scan`]
 //! scheduler and pipeline · [`probe`] network probes · [`cert`] certificate facts and trust · [`finding`]
-//! rules · [`model`] the report schema · [`report`] sinks · [`progress`] bar · [`text`] sanitising ·
+//! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] sinks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags.
 
 pub mod app;
@@ -32,6 +32,7 @@ pub mod config;
 pub mod demo;
 pub mod endpoints;
 pub mod finding;
+pub mod hosts;
 pub mod model;
 pub mod pki;
 pub mod probe;

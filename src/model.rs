@@ -790,8 +790,21 @@ pub enum JournalLine {
     Scan(Box<ScanMeta>),
     /// One finished endpoint.
     Endpoint(Box<EndpointRecord>),
+    /// A finding from the host-level pass, for one endpoint (written after the sweep, before `end`).
+    HostFinding(HostFindingLine),
     /// Last line, written when the scan ends (normally or interrupted).
     End(EndMark),
+}
+
+/// A finding that needed more than one endpoint of a host to see (`mixed_mode`, `cluster_bus_plaintext`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostFindingLine {
+    /// Address of the endpoint it belongs to.
+    pub address: IpAddr,
+    /// Port of the endpoint it belongs to.
+    pub port: u16,
+    /// The finding.
+    pub finding: Finding,
 }
 
 /// The journal's closing line.

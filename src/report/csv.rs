@@ -5,10 +5,8 @@
 
 use std::path::Path;
 
-use super::{ReportError, read_journal, write_atomic};
-use crate::model::{
-    EndpointRecord, JournalLine, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus,
-};
+use super::{HostFindings, ReportError, for_each_endpoint, write_atomic};
+use crate::model::{EndpointRecord, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::csv_cell;
 
 /// `endpoints.csv` columns, in order.
@@ -177,6 +175,7 @@ pub fn finding_rows(r: &EndpointRecord) -> Vec<Vec<String>> {
 fn write_rows(
     path: &Path,
     journal: &Path,
+    hosts: &HostFindings,
     header: &[&str],
     mut rows: impl FnMut(&EndpointRecord) -> Vec<Vec<String>>,
 ) -> Result<(), ReportError> {
@@ -184,8 +183,8 @@ fn write_rows(
         let mut w = csv::Writer::from_writer(out);
         w.write_record(header)?;
         let mut err = None;
-        read_journal(journal, |line| {
-            if let (JournalLine::Endpoint(r), None) = (line, &err) {
+        for_each_endpoint(journal, hosts, |r| {
+            if err.is_none() {
                 for row in rows(&r) {
                     if let Err(e) = w.write_record(&row) {
                         err = Some(e);
@@ -205,14 +204,19 @@ fn write_rows(
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_endpoints(path: &Path, journal: &Path, keep: impl Fn(&EndpointRecord) -> bool) -> Result<(), ReportError> {
-    write_rows(path, journal, &ENDPOINT_COLUMNS, |r| if keep(r) { vec![endpoint_row(r)] } else { Vec::new() })
+pub fn write_endpoints(
+    path: &Path,
+    journal: &Path,
+    hosts: &HostFindings,
+    keep: impl Fn(&EndpointRecord) -> bool,
+) -> Result<(), ReportError> {
+    write_rows(path, journal, hosts, &ENDPOINT_COLUMNS, |r| if keep(r) { vec![endpoint_row(r)] } else { Vec::new() })
 }
 
 /// Writes `findings.csv` from the journal.
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_findings(path: &Path, journal: &Path) -> Result<(), ReportError> {
-    write_rows(path, journal, &FINDING_COLUMNS, finding_rows)
+pub fn write_findings(path: &Path, journal: &Path, hosts: &HostFindings) -> Result<(), ReportError> {
+    write_rows(path, journal, hosts, &FINDING_COLUMNS, finding_rows)
 }

@@ -8,11 +8,15 @@
 pub mod csv;
 pub mod summary;
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::model::{Counts, EndMark, EndpointRecord, JournalLine, Reachability, SCHEMA_VERSION, ScanMeta, Summary};
+use crate::model::{
+    Counts, EndMark, EndpointRecord, Finding, JournalLine, Reachability, SCHEMA_VERSION, ScanMeta, Summary,
+};
 
 /// Journal file name.
 pub const JOURNAL: &str = "scan.jsonl";
@@ -114,13 +118,53 @@ pub fn read_journal(path: &Path, mut f: impl FnMut(JournalLine)) -> Result<(), R
     Ok(())
 }
 
-/// Everything a journal holds, summarised in one pass.
+/// Host-level findings by endpoint.
+pub type HostFindings = HashMap<(IpAddr, u16), Vec<Finding>>;
+
+/// Everything a journal holds, summarised.
 #[derive(Debug, Clone)]
 pub struct JournalDigest {
     /// The metadata, completed with the end time and counts.
     pub meta: ScanMeta,
     /// Totals.
     pub summary: Summary,
+    /// Findings of the host-level pass, merged into their endpoints by [`for_each_endpoint`].
+    pub hosts: HostFindings,
+}
+
+/// Reads the host-level findings of a journal.
+///
+/// # Errors
+/// When the journal cannot be read.
+pub fn host_findings(path: &Path) -> Result<HostFindings, ReportError> {
+    let mut hosts = HostFindings::new();
+    read_journal(path, |line| {
+        if let JournalLine::HostFinding(h) = line {
+            hosts.entry((h.address, h.port)).or_default().push(h.finding);
+        }
+    })?;
+    Ok(hosts)
+}
+
+/// Calls `f` for every journaled endpoint, with its host-level findings merged in (most severe first).
+///
+/// # Errors
+/// When the journal cannot be read.
+pub fn for_each_endpoint(
+    path: &Path,
+    hosts: &HostFindings,
+    mut f: impl FnMut(EndpointRecord),
+) -> Result<(), ReportError> {
+    read_journal(path, |line| {
+        if let JournalLine::Endpoint(r) = line {
+            let mut r = *r;
+            if let Some(extra) = hosts.get(&(r.address, r.port)) {
+                r.findings.extend(extra.iter().cloned());
+                r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+            }
+            f(r);
+        }
+    })
 }
 
 /// Reads a journal and computes its metadata and summary.
@@ -134,11 +178,13 @@ pub fn digest(path: &Path) -> Result<JournalDigest, ReportError> {
     let mut journaled = Counts::default();
     read_journal(path, |line| match line {
         JournalLine::Scan(m) => meta = Some(*m),
-        JournalLine::Endpoint(r) => {
-            journaled.add(&r);
-            add_findings(&mut summary, &r);
-        }
         JournalLine::End(e) => end = Some(e),
+        JournalLine::Endpoint(_) | JournalLine::HostFinding(_) => {}
+    })?;
+    let hosts = host_findings(path)?;
+    for_each_endpoint(path, &hosts, |r| {
+        journaled.add(&r);
+        add_findings(&mut summary, &r);
     })?;
     let mut meta = meta
         .ok_or_else(|| ReportError::BadJournal { path: path.to_path_buf(), reason: "no scan metadata line".into() })?;
@@ -158,7 +204,7 @@ pub fn digest(path: &Path) -> Result<JournalDigest, ReportError> {
     meta.interrupted = interrupted;
     meta.counts = Some(counts.clone());
     summary.counts = counts;
-    Ok(JournalDigest { meta, summary })
+    Ok(JournalDigest { meta, summary, hosts })
 }
 
 fn add_findings(summary: &mut Summary, r: &EndpointRecord) {
@@ -212,10 +258,8 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
         out.write_all(b",\"endpoints\":[")?;
         let mut first = true;
         let mut err = None;
-        read_journal(&journal, |line| {
-            if let (JournalLine::Endpoint(r), None) = (line, &err)
-                && keep(&r)
-            {
+        for_each_endpoint(&journal, &digest.hosts, |r| {
+            if err.is_none() && keep(&r) {
                 let sep: &[u8] = if first { b"\n" } else { b",\n" };
                 first = false;
                 if let Err(e) = out.write_all(sep).and_then(|()| Ok(serde_json::to_writer(&mut *out, &r)?)) {
@@ -232,8 +276,8 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
         out.write_all(b"}\n")
     })?;
 
-    csv::write_endpoints(&dir.join("endpoints.csv"), &journal, keep)?;
-    csv::write_findings(&dir.join("findings.csv"), &journal)?;
+    csv::write_endpoints(&dir.join("endpoints.csv"), &journal, &digest.hosts, keep)?;
+    csv::write_findings(&dir.join("findings.csv"), &journal, &digest.hosts)?;
     let text = summary::render(&digest, &journal, dir)?;
     write_atomic(&dir.join("summary.txt"), |out| out.write_all(text.as_bytes()))?;
     write_checksums(dir)?;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{JournalDigest, ReportError, read_journal};
-use crate::model::{EndpointRecord, FindingId, JournalLine, Severity, TlsVersion, VersionStatus};
+use super::{JournalDigest, ReportError, for_each_endpoint};
+use crate::model::{EndpointRecord, FindingId, Severity, TlsVersion, VersionStatus};
 
 /// Most endpoints listed one per line; the rest are counted.
 const LIST_MAX: usize = 200;
@@ -24,17 +24,15 @@ pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<Stri
     let mut rows: Vec<(Option<Severity>, String)> = Vec::new();
     let mut more = 0u64;
     let mut remediations: BTreeMap<FindingId, String> = BTreeMap::new();
-    read_journal(journal, |line| {
-        if let JournalLine::Endpoint(r) = line {
-            for f in &r.findings {
-                remediations.entry(f.id).or_insert_with(|| f.remediation.clone());
-            }
-            if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
-                if rows.len() < LIST_MAX {
-                    rows.push((r.max_severity(), endpoint_line(&r)));
-                } else {
-                    more += 1;
-                }
+    for_each_endpoint(journal, &digest.hosts, |r| {
+        for f in &r.findings {
+            remediations.entry(f.id).or_insert_with(|| f.remediation.clone());
+        }
+        if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
+            if rows.len() < LIST_MAX {
+                rows.push((r.max_severity(), endpoint_line(&r)));
+            } else {
+                more += 1;
             }
         }
     })?;

@@ -17,7 +17,8 @@ fn cert(r: &EndpointRecord) -> &CertificateInfo {
 
 async fn serve_and_scan(pki: &Pki, files: TlsFiles, name: Option<&str>) -> EndpointRecord {
     let dir = tempfile::tempdir().unwrap();
-    let conf = RedisConf { plaintext: false, tls: Some(files), args: vec![("tls-auth-clients".into(), "no".into())] };
+    let conf =
+        RedisConf { tls: Some(files), args: vec![("tls-auth-clients".into(), "no".into())], ..Default::default() };
     let server = redis(dir.path(), conf);
     scan(server.port, name, &context(pki.anchors())).await
 }

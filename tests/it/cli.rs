@@ -89,7 +89,9 @@ fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
     let csv = std::fs::read_to_string(out.join("endpoints.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3);
     let findings = std::fs::read_to_string(out.join("findings.csv")).unwrap();
-    assert_eq!(findings.lines().count(), 3, "{findings}");
+    // plaintext_enabled, weak_cipher, and mixed_mode on both (one host, plaintext and TLS ports).
+    assert_eq!(findings.lines().count(), 5, "{findings}");
+    assert_eq!(findings.matches(",mixed_mode,medium,").count(), 2);
     assert!(findings.contains(",weak_cipher,low,"));
     assert!(findings.contains(",plaintext_enabled,high,"));
     // The journal: metadata first, endpoints, end line last.
@@ -98,7 +100,7 @@ fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(types, vec!["scan", "endpoint", "endpoint", "end"]);
+    assert_eq!(types, vec!["scan", "endpoint", "endpoint", "host_finding", "host_finding", "end"]);
 
     // Policy: a high finding fails --fail-on high, not --fail-on critical.
     let out2 = dir.path().join("run2");

@@ -7,6 +7,7 @@
 mod certs;
 mod cli;
 mod hostile;
+mod hosts;
 mod legacy;
 mod redis;
 mod reports;

@@ -113,13 +113,15 @@ pub(crate) struct RedisConf {
     pub(crate) tls: Option<TlsFiles>,
     /// Extra `--name value` pairs.
     pub(crate) args: Vec<(String, String)>,
+    /// Use this TLS port instead of a free one.
+    pub(crate) tls_port: Option<u16>,
 }
 
 /// Starts `redis-server` on free loopback ports.
 pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
     require("redis-server");
     for _ in 0..5 {
-        let (plain, tls) = (free_port(), free_port());
+        let (plain, tls) = (free_port(), conf.tls_port.unwrap_or_else(free_port));
         let mut cmd = Command::new("redis-server");
         cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""]);
         cmd.arg("--dir").arg(dir);
@@ -358,4 +360,17 @@ impl OpensslCa {
         }
         TrustAnchors::new(roots)
     }
+}
+
+/// A free port P whose P + 10000 (a Redis cluster bus) is free too.
+pub(crate) fn free_port_with_bus() -> (u16, u16) {
+    for _ in 0..100 {
+        let p = free_port();
+        if let Some(bus) = p.checked_add(10_000)
+            && TcpListener::bind((Ipv4Addr::LOCALHOST, bus)).is_ok()
+        {
+            return (p, bus);
+        }
+    }
+    panic!("no free port pair");
 }

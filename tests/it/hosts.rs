@@ -1,0 +1,70 @@
+//! The host-level pass, end to end through the binary: mixed mode and a plaintext cluster bus.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn scan_json(targets: &[String], ca: &std::path::Path, out: &std::path::Path) -> Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"));
+    cmd.arg("scan").args(targets).args(["-q", "--cipher-scan", "off", "--ca-file"]).arg(ca).arg("-o").arg(out);
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+fn ids_of(report: &Value, port: u16) -> Vec<String> {
+    let e = report["endpoints"].as_array().unwrap().iter().find(|e| e["port"] == port).unwrap();
+    e["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect()
+}
+
+fn cluster_redis(dir: &std::path::Path, pki: &Pki, tls_cluster: bool) -> (Peer, u16) {
+    let (tls_port, bus) = free_port_with_bus();
+    let peer = redis(
+        dir,
+        RedisConf {
+            plaintext: true,
+            tls: Some(pki.server("node", 90)),
+            tls_port: Some(tls_port),
+            args: vec![
+                ("requirepass".into(), "pw".into()),
+                ("tls-auth-clients".into(), "yes".into()),
+                ("cluster-enabled".into(), "yes".into()),
+                ("cluster-port".into(), bus.to_string()),
+                ("tls-cluster".into(), if tls_cluster { "yes" } else { "no" }.into()),
+            ],
+        },
+    );
+    (peer, bus)
+}
+
+#[test]
+fn mixed_mode_and_plaintext_cluster_bus() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (node, bus) = cluster_redis(dir.path(), &pki, false);
+    let plain = node.extra_port.unwrap();
+    let targets = vec![format!("127.0.0.1:{}", node.port), format!("127.0.0.1:{plain}")];
+    let r = scan_json(&targets, &pki.ca_file, &dir.path().join("out"));
+    assert_eq!(ids_of(&r, plain), vec!["plaintext_enabled", "mixed_mode"]);
+    assert_eq!(ids_of(&r, node.port), vec!["mixed_mode", "cluster_bus_plaintext"]);
+    let e = r["endpoints"].as_array().unwrap().iter().find(|e| e["port"] == node.port).unwrap();
+    let bus_finding = e["findings"].as_array().unwrap().iter().find(|f| f["id"] == "cluster_bus_plaintext").unwrap();
+    assert!(bus_finding["evidence"].as_str().unwrap().contains(&format!("127.0.0.1:{bus}")));
+    assert_eq!(bus_finding["remediation"], "tls-cluster yes (and tls-replication yes)");
+    assert_eq!(r["summary"]["findings_by_id"]["mixed_mode"], 2);
+    // The CSV carries the host findings too.
+    let csv = std::fs::read_to_string(dir.path().join("out").join("findings.csv")).unwrap();
+    assert_eq!(csv.matches(",mixed_mode,medium,").count(), 2);
+    assert_eq!(csv.matches(",cluster_bus_plaintext,medium,").count(), 1);
+}
+
+#[test]
+fn tls_cluster_bus_is_not_a_finding() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (node, _) = cluster_redis(dir.path(), &pki, true);
+    let r = scan_json(&[format!("127.0.0.1:{}", node.port)], &pki.ca_file, &dir.path().join("out"));
+    assert_eq!(ids_of(&r, node.port), Vec::<String>::new());
+}
