@@ -29,6 +29,20 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// Start built-in example endpoints on loopback, scan them, and show the reports (no setup needed).
     Demo(DemoArgs),
+    /// What changed between two scans (report.json files or run directories); exit 1 when worse.
+    Diff(DiffArgs),
+}
+
+/// `diff` arguments.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older scan: a run directory or its report.json.
+    pub old: PathBuf,
+    /// The newer scan.
+    pub new: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which built-in trust anchors to verify certificates against.

@@ -23,13 +23,14 @@
 //! Modules: [`targets`] syntax · [`endpoints`] the lazy plan · [`config`] validated setup · [`scan`]
 //! scheduler and pipeline · [`probe`] network probes · [`cert`] certificate facts and trust · [`finding`]
 //! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] sinks · [`progress`] bar · [`text`] sanitising ·
-//! [`app`] running a setup · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags.
+//! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags.
 
 pub mod app;
 pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod diff;
 pub mod endpoints;
 pub mod finding;
 pub mod hosts;

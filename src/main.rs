@@ -39,8 +39,32 @@ fn main() -> ExitCode {
                 }
                 Err(e) => fail(&e),
             },
+            Command::Diff(args) => diff(&args),
         }
     }))
+}
+
+fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
+    let (old, new) = match (redis_tls_scan::diff::load(&args.old), redis_tls_scan::diff::load(&args.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return exit::SETUP;
+        }
+    };
+    let d = redis_tls_scan::diff::compare(&old, &new);
+    if args.json {
+        match serde_json::to_string_pretty(&d) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::SETUP;
+            }
+        }
+    } else {
+        print!("{}", redis_tls_scan::diff::render(&d));
+    }
+    if d.worse { exit::FINDINGS } else { exit::OK }
 }
 
 async fn run(setup: Setup, _label: Option<&str>) -> u8 {

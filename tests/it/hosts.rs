@@ -27,6 +27,7 @@ fn cluster_redis(dir: &std::path::Path, pki: &Pki, tls_cluster: bool) -> (Peer, 
             plaintext: true,
             tls: Some(pki.server("node", 90)),
             tls_port: Some(tls_port),
+            plain_port: None,
             args: vec![
                 ("requirepass".into(), "pw".into()),
                 ("tls-auth-clients".into(), "yes".into()),

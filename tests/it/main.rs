@@ -6,6 +6,7 @@
 
 mod certs;
 mod cli;
+mod diff;
 mod hostile;
 mod hosts;
 mod legacy;

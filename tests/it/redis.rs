@@ -30,6 +30,7 @@ fn tls_conf(files: TlsFiles, args: &[(&str, &str)]) -> RedisConf {
         tls: Some(files),
         args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         tls_port: None,
+        plain_port: None,
     }
 }
 

@@ -115,13 +115,15 @@ pub(crate) struct RedisConf {
     pub(crate) args: Vec<(String, String)>,
     /// Use this TLS port instead of a free one.
     pub(crate) tls_port: Option<u16>,
+    /// Use this plaintext port instead of a free one.
+    pub(crate) plain_port: Option<u16>,
 }
 
 /// Starts `redis-server` on free loopback ports.
 pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
     require("redis-server");
     for _ in 0..5 {
-        let (plain, tls) = (free_port(), conf.tls_port.unwrap_or_else(free_port));
+        let (plain, tls) = (conf.plain_port.unwrap_or_else(free_port), conf.tls_port.unwrap_or_else(free_port));
         let mut cmd = Command::new("redis-server");
         cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""]);
         cmd.arg("--dir").arg(dir);
