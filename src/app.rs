@@ -101,6 +101,9 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     }
     journal.close(EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted })?;
     let digest = report::finalize(&setup.output, setup.include_closed)?;
+    if let Some(path) = &setup.prometheus {
+        report::prometheus::write(path, &digest, &setup.output.join(report::JOURNAL))?;
+    }
     Ok(Outcome { digest, dir: setup.output, interrupted })
 }
 

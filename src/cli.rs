@@ -119,6 +119,9 @@ pub struct ScanArgs {
     /// Also list closed, filtered and unreachable endpoints in the reports.
     #[arg(long)]
     pub include_closed: bool,
+    /// Also write the results in Prometheus text format to FILE (for node_exporter's textfile collector).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
     /// No progress bar and no summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,

@@ -94,6 +94,8 @@ pub struct Setup {
     pub quiet: bool,
     /// Non-fatal notices for the user.
     pub warnings: Vec<String>,
+    /// Prometheus textfile to write.
+    pub prometheus: Option<PathBuf>,
 }
 
 /// Validates arguments, resolves names and loads files.
@@ -143,6 +145,12 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         reason: format!("client key unusable: {e}"),
     })?;
 
+    if let Some(p) = &args.prometheus {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(file_error(p, "--prometheus: the directory does not exist"));
+        }
+    }
     let concurrency = clamp_concurrency(args.concurrency, &mut warnings);
     let started_at = crate::cert::rfc3339(crate::scan::unix_now());
     let output = args.output.clone().unwrap_or_else(|| default_output("", &started_at));
@@ -194,6 +202,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         progress: !args.quiet && std::io::stderr().is_terminal(),
         quiet: args.quiet,
         warnings,
+        prometheus: args.prometheus.clone(),
     })
 }
 

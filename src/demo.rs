@@ -1,7 +1,7 @@
 //! `demo`: starts, in this process and on loopback only, endpoints that show the threats the scanner
 //! looks for, then scans them through the real pipeline. A zero-setup tour of the reports.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,15 +65,22 @@ async fn serve_resp<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, reply: Reply) {
     }
 }
 
-async fn listen() -> Result<TcpListener, SetupError> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .map_err(|e| SetupError::Invalid(format!("demo: cannot listen on 127.0.0.1: {e}")))
+/// Each demo endpoint gets its own loopback address (127.0.0.N), as separate servers would: one shared
+/// address would make the host-level pass see one host serving plaintext and TLS (mixed mode).
+async fn listen(host: u8) -> Result<TcpListener, SetupError> {
+    let ip = Ipv4Addr::new(127, 0, 0, host);
+    match TcpListener::bind((ip, 0)).await {
+        Ok(l) => Ok(l),
+        // Systems where only 127.0.0.1 is usable.
+        Err(_) => TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| SetupError::Invalid(format!("demo: cannot listen on 127.0.0.1: {e}"))),
+    }
 }
 
 /// A plaintext fake Redis.
-async fn plaintext(reply: Reply) -> Result<SocketAddr, SetupError> {
-    let l = listen().await?;
+async fn plaintext(host: u8, reply: Reply) -> Result<SocketAddr, SetupError> {
+    let l = listen(host).await?;
     let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
@@ -85,6 +92,7 @@ async fn plaintext(reply: Reply) -> Result<SocketAddr, SetupError> {
 
 /// A TLS fake Redis (TLS 1.2 and 1.3), optionally requiring a client certificate from `client_ca`.
 async fn tls(
+    host: u8,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     client_ca: Option<CertificateDer<'static>>,
@@ -107,7 +115,7 @@ async fn tls(
     };
     let config = builder.with_single_cert(chain, key).map_err(|e| bad(&e))?;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let l = listen().await?;
+    let l = listen(host).await?;
     let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
@@ -129,31 +137,31 @@ async fn tls(
 pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setup, Vec<DemoEndpoint>), SetupError> {
     let pki = |e: crate::pki::Error| SetupError::Invalid(format!("demo certificates: {e}"));
     let ca = Authority::new("redis-tls-scan demo CA").map_err(pki)?;
-    let good = ca.issue(&LeafSpec::server("redis-demo", &["127.0.0.1", "localhost"], 365)).map_err(pki)?;
-    let mut expired_spec = LeafSpec::server("redis-demo-expired", &["127.0.0.1", "localhost"], 0);
+    let good = ca.issue(&LeafSpec::server("redis-demo", &["127.0.0.3", "127.0.0.5", "localhost"], 365)).map_err(pki)?;
+    let mut expired_spec = LeafSpec::server("redis-demo-expired", &["127.0.0.4", "localhost"], 0);
     expired_spec.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(400);
     expired_spec.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(12);
     let expired = ca.issue(&expired_spec).map_err(pki)?;
 
     let endpoints = vec![
         DemoEndpoint {
-            addr: plaintext(Reply::Pong).await?,
+            addr: plaintext(1, Reply::Pong).await?,
             description: "plaintext Redis, no password: anyone on the path reads and writes the data",
         },
         DemoEndpoint {
-            addr: plaintext(Reply::NoAuth).await?,
+            addr: plaintext(2, Reply::NoAuth).await?,
             description: "plaintext Redis with a password: the password itself crosses in clear",
         },
         DemoEndpoint {
-            addr: tls(vec![good.cert.clone()], good.key.clone_key(), None, Reply::NoAuth).await?,
+            addr: tls(3, vec![good.cert.clone()], good.key.clone_key(), None, Reply::NoAuth).await?,
             description: "TLS with a valid chain from the demo CA and a password, but no client certificate required",
         },
         DemoEndpoint {
-            addr: tls(vec![expired.cert.clone()], expired.key.clone_key(), None, Reply::Pong).await?,
+            addr: tls(4, vec![expired.cert.clone()], expired.key.clone_key(), None, Reply::Pong).await?,
             description: "TLS with an expired certificate and no password",
         },
         DemoEndpoint {
-            addr: tls(vec![good.cert.clone()], good.key.clone_key(), Some(ca.cert.clone()), Reply::Pong).await?,
+            addr: tls(5, vec![good.cert.clone()], good.key.clone_key(), Some(ca.cert.clone()), Reply::Pong).await?,
             description: "TLS requiring a client certificate (Redis' default tls-auth-clients yes)",
         },
     ];
@@ -213,7 +221,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         rules: Rules::default(),
         cipher_scan: crate::probe::raw::CipherScan::Full,
     };
-    debug_assert!(endpoints.iter().all(|e| e.addr.ip() == IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    debug_assert!(endpoints.iter().all(|e| e.addr.ip().is_loopback()));
     let setup = Setup {
         plan: Arc::new(plan),
         ctx: Arc::new(ctx),
@@ -225,6 +233,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         progress: false,
         quiet: args.quiet,
         warnings: Vec::new(),
+        prometheus: None,
     };
     Ok((setup, endpoints))
 }

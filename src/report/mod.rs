@@ -6,6 +6,8 @@
 //! `SHA256SUMS`, each atomically (temporary file + rename). Sinks only read records; they never probe.
 
 pub mod csv;
+pub mod html;
+pub mod prometheus;
 pub mod summary;
 
 use std::collections::HashMap;
@@ -21,7 +23,8 @@ use crate::model::{
 /// Journal file name.
 pub const JOURNAL: &str = "scan.jsonl";
 /// Files a finished run holds, in `SHA256SUMS` order.
-pub const REPORT_FILES: [&str; 5] = [JOURNAL, "report.json", "endpoints.csv", "findings.csv", "summary.txt"];
+pub const REPORT_FILES: [&str; 7] =
+    [JOURNAL, "report.json", "endpoints.csv", "findings.csv", "summary.txt", "summary.md", "report.html"];
 
 /// Failure to write or read the run's files: fatal (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -280,18 +283,25 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
     csv::write_findings(&dir.join("findings.csv"), &journal, &digest.hosts)?;
     let text = summary::render(&digest, &journal, dir)?;
     write_atomic(&dir.join("summary.txt"), |out| out.write_all(text.as_bytes()))?;
+    let md = html::render_markdown(&digest, &journal)?;
+    write_atomic(&dir.join("summary.md"), |out| out.write_all(md.as_bytes()))?;
+    let journal_sha = sha256_file(&journal)?;
+    let page = html::render_html(&digest, &journal, &journal_sha)?;
+    write_atomic(&dir.join("report.html"), |out| out.write_all(page.as_bytes()))?;
     write_checksums(dir)?;
     Ok(digest)
+}
+
+fn sha256_file(path: &Path) -> Result<String, ReportError> {
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    Ok(crate::cert::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref()))
 }
 
 /// `SHA256SUMS` over the run's files, in `sha256sum -c` format.
 fn write_checksums(dir: &Path) -> Result<(), ReportError> {
     let mut lines = String::new();
     for name in REPORT_FILES {
-        let path = dir.join(name);
-        let bytes = fs::read(&path).map_err(io_err(&path))?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
-        lines.push_str(&format!("{}  {name}\n", crate::cert::hex(digest.as_ref())));
+        lines.push_str(&format!("{}  {name}\n", sha256_file(&dir.join(name))?));
     }
     write_atomic(&dir.join("SHA256SUMS"), |out| out.write_all(lines.as_bytes()))
 }

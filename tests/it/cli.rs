@@ -39,7 +39,7 @@ fn check_sums(dir: &Path) {
         assert_eq!(hash, actual, "{name}");
         n += 1;
     }
-    assert_eq!(n, 5);
+    assert_eq!(n, 7);
 }
 
 #[test]
@@ -349,4 +349,52 @@ fn concurrency_is_clamped_to_the_open_file_limit_with_a_warning() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("--concurrency 5000 exceeds the open-file limit (100); using 36"), "{}", stderr(&o));
     assert_eq!(report(&out)["scan"]["concurrency"], 36);
+}
+
+#[test]
+fn prometheus_textfile() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = redis(dir.path(), RedisConf {
+        tls: Some(pki.server("srv", 20)),
+        args: vec![("tls-auth-clients".into(), "no".into())],
+        ..Default::default()
+    });
+    let prom = dir.path().join("redis_tls.prom");
+    let out = dir.path().join("out");
+    let o = run(&[
+        "scan", &format!("127.0.0.1:{}", server.port), "-q", "--ca-file", pki.ca_file.to_str().unwrap(),
+        "-o", out.to_str().unwrap(), "--prometheus", prom.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = std::fs::read_to_string(&prom).unwrap();
+    // Every line is a comment or `name{labels} value` (exposition format).
+    let sample = regex_lite(&text);
+    let ep = format!("address=\"127.0.0.1\",port=\"{}\"", server.port);
+    assert_eq!(sample(&format!("redis_tls_scan_tls_version_accepted{{{ep},version=\"TLS 1.3\"}}")), Some(1.0));
+    assert_eq!(sample(&format!("redis_tls_scan_tls_version_accepted{{{ep},version=\"TLS 1.0\"}}")), Some(0.0));
+    assert_eq!(sample(&format!("redis_tls_scan_plaintext_enabled{{{ep}}}")), Some(0.0));
+    let days = sample(&format!("redis_tls_scan_cert_days_left{{{ep}}}")).unwrap();
+    assert!((19.0..=20.0).contains(&days), "{days}");
+    assert_eq!(sample(&format!("redis_tls_scan_findings{{{ep},severity=\"critical\"}}")), Some(1.0));
+    assert_eq!(sample("redis_tls_scan_endpoints_scanned"), Some(1.0));
+    assert!(text.contains("# TYPE redis_tls_scan_cert_days_left gauge"));
+    // Unwritable location: refused before scanning.
+    let o = run(&["scan", "127.0.0.1", "-p", &closed_port().to_string(), "--prometheus", "/no/such/dir/x.prom"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("/no/such/dir/x.prom"));
+}
+
+/// Parses the exposition text strictly enough for the test; returns a lookup by series.
+fn regex_lite(text: &str) -> impl Fn(&str) -> Option<f64> + '_ {
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').expect("series value");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        let name = series.split('{').next().unwrap();
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
+        assert!(!series.contains('{') || series.ends_with('}'), "{line}");
+    }
+    move |series: &str| {
+        text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.parse().ok()))
+    }
 }

@@ -8,6 +8,7 @@ mod certs;
 mod cli;
 mod diff;
 mod hostile;
+mod html;
 mod hosts;
 mod legacy;
 mod redis;
