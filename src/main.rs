@@ -84,12 +84,16 @@ async fn run(setup: Setup, _label: Option<&str>) -> u8 {
 }
 
 fn report(outcome: &Outcome, quiet: bool) {
+    use std::io::IsTerminal;
     if quiet {
         return;
     }
-    match std::fs::read_to_string(outcome.dir.join("summary.txt")) {
+    // Colour only for a person at a terminal (https://no-color.org); a pipe gets the plain report.
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let journal = outcome.dir.join(redis_tls_scan::report::JOURNAL);
+    match redis_tls_scan::report::summary::render_styled(&outcome.digest, &journal, &outcome.dir, color) {
         Ok(text) => print!("{text}"),
-        Err(e) => eprintln!("warning: cannot read the summary: {e}"),
+        Err(e) => eprintln!("warning: cannot render the summary: {e}"),
     }
 }
 

@@ -130,9 +130,15 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
             html(r.tls.as_ref().map_or("-", |t| t.client_auth.as_str())),
             html(&cert),
         );
-        let _ = write!(details, "<details id=\"ep{detailed}\"><summary><b>{name}</b> {} finding(s)</summary>", r.findings.len());
+        let _ = write!(
+            details,
+            "<details id=\"ep{detailed}\"><summary><b>{name}</b> {} finding(s)</summary>",
+            r.findings.len()
+        );
         if !r.findings.is_empty() {
-            details.push_str("<table><tr><th>severity</th><th>finding</th><th>evidence</th><th>remediation (redis.conf)</th></tr>");
+            details.push_str(
+                "<table><tr><th>severity</th><th>finding</th><th>evidence</th><th>remediation (redis.conf)</th></tr>",
+            );
             for f in &r.findings {
                 let _ = write!(
                     details,
@@ -157,7 +163,13 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
                 };
                 let suites: Vec<String> =
                     p.cipher_suites.iter().map(|s| format!("{} ({})", html(&s.name), s.class.as_str())).collect();
-                let _ = write!(details, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", v.name(), html(&verdict), suites.join("<br>"));
+                let _ = write!(
+                    details,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    v.name(),
+                    html(&verdict),
+                    suites.join("<br>")
+                );
             }
             details.push_str("</table>");
         }
@@ -188,8 +200,14 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Redis transport security evidence {}</title><style>{STYLE}</style></head><body>",
         html(&m.started_at)
     );
-    let _ = write!(out, "<h1>Redis transport security evidence</h1><p class=\"muted\">{} {} &middot; schema {} &middot; generated from <code>scan.jsonl</code> (SHA-256 <code>{}</code>)</p>",
-        html(&m.tool), html(&m.version), html(&m.schema_version), html(journal_sha256));
+    let _ = write!(
+        out,
+        "<h1>Redis transport security evidence</h1><p class=\"muted\">{} {} &middot; schema {} &middot; generated from <code>scan.jsonl</code> (SHA-256 <code>{}</code>)</p>",
+        html(&m.tool),
+        html(&m.version),
+        html(&m.schema_version),
+        html(journal_sha256)
+    );
     if m.interrupted {
         out.push_str("<p><span class=\"sev high\">interrupted</span> the scan was stopped early: this report covers the endpoints finished.</p>");
     }
@@ -202,12 +220,22 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
     let _ = write!(
         out,
         "</p><p>{} endpoint(s) planned, {} scanned: {} open, {} closed, {} filtered, {} unreachable. Redis: {} ({} in plaintext). TLS: {}. Endpoints with findings: {}.</p>",
-        m.endpoints_planned, c.scanned, c.open, c.closed, c.filtered, c.unreachable, c.redis, c.plaintext_redis, c.tls, s.endpoints_with_findings
+        m.endpoints_planned,
+        c.scanned,
+        c.open,
+        c.closed,
+        c.filtered,
+        c.unreachable,
+        c.redis,
+        c.plaintext_redis,
+        c.tls,
+        s.endpoints_with_findings
     );
     if !s.findings_by_id.is_empty() {
         out.push_str("<table><tr><th>finding</th><th>severity</th><th>endpoints</th></tr>");
         let mut by_id: Vec<_> = s.findings_by_id.iter().collect();
-        let sev = |id: &crate::model::FindingId| worst.get(id).copied().unwrap_or(crate::finding::default_severity(*id));
+        let sev =
+            |id: &crate::model::FindingId| worst.get(id).copied().unwrap_or(crate::finding::default_severity(*id));
         by_id.sort_by_key(|(id, n)| (std::cmp::Reverse(sev(id)), std::cmp::Reverse(**n)));
         for (id, n) in by_id {
             let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{n}</td></tr>", html(id.as_str()), badge(sev(id)));
@@ -222,9 +250,15 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
         out.push_str(&svg_horizon(&horizon, m.warn_days));
     }
 
-    let _ = write!(out, "<h2>Endpoints</h2><table><tr><th>endpoint</th><th>plaintext PING</th><th>TLS versions</th><th>client cert</th><th>certificate</th><th>worst finding</th></tr>{rows}</table>");
+    let _ = write!(
+        out,
+        "<h2>Endpoints</h2><table><tr><th>endpoint</th><th>plaintext PING</th><th>TLS versions</th><th>client cert</th><th>certificate</th><th>worst finding</th></tr>{rows}</table>"
+    );
     if more > 0 {
-        let _ = write!(out, "<p class=\"muted\">{more} more endpoint(s) are in <code>endpoints.csv</code> and <code>findings.csv</code>.</p>");
+        let _ = write!(
+            out,
+            "<p class=\"muted\">{more} more endpoint(s) are in <code>endpoints.csv</code> and <code>findings.csv</code>.</p>"
+        );
     }
     out.push_str("<h2>Endpoint detail</h2>");
     out.push_str(&details);
@@ -241,10 +275,25 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
     row("ports", html(&m.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")));
     row("exclusions", html(&m.exclusions.join("; ")));
     let cas: Vec<String> = m.trust.ca_files.iter().map(|f| format!("{} (SHA-256 {})", f.path, f.sha256)).collect();
-    row("trust anchors", html(&format!("{} built-in roots; CA files: {}; {} anchors", m.trust.roots, cas.join(", "), m.trust.anchors)));
-    row("client certificate", html(&m.client_certificate.as_ref().map_or("none".into(), |f| format!("{} (SHA-256 {})", f.path, f.sha256))));
-    row("timeouts (ms)", html(&format!("connect {}, read {}, endpoint {}", m.timeouts_ms.connect, m.timeouts_ms.read, m.timeouts_ms.endpoint)));
-    row("concurrency / cipher scan / warn days", html(&format!("{} / {} / {}", m.concurrency, m.cipher_scan, m.warn_days)));
+    row(
+        "trust anchors",
+        html(&format!("{} built-in roots; CA files: {}; {} anchors", m.trust.roots, cas.join(", "), m.trust.anchors)),
+    );
+    row(
+        "client certificate",
+        html(&m.client_certificate.as_ref().map_or("none".into(), |f| format!("{} (SHA-256 {})", f.path, f.sha256))),
+    );
+    row(
+        "timeouts (ms)",
+        html(&format!(
+            "connect {}, read {}, endpoint {}",
+            m.timeouts_ms.connect, m.timeouts_ms.read, m.timeouts_ms.endpoint
+        )),
+    );
+    row(
+        "concurrency / cipher scan / warn days",
+        html(&format!("{} / {} / {}", m.concurrency, m.cipher_scan, m.warn_days)),
+    );
     out.push_str("</table><p class=\"muted\">Verify the run's files with <code>sha256sum -c SHA256SUMS</code>.</p></body></html>\n");
     Ok(out)
 }
@@ -260,10 +309,21 @@ fn svg_horizon(certs: &[(i64, String)], warn_days: i64) -> String {
         label_w + bar_w + 80
     );
     let warn_x = x_of(warn_days);
-    let _ = write!(svg, "<line x1=\"{warn_x}\" y1=\"0\" x2=\"{warn_x}\" y2=\"{height}\" stroke=\"#ef6c00\" stroke-dasharray=\"4\"/><text x=\"{}\" y=\"{}\" fill=\"#ef6c00\">{warn_days} days</text>", warn_x + 4, height - 6);
+    let _ = write!(
+        svg,
+        "<line x1=\"{warn_x}\" y1=\"0\" x2=\"{warn_x}\" y2=\"{height}\" stroke=\"#ef6c00\" stroke-dasharray=\"4\"/><text x=\"{}\" y=\"{}\" fill=\"#ef6c00\">{warn_days} days</text>",
+        warn_x + 4,
+        height - 6
+    );
     for (i, (days, name)) in certs.iter().enumerate() {
         let y = i64::try_from(i).unwrap_or(0) * row_h + 4;
-        let color = if *days < 0 { "#c62828" } else if *days <= warn_days { "#ef6c00" } else { "#2e7d32" };
+        let color = if *days < 0 {
+            "#c62828"
+        } else if *days <= warn_days {
+            "#ef6c00"
+        } else {
+            "#2e7d32"
+        };
         let w = (x_of(*days) - label_w).max(3);
         let _ = write!(
             svg,
@@ -289,8 +349,19 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
     let c = &s.counts;
     let mut out = String::new();
     let _ = writeln!(out, "# Redis transport security: scan of {}\n", markdown(&m.started_at));
-    let _ = writeln!(out, "- Tool: {} {} (schema {})", markdown(&m.tool), markdown(&m.version), markdown(&m.schema_version));
-    let _ = writeln!(out, "- Started / finished: {} / {}", markdown(&m.started_at), markdown(m.finished_at.as_deref().unwrap_or("\u{2013}")));
+    let _ = writeln!(
+        out,
+        "- Tool: {} {} (schema {})",
+        markdown(&m.tool),
+        markdown(&m.version),
+        markdown(&m.schema_version)
+    );
+    let _ = writeln!(
+        out,
+        "- Started / finished: {} / {}",
+        markdown(&m.started_at),
+        markdown(m.finished_at.as_deref().unwrap_or("\u{2013}"))
+    );
     let _ = writeln!(out, "- Scanner host: {}", markdown(&m.scanner_host));
     let _ = writeln!(out, "- Command: `{}`", m.command_line.join(" ").replace('`', "'"));
     let _ = writeln!(
@@ -298,7 +369,13 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
         "- Endpoints: {} planned, {} scanned ({} open, {} closed, {} filtered, {} unreachable); Redis {}, plaintext {}, TLS {}",
         m.endpoints_planned, c.scanned, c.open, c.closed, c.filtered, c.unreachable, c.redis, c.plaintext_redis, c.tls
     );
-    let _ = writeln!(out, "- Trust anchors: {} roots, {} CA file(s), {} anchors", markdown(&m.trust.roots), m.trust.ca_files.len(), m.trust.anchors);
+    let _ = writeln!(
+        out,
+        "- Trust anchors: {} roots, {} CA file(s), {} anchors",
+        markdown(&m.trust.roots),
+        m.trust.ca_files.len(),
+        m.trust.anchors
+    );
     if m.interrupted {
         let _ = writeln!(out, "- **Interrupted**: the reports cover the endpoints finished");
     }

@@ -16,7 +16,9 @@ fn label(v: &str) -> String {
 }
 
 fn ts(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 /// Metric families: name, help, samples (labels, value).
@@ -34,10 +36,25 @@ pub fn render(digest: &JournalDigest, journal: &Path) -> Result<String, ReportEr
     for_each_endpoint(journal, &digest.hosts, |r| {
         let base = format!("address=\"{}\",port=\"{}\"", label(&r.address.to_string()), r.port);
         let plaintext = r.plaintext.as_ref().is_some_and(|p| p.status.is_redis());
-        add("redis_tls_scan_endpoint_redis", "1 when the endpoint answered a Redis PING (plaintext or TLS).", base.clone(), f64::from(u8::from(r.is_redis())));
-        add("redis_tls_scan_plaintext_enabled", "1 when Redis answers in plaintext on the endpoint.", base.clone(), f64::from(u8::from(plaintext)));
+        add(
+            "redis_tls_scan_endpoint_redis",
+            "1 when the endpoint answered a Redis PING (plaintext or TLS).",
+            base.clone(),
+            f64::from(u8::from(r.is_redis())),
+        );
+        add(
+            "redis_tls_scan_plaintext_enabled",
+            "1 when Redis answers in plaintext on the endpoint.",
+            base.clone(),
+            f64::from(u8::from(plaintext)),
+        );
         if let Some(t) = &r.tls {
-            add("redis_tls_scan_tls_enabled", "1 when the endpoint speaks TLS.", base.clone(), f64::from(u8::from(t.speaks_tls)));
+            add(
+                "redis_tls_scan_tls_enabled",
+                "1 when the endpoint speaks TLS.",
+                base.clone(),
+                f64::from(u8::from(t.speaks_tls)),
+            );
             for v in TlsVersion::ALL {
                 if let Some(p) = t.versions.get(&v).filter(|p| p.status != VersionStatus::NotTested) {
                     let accepted = f64::from(u8::from(p.status == VersionStatus::Accepted));
@@ -52,16 +69,36 @@ pub fn render(digest: &JournalDigest, journal: &Path) -> Result<String, ReportEr
         }
         if let Some(c) = &r.certificate {
             if let Some(t) = ts(&c.leaf.not_after) {
-                add("redis_tls_scan_cert_not_after_seconds", "Expiry of the leaf certificate, Unix time.", base.clone(), t as f64);
+                add(
+                    "redis_tls_scan_cert_not_after_seconds",
+                    "Expiry of the leaf certificate, Unix time.",
+                    base.clone(),
+                    t as f64,
+                );
             }
             if let Some(d) = c.leaf.days_left {
-                add("redis_tls_scan_cert_days_left", "Whole days until the leaf certificate expires (negative: expired).", base.clone(), d as f64);
+                add(
+                    "redis_tls_scan_cert_days_left",
+                    "Whole days until the leaf certificate expires (negative: expired).",
+                    base.clone(),
+                    d as f64,
+                );
             }
-            add("redis_tls_scan_cert_trusted", "1 when the chain validates for the endpoint's identity.", base.clone(), f64::from(u8::from(c.trust.trusted)));
+            add(
+                "redis_tls_scan_cert_trusted",
+                "1 when the chain validates for the endpoint's identity.",
+                base.clone(),
+                f64::from(u8::from(c.trust.trusted)),
+            );
         }
         for sev in Severity::DESCENDING {
             let n = r.findings.iter().filter(|f| f.severity == sev).count();
-            add("redis_tls_scan_findings", "Findings on the endpoint, by severity.", format!("{base},severity=\"{}\"", sev.as_str()), n as f64);
+            add(
+                "redis_tls_scan_findings",
+                "Findings on the endpoint, by severity.",
+                format!("{base},severity=\"{}\"", sev.as_str()),
+                n as f64,
+            );
         }
     })?;
     let m = &digest.meta;
@@ -74,7 +111,12 @@ pub fn render(digest: &JournalDigest, journal: &Path) -> Result<String, ReportEr
     }
     add("redis_tls_scan_endpoints_scanned", "Endpoints scanned in the last run.", String::new(), c.scanned as f64);
     add("redis_tls_scan_endpoints_redis", "Redis endpoints found in the last run.", String::new(), c.redis as f64);
-    add("redis_tls_scan_last_run_interrupted", "1 when the last run was interrupted.", String::new(), f64::from(u8::from(m.interrupted)));
+    add(
+        "redis_tls_scan_last_run_interrupted",
+        "1 when the last run was interrupted.",
+        String::new(),
+        f64::from(u8::from(m.interrupted)),
+    );
 
     let mut out = String::new();
     for (name, (help, samples)) in fam {

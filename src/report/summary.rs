@@ -13,24 +13,64 @@ use crate::model::{EndpointRecord, FindingId, Severity, TlsVersion, VersionStatu
 /// Most endpoints listed one per line; the rest are counted.
 const LIST_MAX: usize = 200;
 
-/// Renders the summary text.
+/// Endpoints of a single-host scan shown in full (the spot check).
+const DETAIL_MAX: usize = 16;
+
+/// ANSI colours, or none.
+#[derive(Debug, Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn sev(self, sev: Severity) -> String {
+        let code = match sev {
+            Severity::Critical => "1;35",
+            Severity::High => "1;31",
+            Severity::Medium => "33",
+            Severity::Low => "34",
+            Severity::Info => "2",
+        };
+        self.wrap(code, sev.as_str())
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+/// Renders the summary text (plain, as in `summary.txt`).
 ///
 /// # Errors
 /// When the journal cannot be read.
 pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<String, ReportError> {
+    render_styled(digest, journal, dir, false)
+}
+
+/// Renders the summary for a terminal: `color` adds ANSI colours (the caller decides: a terminal, and
+/// no `NO_COLOR`). A scan of a single host gets a per-endpoint verdict with remediation.
+///
+/// # Errors
+/// When the journal cannot be read.
+pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: bool) -> Result<String, ReportError> {
+    let paint = Paint(color);
     let meta = &digest.meta;
     let s = &digest.summary;
     let c = &s.counts;
     let mut rows: Vec<(Option<Severity>, String)> = Vec::new();
     let mut more = 0u64;
     let mut remediations: BTreeMap<FindingId, String> = BTreeMap::new();
+    let mut addresses = std::collections::BTreeSet::new();
+    let mut detail: Vec<(Option<Severity>, String)> = Vec::new();
     for_each_endpoint(journal, &digest.hosts, |r| {
+        addresses.insert(r.address);
+        if detail.len() < DETAIL_MAX {
+            detail.push((r.max_severity(), endpoint_verdict(&r, paint)));
+        }
         for f in &r.findings {
             remediations.entry(f.id).or_insert_with(|| f.remediation.clone());
         }
         if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
             if rows.len() < LIST_MAX {
-                rows.push((r.max_severity(), endpoint_line(&r)));
+                rows.push((r.max_severity(), endpoint_line(&r, paint)));
             } else {
                 more += 1;
             }
@@ -57,12 +97,21 @@ pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<Stri
     let _ = writeln!(out, "  Redis: {} endpoint(s), {} in plaintext; TLS: {}", c.redis, c.plaintext_redis, c.tls);
     let by_sev: Vec<String> = Severity::DESCENDING
         .iter()
-        .map(|sev| format!("{} {}", s.findings_by_severity.get(sev).copied().unwrap_or(0), sev.as_str()))
+        .map(|sev| format!("{} {}", s.findings_by_severity.get(sev).copied().unwrap_or(0), paint.sev(*sev)))
         .collect();
     let _ = writeln!(out, "  findings: {} on {} endpoint(s)", by_sev.join(", "), s.endpoints_with_findings);
     if !meta.unresolved.is_empty() {
         let names: Vec<String> = meta.unresolved.iter().map(|u| format!("{} ({})", u.target, u.origin)).collect();
         let _ = writeln!(out, "  not resolved, not scanned: {}", names.join(", "));
+    }
+    if addresses.len() == 1 && !detail.is_empty() {
+        // The spot check: one host, every endpoint in full, worst first.
+        detail.sort_by(|a, b| b.0.cmp(&a.0));
+        for (_, text) in &detail {
+            let _ = write!(out, "\n{text}");
+        }
+        rows.clear();
+        remediations.clear();
     }
     if !rows.is_empty() {
         let _ = writeln!(out);
@@ -90,8 +139,55 @@ pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<Stri
     Ok(out)
 }
 
+/// The spot-check view of one endpoint: what it is, then its findings by severity with the fix.
+fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
+    let ep = std::net::SocketAddr::new(r.address, r.port);
+    let mut out = String::new();
+    let name = r.name.as_deref().map_or(String::new(), |n| format!(" ({n})"));
+    let _ = writeln!(out, "{}{name}", paint.wrap("1", &ep.to_string()));
+    let reply = |p: &crate::model::PingResult| {
+        format!("{}{}", p.status.as_str(), p.reply.as_deref().map_or(String::new(), |x| format!(" ({x})")))
+    };
+    let plain = r.plaintext.as_ref().map_or_else(|| r.reachability.as_str().to_string(), reply);
+    let _ = writeln!(out, "  plaintext PING  {plain}");
+    if let Some(t) = r.tls.as_ref().filter(|t| t.speaks_tls) {
+        let versions: Vec<String> = TlsVersion::ALL
+            .iter()
+            .rev()
+            .filter_map(|v| t.versions.get(v).filter(|p| p.status == VersionStatus::Accepted).map(|p| (v, p)))
+            .map(|(v, p)| format!("{} ({} suites)", v.name(), p.cipher_suites.len()))
+            .collect();
+        let _ = writeln!(out, "  TLS             {}", versions.join(", "));
+        let ping = t.ping.as_ref().map_or("-".into(), reply);
+        let _ = writeln!(out, "  client cert     {}; PING over TLS: {ping}", t.client_auth.as_str());
+    }
+    if let Some(c) = &r.certificate {
+        let verdict = if c.trust.trusted {
+            paint.wrap("32", "trusted")
+        } else {
+            c.trust.reasons.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "  certificate     {}, {} days left ({}), {verdict}",
+            c.leaf.subject,
+            c.leaf.days_left.map_or("?".into(), |d| d.to_string()),
+            c.leaf.not_after
+        );
+    }
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "  findings        {}", paint.wrap("32", "none"));
+    }
+    for f in &r.findings {
+        let _ = writeln!(out, "  [{}] {}: {}", paint.sev(f.severity), f.id.as_str(), f.title);
+        let _ = writeln!(out, "      seen: {}", f.evidence);
+        let _ = writeln!(out, "      fix:  {}", f.remediation);
+    }
+    out
+}
+
 /// One compact line per endpoint.
-fn endpoint_line(r: &EndpointRecord) -> String {
+fn endpoint_line(r: &EndpointRecord, paint: Paint) -> String {
     let ep = match (&r.name, r.address) {
         (Some(n), ip) => format!("{n}/{}", std::net::SocketAddr::new(ip, r.port)),
         (None, ip) => std::net::SocketAddr::new(ip, r.port).to_string(),
@@ -120,7 +216,7 @@ fn endpoint_line(r: &EndpointRecord) -> String {
         format!("{days}d {verdict}")
     });
     let findings: Vec<String> =
-        r.findings.iter().map(|f| format!("{}:{}", f.severity.as_str(), f.id.as_str())).collect();
+        r.findings.iter().map(|f| format!("{}:{}", paint.sev(f.severity), f.id.as_str())).collect();
     let findings = if findings.is_empty() { "-".to_string() } else { findings.join(" ") };
     format!("{ep:<28} {plain:<10} {tls:<9} {client:<9} {cert:<24} {findings}")
 }

@@ -355,16 +355,26 @@ fn concurrency_is_clamped_to_the_open_file_limit_with_a_warning() {
 fn prometheus_textfile() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
-    let server = redis(dir.path(), RedisConf {
-        tls: Some(pki.server("srv", 20)),
-        args: vec![("tls-auth-clients".into(), "no".into())],
-        ..Default::default()
-    });
+    let server = redis(
+        dir.path(),
+        RedisConf {
+            tls: Some(pki.server("srv", 20)),
+            args: vec![("tls-auth-clients".into(), "no".into())],
+            ..Default::default()
+        },
+    );
     let prom = dir.path().join("redis_tls.prom");
     let out = dir.path().join("out");
     let o = run(&[
-        "scan", &format!("127.0.0.1:{}", server.port), "-q", "--ca-file", pki.ca_file.to_str().unwrap(),
-        "-o", out.to_str().unwrap(), "--prometheus", prom.to_str().unwrap(),
+        "scan",
+        &format!("127.0.0.1:{}", server.port),
+        "-q",
+        "--ca-file",
+        pki.ca_file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--prometheus",
+        prom.to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = std::fs::read_to_string(&prom).unwrap();
@@ -395,6 +405,45 @@ fn regex_lite(text: &str) -> impl Fn(&str) -> Option<f64> + '_ {
         assert!(!series.contains('{') || series.ends_with('}'), "{line}");
     }
     move |series: &str| {
-        text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.parse().ok()))
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.parse().ok()))
     }
+}
+
+#[test]
+fn single_host_spot_check_prints_a_verdict_with_fixes_and_no_colour_when_piped() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = redis(
+        dir.path(),
+        RedisConf {
+            tls: Some(pki.server("srv", 20)),
+            args: vec![("tls-auth-clients".into(), "no".into())],
+            ..Default::default()
+        },
+    );
+    let out = dir.path().join("out");
+    let target = format!("127.0.0.1:{}", server.port);
+    let o = run(&["scan", &target, "--ca-file", pki.ca_file.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(!text.contains('\x1b'), "no escape sequences into a pipe");
+    assert!(text.contains(&format!("\n{target}\n")), "{text}");
+    assert!(text.contains("  TLS             TLS 1.3 (3 suites), TLS 1.2 ("), "{text}");
+    assert!(text.contains("[critical] unauthenticated_access"), "{text}");
+    assert!(text.contains("      fix:  tls-auth-clients yes"), "{text}");
+    assert!(text.contains("[medium] cert_expiring_soon"), "{text}");
+    // --warn-days moves the threshold.
+    let out2 = dir.path().join("out2");
+    let o = run(&[
+        "scan",
+        &target,
+        "--ca-file",
+        pki.ca_file.to_str().unwrap(),
+        "-o",
+        out2.to_str().unwrap(),
+        "--warn-days",
+        "5",
+    ]);
+    assert!(!String::from_utf8(o.stdout).unwrap().contains("cert_expiring_soon"));
 }

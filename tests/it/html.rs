@@ -28,11 +28,14 @@ fn html_report_renders_offline_and_escapes_remote_text() {
     let mut spec = LeafSpec::server("x", &["127.0.0.1"], 10);
     spec.common_name = HOSTILE.into();
     let leaf = pki.ca.issue(&spec).unwrap();
-    let server = redis(dir.path(), RedisConf {
-        tls: Some(pki.files("hostile", &leaf, &[])),
-        args: vec![("tls-auth-clients".into(), "no".into())],
-        ..Default::default()
-    });
+    let server = redis(
+        dir.path(),
+        RedisConf {
+            tls: Some(pki.files("hostile", &leaf, &[])),
+            args: vec![("tls-auth-clients".into(), "no".into())],
+            ..Default::default()
+        },
+    );
     let out = dir.path().join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
         .args(["scan", &format!("127.0.0.1:{}", server.port), "-q", "--ca-file"])
@@ -57,7 +60,9 @@ fn html_report_renders_offline_and_escapes_remote_text() {
     assert!(dom.contains("<title>Redis transport security evidence"), "the title was not rewritten by a script");
     assert!(!dom.contains("<img") && !dom.contains("<script"), "remote text became markup");
     assert!(dom.contains("&lt;img src=x onerror=alert(1)&gt;"), "the subject is shown as text");
-    for fact in ["Summary", "Certificate expiry horizon", "<svg", "unauthenticated_access", "cert_expiring_soon", "Provenance"] {
+    for fact in
+        ["Summary", "Certificate expiry horizon", "<svg", "unauthenticated_access", "cert_expiring_soon", "Provenance"]
+    {
         assert!(dom.contains(fact), "{fact} missing from the rendered page");
     }
     assert!(dom.contains(&format!("127.0.0.1:{}", server.port)));
