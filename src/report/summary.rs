@@ -106,7 +106,7 @@ pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: 
     }
     if addresses.len() == 1 && !detail.is_empty() {
         // The spot check: one host, every endpoint in full, worst first.
-        detail.sort_by(|a, b| b.0.cmp(&a.0));
+        detail.sort_by_key(|d| std::cmp::Reverse(d.0));
         for (_, text) in &detail {
             let _ = write!(out, "\n{text}");
         }
