@@ -558,6 +558,8 @@ pub fn suite_name(id: u16) -> String {
 /// IANA name of a key-exchange group id.
 pub fn group_name(id: u16) -> String {
     match id {
+        0x0013 => "secp192r1".into(),
+        0x0015 => "secp224r1".into(),
         0x0017 => "secp256r1".into(),
         0x0018 => "secp384r1".into(),
         0x0019 => "secp521r1".into(),

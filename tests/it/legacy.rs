@@ -189,6 +189,24 @@ fn server_flight(version: u16, cipher: u16) -> Vec<u8> {
     record(0x16, version, &hs)
 }
 
+/// ServerHello + ServerKeyExchange (ECDHE on `group`) + ServerHelloDone, TLS 1.2.
+fn ecdhe_flight(cipher: u16, group: u16) -> Vec<u8> {
+    let mut body = 0x0303u16.to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x42; 32]);
+    body.push(0);
+    body.extend_from_slice(&cipher.to_be_bytes());
+    body.push(0);
+    let mut hs = vec![2, 0, 0, body.len() as u8];
+    hs.extend_from_slice(&body);
+    let g = group.to_be_bytes();
+    // named_curve, group, a 1-byte point; the signature is left out: the probe never verifies it.
+    let ske = [3, g[0], g[1], 1, 4];
+    hs.extend_from_slice(&[12, 0, 0, ske.len() as u8]);
+    hs.extend_from_slice(&ske);
+    hs.extend_from_slice(&[14, 0, 0, 0]);
+    record(0x16, 0x0303, &hs)
+}
+
 /// A replay server: an old stack that only speaks `version` and picks the first of `prefs` that the
 /// client offers; it answers other versions with its own version's ServerHello (as old stacks do).
 async fn replay(version: u16, prefs: &'static [u16]) -> u16 {
@@ -258,4 +276,31 @@ async fn canned_export_suite_choice() {
     let weak = r.findings.iter().find(|f| f.id == FindingId::WeakCipher).unwrap();
     assert_eq!(weak.severity, Severity::High);
     assert!(weak.evidence.contains("TLS_RSA_EXPORT_WITH_RC4_40_MD5 (1.0)"), "{}", weak.evidence);
+}
+
+#[tokio::test]
+async fn canned_ecdhe_on_a_192_bit_curve() {
+    // OpenSSL 3 will not negotiate curves under 224 bits any more, even at security level 0.
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let reply = match offered(&buf[..n]) {
+                    Some((0x0303, suites)) if suites.contains(&0xc02b) => ecdhe_flight(0xc02b, 0x0013),
+                    _ => record(0x15, 0x0303, &[2, 70]),
+                };
+                let _ = s.write_all(&reply).await;
+            });
+        }
+    });
+    let mut ctx = context(Pki::new().anchors());
+    ctx.read_timeout = std::time::Duration::from_millis(700);
+    let r = scan(port, None, &ctx).await;
+    let kx = &r.tls.as_ref().unwrap().key_exchange;
+    assert_eq!(kx.weak_groups_accepted, vec!["secp192r1"]);
+    let f = r.findings.iter().find(|f| f.id == FindingId::WeakKeyExchange).expect("weak_key_exchange");
+    assert_eq!(f.evidence, "accepts curves under 224 bits: secp192r1");
 }
