@@ -135,6 +135,14 @@ mod tests {
     }
 
     #[test]
+    fn a_greeting_banner_is_not_a_redis_reply() {
+        // POP3 greets first; its "+OK" is read as the reply to PING, and must not count as Redis.
+        let r = classify(b"+OK Dovecot ready.\r\n", ReadEnd::Line);
+        assert_eq!(r.status, PingStatus::OtherResp);
+        assert!(!r.status.is_redis());
+    }
+
+    #[test]
     fn reply_is_first_line_escaped() {
         let r = classify(b"-ERR \x1b[31mx\r\n+more\r\n", ReadEnd::Line);
         assert_eq!(r.reply.as_deref(), Some("-ERR \\x1b[31mx"));
