@@ -121,7 +121,8 @@ pub enum PingStatus {
 impl PingStatus {
     /// True when the reply proves a Redis server (any recognised Redis reply).
     pub fn is_redis(self) -> bool {
-        matches!(self, Self::Pong | Self::Noauth | Self::Denied | Self::Wrongpass | Self::Error | Self::OtherResp)
+        // A "+OK" greeting (POP3) or another RESP-shaped line is not a reply a Redis PING can produce.
+        matches!(self, Self::Pong | Self::Noauth | Self::Denied | Self::Wrongpass | Self::Error)
     }
 
     /// Stable lowercase name, as in the reports.
