@@ -66,7 +66,14 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
             let _ = abort_for_stop.send(true);
         }
     });
-    let scan = tokio::spawn(crate::scan::run(setup.plan.clone(), setup.ctx.clone(), setup.concurrency, tx, abort_rx));
+    let scan = tokio::spawn(crate::scan::run(
+        setup.plan.clone(),
+        setup.order,
+        setup.ctx.clone(),
+        setup.concurrency,
+        tx,
+        abort_rx,
+    ));
     let mut counts = Counts::default();
     let mut write_error = None;
     while let Some(rec) = rx.recv().await {

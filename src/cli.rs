@@ -73,6 +73,17 @@ pub struct ScanArgs {
     /// Read exclusions from a file; repeatable.
     #[arg(long, value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
+    /// Also scan special-purpose ranges (0.0.0.0/8, multicast, 240.0.0.0/4, documentation, link-local, ...),
+    /// which are never scanned by default.
+    #[arg(long)]
+    pub allow_reserved: bool,
+    /// Seed of the visiting order (a pseudo-random permutation); the same seed gives the same order.
+    /// Default: random, recorded in the metadata.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Scan only shard I of N (0-based), e.g. 3/8: with one seed, N shards are disjoint and cover all.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Output directory [default: reports/<UTC timestamp>].
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,

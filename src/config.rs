@@ -96,6 +96,8 @@ pub struct Setup {
     pub warnings: Vec<String>,
     /// Prometheus textfile to write.
     pub prometheus: Option<PathBuf>,
+    /// Visiting order and shard.
+    pub order: crate::scan::Order,
 }
 
 /// Validates arguments, resolves names and loads files.
@@ -122,14 +124,24 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
     if specs.is_empty() {
         return Err(SetupError::NoTargets);
     }
-    let exclusions = exclusion_intervals(&excl_specs)?;
+    let mut exclusions = exclusion_intervals(&excl_specs)?;
+    if !args.allow_reserved {
+        exclusions.extend(targets::reserved().into_iter().map(|(first, last)| Interval::new(first, last)));
+    }
     let (resolved, unresolved) = resolve(&specs).await;
     for u in &unresolved {
         warnings.push(format!("{}: '{}' did not resolve ({}); not scanned", u.origin, u.target, u.error));
     }
     let plan = Plan::build(&resolved, &ports, &exclusions);
-    if plan.len() > u128::from(args.max_endpoints) {
-        return Err(SetupError::TooMany { count: plan.len(), max: args.max_endpoints });
+    let shard = match &args.shard {
+        Some(s) => crate::permute::Shard::parse(s).map_err(SetupError::Invalid)?,
+        None => crate::permute::Shard::default(),
+    };
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let order = crate::scan::Order { seed, shard };
+    let planned = shard.len(plan.len());
+    if planned > u128::from(args.max_endpoints) {
+        return Err(SetupError::TooMany { count: planned, max: args.max_endpoints });
     }
     if plan.is_empty() {
         return Err(SetupError::NothingToScan);
@@ -177,7 +189,10 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         concurrency,
         cipher_scan: args.cipher_scan.as_str().into(),
         warn_days: args.warn_days,
-        endpoints_planned: u64::try_from(plan.len()).unwrap_or(u64::MAX),
+        endpoints_planned: u64::try_from(planned).unwrap_or(u64::MAX),
+        seed,
+        shard: args.shard.as_ref().map(|_| format!("{}/{}", shard.index, shard.count)),
+        reserved_excluded: !args.allow_reserved,
         counts: None,
         interrupted: false,
     };
@@ -203,7 +218,15 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         quiet: args.quiet,
         warnings,
         prometheus: args.prometheus.clone(),
+        order,
     })
+}
+
+fn random_seed() -> u64 {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    u64::from_le_bytes(b)
 }
 
 fn millis(d: Duration) -> u64 {

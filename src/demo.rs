@@ -208,6 +208,9 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: u64::try_from(plan.len()).unwrap_or(0),
+        seed: 0,
+        shard: None,
+        reserved_excluded: true,
         counts: None,
         interrupted: false,
     };
@@ -234,6 +237,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         quiet: args.quiet,
         warnings: Vec::new(),
         prometheus: None,
+        order: crate::scan::Order::default(),
     };
     Ok((setup, endpoints))
 }

@@ -35,6 +35,7 @@ pub mod endpoints;
 pub mod finding;
 pub mod hosts;
 pub mod model;
+pub mod permute;
 pub mod pki;
 pub mod probe;
 pub mod progress;

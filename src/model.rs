@@ -696,8 +696,14 @@ pub struct ScanMeta {
     pub cipher_scan: String,
     /// `cert_expiring_soon` threshold in days.
     pub warn_days: i64,
-    /// Endpoints planned (targets × ports − exclusions).
+    /// Endpoints planned (targets × ports − exclusions, this shard's part).
     pub endpoints_planned: u64,
+    /// Seed of the visiting order.
+    pub seed: u64,
+    /// `--shard I/N`, if any.
+    pub shard: Option<String>,
+    /// True when the built-in special-purpose ranges were excluded (no `--allow-reserved`).
+    pub reserved_excluded: bool,
     /// Endpoint counts; present once the scan has ended.
     pub counts: Option<Counts>,
     /// True when the scan was interrupted before every planned endpoint was scanned.

@@ -18,6 +18,7 @@ use crate::cert::{KeyProof, TrustAnchors, inspect};
 use crate::endpoints::{Endpoint, Plan};
 use crate::finding::{Rules, assess};
 use crate::model::{EndpointRecord, Reachability};
+use crate::permute::{Permutation, Shard};
 use crate::probe::raw::{self, CipherScan};
 use crate::probe::tls::TlsSettings;
 use crate::probe::{Budget, connect, resp, tls};
@@ -115,11 +116,21 @@ pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Which endpoints, in which order: a seeded permutation of the plan, and this process's shard of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Order {
+    /// Permutation seed (recorded in the metadata: the same seed gives the same order).
+    pub seed: u64,
+    /// `--shard I/N`.
+    pub shard: Shard,
+}
+
 /// Scans the plan with at most `concurrency` endpoints in flight, sending each record to `tx`.
 ///
 /// Returns `true` when every endpoint was scanned, `false` when `cancel` stopped it first.
 pub async fn run(
     plan: Arc<Plan>,
+    order: Order,
     ctx: Arc<ProbeContext>,
     concurrency: usize,
     tx: mpsc::Sender<EndpointRecord>,
@@ -127,17 +138,19 @@ pub async fn run(
 ) -> bool {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    let mut index: u128 = 0;
-    let total = plan.len();
-    while index < total {
+    let permutation = Permutation::new(plan.len(), order.seed);
+    // `k` walks this shard's positions; the permutation maps a position to an endpoint index.
+    let mut k: u128 = 0;
+    let total = order.shard.len(plan.len());
+    while k < total {
         let permit = tokio::select! {
             p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             Ok(_) = cancel.wait_for(|c| *c) => break,
         };
         // Reap finished tasks so the set stays as small as the concurrency cap.
         while tasks.try_join_next().is_some() {}
-        let Some(ep) = plan.get(index) else { break };
-        index += 1;
+        let Some(ep) = plan.get(permutation.apply(order.shard.position(k))) else { break };
+        k += 1;
         let (ctx, tx) = (ctx.clone(), tx.clone());
         tasks.spawn(async move {
             let rec = probe_endpoint(&ep, &ctx).await;
@@ -147,7 +160,7 @@ pub async fn run(
             drop(permit);
         });
     }
-    let completed_loop = index >= total;
+    let completed_loop = k >= total;
     loop {
         let cancelled = tokio::select! {
             r = tasks.join_next() => match r {

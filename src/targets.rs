@@ -66,6 +66,33 @@ pub struct TargetError {
     pub reason: String,
 }
 
+/// Special-purpose ranges (RFC 6890 and successors) a sweep never touches unless `--allow-reserved`:
+/// "this network", link-local, IETF protocol assignments, documentation, benchmarking, multicast, the
+/// reserved class E (with the limited broadcast), and their IPv6 counterparts. Loopback and private
+/// ranges stay scannable: they are where Redis fleets live.
+pub fn reserved() -> Vec<(IpAddr, IpAddr)> {
+    [
+        "0.0.0.0/8",
+        "169.254.0.0/16",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "100::/64",
+        "2001:db8::/32",
+        "fe80::/10",
+        "ff00::/8",
+    ]
+    .iter()
+    .filter_map(|c| IpNetwork::from_str(c).ok())
+    .map(network_bounds)
+    .collect()
+}
+
 /// Parses one target: address, CIDR, `first-last` range or hostname, optionally with `:port` (`[v6]:port`).
 ///
 /// # Errors

@@ -14,3 +14,4 @@ mod legacy;
 mod redis;
 mod reports;
 mod support;
+mod sweep;

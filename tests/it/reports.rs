@@ -113,6 +113,9 @@ fn full_meta() -> ScanMeta {
         cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: 1,
+        seed: 7,
+        shard: Some("0/2".into()),
+        reserved_excluded: true,
         counts: Some(Counts::default()),
         interrupted: false,
     }
