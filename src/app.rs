@@ -97,11 +97,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     if !interrupted {
         // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus).
         let ctx = setup.ctx.clone();
-        let budget = move || Budget {
-            connect_timeout: ctx.connect_timeout,
-            read_timeout: ctx.read_timeout,
-            deadline: tokio::time::Instant::now() + ctx.endpoint_timeout,
-        };
+        let budget = move || Budget::new(ctx.connect_timeout, ctx.read_timeout, ctx.endpoint_timeout, ctx.rate.clone());
         for line in crate::hosts::assess(&setup.output.join(report::JOURNAL), budget).await? {
             journal.append(&JournalLine::HostFinding(line))?;
         }

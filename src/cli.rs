@@ -90,6 +90,13 @@ pub struct ScanArgs {
     /// Endpoints probed at once (clamped to the open-file limit).
     #[arg(short, long, default_value_t = 256, value_name = "N")]
     pub concurrency: usize,
+    /// New TCP connections per second, scan-wide (0: unlimited). The default is gentle on production
+    /// networks; a full TLS audit costs 20-40 connections per TLS endpoint.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub rate: u32,
+    /// Endpoints of one address probed at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub host_concurrency: usize,
     /// Timeout of one TCP connect.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub connect_timeout: Duration,

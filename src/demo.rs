@@ -205,6 +205,8 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         client_certificate: None,
         timeouts_ms: timeouts,
         concurrency: 8,
+        rate: 0,
+        host_concurrency: 8,
         cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: u64::try_from(plan.len()).unwrap_or(0),
@@ -223,6 +225,8 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         anchors,
         rules: Rules::default(),
         cipher_scan: crate::probe::raw::CipherScan::Full,
+        rate: None,
+        host_concurrency: 8,
     };
     debug_assert!(endpoints.iter().all(|e| e.addr.ip().is_loopback()));
     let setup = Setup {

@@ -692,6 +692,10 @@ pub struct ScanMeta {
     pub timeouts_ms: Timeouts,
     /// Concurrency cap used.
     pub concurrency: usize,
+    /// `--rate`: new connections per second (0: unlimited).
+    pub rate: u32,
+    /// `--host-concurrency`: endpoints of one address at once.
+    pub host_concurrency: usize,
     /// Raw ClientHello probe depth: `full`, `quick` or `off`.
     pub cipher_scan: String,
     /// `cert_expiring_soon` threshold in days.

@@ -42,17 +42,17 @@ pub struct ProbeContext {
     pub rules: Rules,
     /// Raw ClientHello probe depth.
     pub cipher_scan: CipherScan,
+    /// `--rate`: scan-wide limit on new connections per second.
+    pub rate: Option<Arc<crate::probe::RateLimiter>>,
+    /// `--host-concurrency`: endpoints of one address probed at once.
+    pub host_concurrency: usize,
 }
 
 /// Probes one endpoint through every stage. Never fails: every outcome is in the record.
 pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord {
     let start = Instant::now();
     let started_at = crate::cert::rfc3339(unix_now());
-    let budget = Budget {
-        connect_timeout: ctx.connect_timeout,
-        read_timeout: ctx.read_timeout,
-        deadline: start + ctx.endpoint_timeout,
-    };
+    let budget = Budget::new(ctx.connect_timeout, ctx.read_timeout, ctx.endpoint_timeout, ctx.rate.clone());
     let name = ctx.sni.clone().or_else(|| ep.name.as_deref().map(str::to_string));
     let mut rec = EndpointRecord {
         address: ep.addr.ip(),
@@ -116,6 +116,32 @@ pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Per-address semaphores for `--host-concurrency`; entries die with their last user, so the map stays
+/// as small as the set of hosts in flight.
+struct HostSlots {
+    per_host: usize,
+    map: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, std::sync::Weak<Semaphore>>>,
+}
+
+impl HostSlots {
+    fn new(per_host: usize) -> Self {
+        Self { per_host: per_host.max(1), map: std::sync::Mutex::default() }
+    }
+
+    fn slot(&self, ip: std::net::IpAddr) -> Arc<Semaphore> {
+        let Ok(mut map) = self.map.lock() else { return Arc::new(Semaphore::new(self.per_host)) };
+        if let Some(s) = map.get(&ip).and_then(std::sync::Weak::upgrade) {
+            return s;
+        }
+        if map.len() > 4096 {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let s = Arc::new(Semaphore::new(self.per_host));
+        map.insert(ip, Arc::downgrade(&s));
+        s
+    }
+}
+
 /// Which endpoints, in which order: a seeded permutation of the plan, and this process's shard of it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Order {
@@ -137,6 +163,7 @@ pub async fn run(
     mut cancel: watch::Receiver<bool>,
 ) -> bool {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+    let hosts = HostSlots::new(ctx.host_concurrency);
     let mut tasks = JoinSet::new();
     let permutation = Permutation::new(plan.len(), order.seed);
     // `k` walks this shard's positions; the permutation maps a position to an endpoint index.
@@ -152,7 +179,10 @@ pub async fn run(
         let Some(ep) = plan.get(permutation.apply(order.shard.position(k))) else { break };
         k += 1;
         let (ctx, tx) = (ctx.clone(), tx.clone());
+        let host = hosts.slot(ep.addr.ip());
         tasks.spawn(async move {
+            // Endpoints of one host wait for each other here, not in the dispatch loop.
+            let Ok(_host_permit) = host.acquire_owned().await else { return };
             let rec = probe_endpoint(&ep, &ctx).await;
             // Release the slot only once the writer has the record: a slow disk then slows the probes
             // instead of piling finished records up in memory.

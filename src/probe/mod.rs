@@ -12,6 +12,8 @@ pub mod tls;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -20,21 +22,71 @@ use tokio::time::Instant;
 
 use crate::model::Reachability;
 
-/// Time limits for one endpoint: per-operation timeouts bounded by a total deadline.
-#[derive(Debug, Clone, Copy)]
+/// `--rate`: at most one new connection per `interval`, across the whole scan (no burst).
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: std::sync::Mutex<Instant>,
+}
+
+impl RateLimiter {
+    /// A limiter for `per_second` new connections per second; `None` for 0 (unlimited).
+    pub fn new(per_second: u32) -> Option<Arc<Self>> {
+        (per_second > 0).then(|| {
+            Arc::new(Self {
+                interval: Duration::from_secs(1) / per_second,
+                next: std::sync::Mutex::new(Instant::now()),
+            })
+        })
+    }
+
+    /// Waits for this connection's slot; returns how long it waited.
+    pub async fn acquire(&self) -> Duration {
+        let now = Instant::now();
+        let slot = match self.next.lock() {
+            Ok(mut next) => {
+                let slot = (*next).max(now);
+                *next = slot + self.interval;
+                slot
+            }
+            Err(_) => now,
+        };
+        tokio::time::sleep_until(slot).await;
+        slot.saturating_duration_since(now)
+    }
+}
+
+/// Time limits for one endpoint: per-operation timeouts bounded by a total deadline. Time spent
+/// waiting for the `--rate` limiter does not count against the deadline.
+#[derive(Debug, Clone)]
 pub struct Budget {
     /// Timeout of one TCP connect.
     pub connect_timeout: Duration,
     /// Timeout of one read (or write) while waiting for the peer.
     pub read_timeout: Duration,
-    /// Instant after which no new operation starts and running ones stop.
+    /// Instant after which no new operation starts and running ones stop (plus `rate` waits).
     pub deadline: Instant,
+    /// The scan-wide connection rate limiter, if any.
+    pub rate: Option<Arc<RateLimiter>>,
+    /// Nanoseconds spent waiting for the limiter (they extend the deadline).
+    waited_ns: Arc<AtomicU64>,
 }
 
 impl Budget {
+    /// A budget of `total` from now.
+    pub fn new(
+        connect_timeout: Duration,
+        read_timeout: Duration,
+        total: Duration,
+        rate: Option<Arc<RateLimiter>>,
+    ) -> Self {
+        Self { connect_timeout, read_timeout, deadline: Instant::now() + total, rate, waited_ns: Arc::default() }
+    }
+
     /// Time left until the deadline.
     pub fn left(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
+        let waited = Duration::from_nanos(self.waited_ns.load(Ordering::Relaxed));
+        (self.deadline + waited).saturating_duration_since(Instant::now())
     }
 
     /// The timeout for the next read: the read timeout, cut to the deadline.
@@ -58,6 +110,10 @@ impl Budget {
 /// # Errors
 /// `Closed` when refused, `Filtered` on timeout, `Unreachable` for any other error.
 pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<TcpStream, Reachability> {
+    if let Some(rate) = &budget.rate {
+        let waited = rate.acquire().await;
+        budget.waited_ns.fetch_add(u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
     match tokio::time::timeout(budget.connect(), TcpStream::connect(addr)).await {
         Ok(Ok(s)) => {
             // Small request/response exchanges: do not let Nagle delay them.
@@ -120,5 +176,29 @@ pub fn io_end(e: &io::Error) -> ReadEnd {
         io::ErrorKind::UnexpectedEof => ReadEnd::Eof,
         io::ErrorKind::TimedOut => ReadEnd::Timeout,
         _ => ReadEnd::Error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limiter_spaces_connections_and_does_not_eat_the_deadline() {
+        let rate = RateLimiter::new(10).unwrap();
+        let start = Instant::now();
+        for _ in 0..5 {
+            rate.acquire().await;
+        }
+        // Five slots 100 ms apart, the first at once (virtual time: no sleeping in the test).
+        assert_eq!(start.elapsed(), Duration::from_millis(400));
+
+        let budget = Budget::new(Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(1), Some(rate));
+        let before = budget.left();
+        // A refused connect to a port we just closed: the limiter's wait is added back to the budget.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap();
+        let _ = connect(closed, &budget).await;
+        assert!(budget.left() >= before - Duration::from_millis(1), "{:?} vs {:?}", budget.left(), before);
+        assert!(RateLimiter::new(0).is_none());
     }
 }

@@ -151,11 +151,12 @@ mod tests {
     #[tokio::test]
     async fn ping_over_an_in_memory_pipe() {
         let (mut client, mut server) = tokio::io::duplex(64);
-        let budget = Budget {
-            connect_timeout: std::time::Duration::from_secs(1),
-            read_timeout: std::time::Duration::from_secs(5),
-            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(5),
-        };
+        let budget = Budget::new(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_secs(5),
+            None,
+        );
         let srv = tokio::spawn(async move {
             let mut buf = [0u8; PING.len()];
             tokio::io::AsyncReadExt::read_exact(&mut server, &mut buf).await.unwrap();

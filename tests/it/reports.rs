@@ -110,6 +110,8 @@ fn full_meta() -> ScanMeta {
         client_certificate: Some(proof),
         timeouts_ms: Timeouts { connect: 1, read: 1, endpoint: 1 },
         concurrency: 1,
+        rate: 1000,
+        host_concurrency: 4,
         cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: 1,

@@ -239,6 +239,8 @@ pub(crate) fn context(anchors: TrustAnchors) -> ProbeContext {
         anchors,
         rules: Rules::default(),
         cipher_scan: redis_tls_scan::probe::raw::CipherScan::Full,
+        rate: None,
+        host_concurrency: 4,
     }
 }
 
