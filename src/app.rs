@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Setup, SetupError};
-use crate::model::{Counts, EndMark, JournalLine, Reachability};
+use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, ProgressMark, Reachability};
 use crate::probe::Budget;
 use crate::progress::Progress;
 use crate::report::{self, Journal, JournalDigest};
@@ -23,6 +23,51 @@ pub struct Outcome {
     pub dir: PathBuf,
     /// True when a signal stopped the scan early.
     pub interrupted: bool,
+}
+
+/// Which positions of the scan order are finished, and the exact counts of the finished prefix: the
+/// state a `--resume` starts from.
+#[derive(Debug, Clone, Default)]
+pub struct Tracker {
+    next: u64,
+    prefix: Counts,
+    pending: std::collections::BTreeMap<u64, Counts>,
+}
+
+impl Tracker {
+    /// A tracker resuming at `next` with `prefix` counts and `pending` finished positions beyond it.
+    pub fn resumed(next: u64, prefix: Counts, pending: std::collections::BTreeMap<u64, Counts>) -> Self {
+        let mut t = Self { next, prefix, pending };
+        t.advance();
+        t
+    }
+
+    /// Position `p` finished with these counts.
+    pub fn done(&mut self, p: u64, c: Counts) {
+        self.pending.insert(p, c);
+        self.advance();
+    }
+
+    fn advance(&mut self) {
+        while let Some(c) = self.pending.remove(&self.next) {
+            self.prefix.merge(&c);
+            self.next += 1;
+        }
+    }
+
+    /// The checkpoint line.
+    pub fn mark(&self) -> ProgressMark {
+        ProgressMark { next_position: self.next, counts: self.prefix.clone() }
+    }
+
+    /// Counts over everything finished, the gaps' far side included.
+    pub fn total(&self) -> Counts {
+        let mut t = self.prefix.clone();
+        for c in self.pending.values() {
+            t.merge(c);
+        }
+        t
+    }
 }
 
 /// Exit codes (contract, design.md §2).
@@ -55,7 +100,10 @@ impl Outcome {
 /// # Errors
 /// Only when the run directory cannot be written.
 pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progress) -> Result<Outcome, SetupError> {
-    let mut journal = Journal::create(&setup.output, &setup.meta)?;
+    let (mut journal, mut tracker) = match &setup.resume {
+        Some(r) => (Journal::reopen(&setup.output, r.keep_bytes)?, r.tracker.clone()),
+        None => (Journal::create(&setup.output, &setup.meta)?, Tracker::default()),
+    };
     let (tx, mut rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = watch::channel(false);
     // The scheduler stops on the user's signal, or when the writer cannot write.
@@ -68,21 +116,33 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     });
     let scan = tokio::spawn(crate::scan::run(
         setup.plan.clone(),
-        setup.order,
+        setup.order.clone(),
         setup.ctx.clone(),
         setup.concurrency,
         tx,
         abort_rx,
     ));
-    let mut counts = Counts::default();
     let mut write_error = None;
-    while let Some(rec) = rx.recv().await {
-        counts.add(&rec);
-        progress.tick(counts.redis);
-        if write_error.is_none()
-            && (setup.include_closed || rec.reachability == Reachability::Open)
-            && let Err(e) = journal.append(&JournalLine::Endpoint(Box::new(rec)))
-        {
+    let mut last_mark = std::time::Instant::now();
+    let mut since_mark = 0u32;
+    while let Some((position, rec)) = rx.recv().await {
+        tracker.done(position, Counts::of(&rec));
+        progress.tick(tracker.total().redis);
+        if write_error.is_some() {
+            continue;
+        }
+        let mut result = Ok(());
+        if setup.include_closed || rec.reachability == Reachability::Open {
+            let line = JournaledEndpoint { position: Some(position), record: rec };
+            result = journal.append(&JournalLine::Endpoint(Box::new(line)));
+        }
+        since_mark += 1;
+        // A checkpoint every second or 1000 endpoints: what --resume starts from after a crash.
+        if result.is_ok() && (since_mark >= 1000 || last_mark.elapsed() >= std::time::Duration::from_secs(1)) {
+            result = journal.append(&JournalLine::Progress(tracker.mark()));
+            (since_mark, last_mark) = (0, std::time::Instant::now());
+        }
+        if let Err(e) = result {
             write_error = Some(e);
             let _ = abort_tx.send(true);
         }
@@ -93,6 +153,8 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     if let Some(e) = write_error {
         return Err(e.into());
     }
+    journal.append(&JournalLine::Progress(tracker.mark()))?;
+    let counts = tracker.total();
     let interrupted = !completed || *stop.borrow();
     if !interrupted {
         // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus).

@@ -143,6 +143,10 @@ pub struct ScanArgs {
     /// No progress bar and no summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Continue an interrupted scan from its directory (journal): same targets, seed and shard; every
+    /// endpoint is scanned exactly once overall. Takes no targets.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["targets", "targets_files"])]
+    pub resume: Option<PathBuf>,
 }
 
 /// `demo` arguments.

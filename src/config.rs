@@ -18,6 +18,8 @@ use crate::cert::{TrustAnchors, hex};
 use crate::cli::{Roots, ScanArgs};
 use crate::endpoints::{Interval, Plan, Resolved};
 use crate::finding::Rules;
+use clap::Parser;
+
 use crate::model::{FileProof, SCHEMA_VERSION, ScanMeta, Severity, Timeouts, TrustSource, Unresolved};
 use crate::probe::tls::TlsSettings;
 use crate::scan::ProbeContext;
@@ -69,6 +71,9 @@ pub enum SetupError {
     /// The output directory or journal cannot be written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// `--resume` of a scan whose sweep had finished (its reports are rebuilt from the journal).
+    #[error("{0}: the scan had finished")]
+    Finished(PathBuf),
 }
 
 /// A validated scan, ready to run.
@@ -98,6 +103,92 @@ pub struct Setup {
     pub prometheus: Option<PathBuf>,
     /// Visiting order and shard.
     pub order: crate::scan::Order,
+    /// `--resume`: where the interrupted run stopped.
+    pub resume: Option<ResumeState>,
+}
+
+/// The state of an interrupted run, read back from its journal.
+#[derive(Debug, Clone)]
+pub struct ResumeState {
+    /// Bytes of the journal kept (up to the last endpoint or progress line).
+    pub keep_bytes: u64,
+    /// Finished positions and counts.
+    pub tracker: crate::app::Tracker,
+}
+
+/// Prepares `--resume DIR`: the original command line from the journal, the same seed and shard, the
+/// finished positions skipped.
+///
+/// # Errors
+/// When DIR does not hold an interrupted journal of this tool, or its targets no longer give the same
+/// plan.
+pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
+    use crate::model::JournalLine;
+    let journal = dir.join(crate::report::JOURNAL);
+    let bad = |reason: &str| file_error(&journal, reason);
+    let bytes = std::fs::read(&journal).map_err(|e| file_error(&journal, format!("cannot read: {e}")))?;
+    let mut meta = None;
+    let mut last_progress: Option<crate::model::ProgressMark> = None;
+    let mut done_after: Vec<(u64, crate::model::Counts)> = Vec::new();
+    let mut keep_bytes = 0u64;
+    let mut ended = false;
+    let mut offset = 0usize;
+    for (i, raw) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        offset += raw.len();
+        if !raw.ends_with(b"\n") {
+            break; // a torn last line
+        }
+        let Ok(line) = serde_json::from_slice::<JournalLine>(raw) else {
+            return Err(bad(&format!("line {}: not a journal line of this tool", i + 1)));
+        };
+        match line {
+            JournalLine::Scan(m) if i == 0 => meta = Some(*m),
+            JournalLine::Scan(_) => return Err(bad("two scan lines")),
+            JournalLine::Endpoint(e) => {
+                if let Some(p) = e.position {
+                    done_after.push((p, crate::model::Counts::of(&e.record)));
+                }
+                keep_bytes = offset as u64;
+            }
+            JournalLine::Progress(p) => {
+                last_progress = Some(p);
+                keep_bytes = offset as u64;
+            }
+            JournalLine::HostFinding(_) => {}
+            JournalLine::End(e) => ended = !e.interrupted,
+        }
+    }
+    let meta = meta.ok_or_else(|| bad("no scan metadata line: not a journal of this tool"))?;
+    if meta.schema_version != SCHEMA_VERSION {
+        return Err(bad(&format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version)));
+    }
+    if ended {
+        return Err(SetupError::Finished(dir.to_path_buf()));
+    }
+    let cli = crate::cli::Cli::try_parse_from(&meta.command_line)
+        .map_err(|e| bad(&format!("cannot replay the original command line: {e}")))?;
+    let crate::cli::Command::Scan(mut args) = cli.command else { return Err(bad("not a scan journal")) };
+    if args.resume.is_some() {
+        return Err(bad("the recorded command line is itself a resume"));
+    }
+    args.output = Some(dir.to_path_buf());
+    args.seed = Some(meta.seed);
+    args.quiet = quiet;
+    let mut setup = build(&args, meta.command_line.clone()).await?;
+    if setup.meta.endpoints_planned != meta.endpoints_planned {
+        return Err(bad(&format!(
+            "the targets now give {} endpoints, the interrupted scan planned {}: resume needs the same targets",
+            setup.meta.endpoints_planned, meta.endpoints_planned
+        )));
+    }
+    let (next, prefix) = last_progress.map_or((0, crate::model::Counts::default()), |p| (p.next_position, p.counts));
+    let pending: std::collections::BTreeMap<u64, crate::model::Counts> =
+        done_after.into_iter().filter(|(p, _)| *p >= next).collect();
+    setup.order.start = next;
+    setup.order.skip = Arc::new(pending.keys().copied().collect());
+    setup.meta = meta;
+    setup.resume = Some(ResumeState { keep_bytes, tracker: crate::app::Tracker::resumed(next, prefix, pending) });
+    Ok(setup)
 }
 
 /// Validates arguments, resolves names and loads files.
@@ -138,7 +229,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         None => crate::permute::Shard::default(),
     };
     let seed = args.seed.unwrap_or_else(random_seed);
-    let order = crate::scan::Order { seed, shard };
+    let order = crate::scan::Order { seed, shard, ..Default::default() };
     let planned = shard.len(plan.len());
     if planned > u128::from(args.max_endpoints) {
         return Err(SetupError::TooMany { count: planned, max: args.max_endpoints });
@@ -223,6 +314,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         warnings,
         prometheus: args.prometheus.clone(),
         order,
+        resume: None,
     })
 }
 

@@ -242,6 +242,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         warnings: Vec::new(),
         prometheus: None,
         order: crate::scan::Order::default(),
+        resume: None,
     };
     Ok((setup, endpoints))
 }

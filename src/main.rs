@@ -22,7 +22,10 @@ fn main() -> ExitCode {
     let command_line: Vec<String> = std::env::args().collect();
     ExitCode::from(runtime.block_on(async {
         match cli.command {
-            Command::Scan(args) => match config::build(&args, command_line).await {
+            Command::Scan(args) => match match &args.resume {
+                Some(dir) => config::resume(dir, args.quiet).await,
+                None => config::build(&args, command_line).await,
+            } {
                 Ok(setup) => run(setup, None).await,
                 Err(e) => fail(&e),
             },
@@ -98,6 +101,23 @@ fn report(outcome: &Outcome, quiet: bool) {
 }
 
 fn fail(e: &SetupError) -> u8 {
+    // Killed after the sweep but before (or while) the reports were written: rebuild them.
+    if let SetupError::Finished(dir) = e {
+        let journal = dir.join(redis_tls_scan::report::JOURNAL);
+        let include_closed = redis_tls_scan::report::digest(&journal)
+            .is_ok_and(|d| d.meta.command_line.iter().any(|a| a == "--include-closed"));
+        return match redis_tls_scan::report::finalize(dir, include_closed) {
+            Ok(digest) => {
+                let outcome = Outcome { digest, dir: dir.clone(), interrupted: false };
+                eprintln!("{}: the sweep had finished; reports rebuilt from the journal", dir.display());
+                outcome.exit_code(None)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::SETUP
+            }
+        };
+    }
     for line in e.to_string().lines() {
         eprintln!("error: {line}");
     }

@@ -778,6 +778,25 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds another tally.
+    pub fn merge(&mut self, o: &Counts) {
+        self.scanned += o.scanned;
+        self.open += o.open;
+        self.closed += o.closed;
+        self.filtered += o.filtered;
+        self.unreachable += o.unreachable;
+        self.redis += o.redis;
+        self.plaintext_redis += o.plaintext_redis;
+        self.tls += o.tls;
+    }
+
+    /// The tally of one record.
+    pub fn of(r: &EndpointRecord) -> Self {
+        let mut c = Self::default();
+        c.add(r);
+        c
+    }
+
     /// Adds one record.
     pub fn add(&mut self, r: &EndpointRecord) {
         self.scanned += 1;
@@ -800,11 +819,33 @@ pub enum JournalLine {
     /// First line: the scan's metadata.
     Scan(Box<ScanMeta>),
     /// One finished endpoint.
-    Endpoint(Box<EndpointRecord>),
+    Endpoint(Box<JournaledEndpoint>),
+    /// Resume bookkeeping: every position below `next_position` of the scan order is finished, and
+    /// `counts` covers exactly those (journaled or not).
+    Progress(ProgressMark),
     /// A finding from the host-level pass, for one endpoint (written after the sweep, before `end`).
     HostFinding(HostFindingLine),
     /// Last line, written when the scan ends (normally or interrupted).
     End(EndMark),
+}
+
+/// An endpoint record as journaled: the record, and its position in the scan order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournaledEndpoint {
+    /// Position in this shard's visiting order (for `--resume`).
+    pub position: Option<u64>,
+    /// The record.
+    #[serde(flatten)]
+    pub record: EndpointRecord,
+}
+
+/// The resume checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressMark {
+    /// First position not known to be finished.
+    pub next_position: u64,
+    /// Counts over positions `0..next_position`.
+    pub counts: Counts,
 }
 
 /// A finding that needed more than one endpoint of a host to see (`mixed_mode`, `cluster_bus_plaintext`).

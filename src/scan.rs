@@ -143,12 +143,16 @@ impl HostSlots {
 }
 
 /// Which endpoints, in which order: a seeded permutation of the plan, and this process's shard of it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Order {
     /// Permutation seed (recorded in the metadata: the same seed gives the same order).
     pub seed: u64,
     /// `--shard I/N`.
     pub shard: Shard,
+    /// First position to scan (`--resume`: everything before is finished).
+    pub start: u64,
+    /// Positions at or after `start` already finished (`--resume`).
+    pub skip: Arc<std::collections::BTreeSet<u64>>,
 }
 
 /// Scans the plan with at most `concurrency` endpoints in flight, sending each record to `tx`.
@@ -159,7 +163,7 @@ pub async fn run(
     order: Order,
     ctx: Arc<ProbeContext>,
     concurrency: usize,
-    tx: mpsc::Sender<EndpointRecord>,
+    tx: mpsc::Sender<(u64, EndpointRecord)>,
     mut cancel: watch::Receiver<bool>,
 ) -> bool {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
@@ -167,9 +171,14 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     let permutation = Permutation::new(plan.len(), order.seed);
     // `k` walks this shard's positions; the permutation maps a position to an endpoint index.
-    let mut k: u128 = 0;
+    let mut k: u128 = u128::from(order.start);
     let total = order.shard.len(plan.len());
     while k < total {
+        let position = u64::try_from(k).unwrap_or(u64::MAX);
+        if order.skip.contains(&position) {
+            k += 1;
+            continue;
+        }
         let permit = tokio::select! {
             p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             Ok(_) = cancel.wait_for(|c| *c) => break,
@@ -186,7 +195,7 @@ pub async fn run(
             let rec = probe_endpoint(&ep, &ctx).await;
             // Release the slot only once the writer has the record: a slow disk then slows the probes
             // instead of piling finished records up in memory.
-            let _ = tx.send(rec).await;
+            let _ = tx.send((position, rec)).await;
             drop(permit);
         });
     }

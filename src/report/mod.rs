@@ -72,6 +72,20 @@ impl Journal {
         Ok(j)
     }
 
+    /// Reopens an interrupted journal for `--resume`, cut back to its last endpoint or progress line (a
+    /// torn line, host findings and an end line from the interrupted run are dropped).
+    ///
+    /// # Errors
+    /// When the file cannot be read, cut or opened.
+    pub fn reopen(dir: &Path, keep_bytes: u64) -> Result<Self, ReportError> {
+        let path = dir.join(JOURNAL);
+        let file = OpenOptions::new().write(true).open(&path).map_err(io_err(&path))?;
+        file.set_len(keep_bytes).map_err(io_err(&path))?;
+        drop(file);
+        let file = OpenOptions::new().append(true).open(&path).map_err(io_err(&path))?;
+        Ok(Self { path, out: BufWriter::new(file) })
+    }
+
     /// Appends one line and flushes it to the OS.
     ///
     /// # Errors
@@ -159,8 +173,8 @@ pub fn for_each_endpoint(
     mut f: impl FnMut(EndpointRecord),
 ) -> Result<(), ReportError> {
     read_journal(path, |line| {
-        if let JournalLine::Endpoint(r) = line {
-            let mut r = *r;
+        if let JournalLine::Endpoint(j) = line {
+            let mut r = j.record;
             if let Some(extra) = hosts.get(&(r.address, r.port)) {
                 r.findings.extend(extra.iter().cloned());
                 r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
@@ -182,7 +196,7 @@ pub fn digest(path: &Path) -> Result<JournalDigest, ReportError> {
     read_journal(path, |line| match line {
         JournalLine::Scan(m) => meta = Some(*m),
         JournalLine::End(e) => end = Some(e),
-        JournalLine::Endpoint(_) | JournalLine::HostFinding(_) => {}
+        JournalLine::Endpoint(_) | JournalLine::HostFinding(_) | JournalLine::Progress(_) => {}
     })?;
     let hosts = host_findings(path)?;
     for_each_endpoint(path, &hosts, |r| {

@@ -100,7 +100,8 @@ fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(types, vec!["scan", "endpoint", "endpoint", "host_finding", "host_finding", "end"]);
+    // (a progress checkpoint closes the sweep, before the host-level pass)
+    assert_eq!(types, vec!["scan", "endpoint", "endpoint", "progress", "host_finding", "host_finding", "end"]);
 
     // Policy: a high finding fails --fail-on high, not --fail-on critical.
     let out2 = dir.path().join("run2");

@@ -13,5 +13,6 @@ mod html;
 mod legacy;
 mod redis;
 mod reports;
+mod resume;
 mod support;
 mod sweep;
