@@ -31,6 +31,25 @@ pub enum Command {
     Demo(DemoArgs),
     /// What changed between two scans (report.json files or run directories); exit 1 when worse.
     Diff(DiffArgs),
+    /// Combine the shard directories of one sweep (--shard I/N, one seed) into one run directory.
+    Merge(MergeArgs),
+}
+
+/// `merge` arguments.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard run directories (every index of the sweep once).
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Output directory for the merged run.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Exit with code 1 when a finding of this severity or higher is found.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// No summary on the terminal.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `diff` arguments.

@@ -286,6 +286,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         seed,
         shard: args.shard.as_ref().map(|_| format!("{}/{}", shard.index, shard.count)),
         reserved_excluded: !args.allow_reserved,
+        merged_from: Vec::new(),
         counts: None,
         interrupted: false,
     };

@@ -213,6 +213,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         seed: 0,
         shard: None,
         reserved_excluded: true,
+        merged_from: Vec::new(),
         counts: None,
         interrupted: false,
     };

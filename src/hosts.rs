@@ -82,35 +82,9 @@ fn ports(list: &[u16]) -> String {
 /// # Errors
 /// When the journal cannot be read.
 pub async fn assess(journal: &Path, budget_of: impl Fn() -> Budget) -> Result<Vec<HostFindingLine>, ReportError> {
-    let mut hosts: BTreeMap<IpAddr, Host> = BTreeMap::new();
-    for_each_endpoint(journal, &Default::default(), |r| {
-        if r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
-            hosts.entry(r.address).or_default().plaintext.push(r.port);
-        } else if tls_redis(&r) {
-            hosts.entry(r.address).or_default().tls.push(r.port);
-        }
-    })?;
-    let mut out = Vec::new();
+    let hosts = collect(journal)?;
+    let mut out = mixed_mode_of(&hosts);
     for (address, host) in &hosts {
-        if !host.plaintext.is_empty() && !host.tls.is_empty() {
-            let evidence = format!(
-                "{address} serves Redis in plaintext on port(s) {} and over TLS on port(s) {}",
-                ports(&host.plaintext),
-                ports(&host.tls)
-            );
-            for port in host.plaintext.iter().chain(&host.tls) {
-                out.push(HostFindingLine {
-                    address: *address,
-                    port: *port,
-                    finding: finding(
-                        FindingId::MixedMode,
-                        "The host serves Redis both in plaintext and over TLS",
-                        evidence.clone(),
-                        "port 0 (keep only tls-port), so that no client can fall back to plaintext",
-                    ),
-                });
-            }
-        }
         for tls_port in &host.tls {
             let mut candidates: Vec<u16> = tls_port.checked_add(10_000).into_iter().collect();
             if host.plaintext.is_empty() && !candidates.contains(&10_000) {
@@ -137,4 +111,52 @@ pub async fn assess(journal: &Path, budget_of: impl Fn() -> Budget) -> Result<Ve
         }
     }
     Ok(out)
+}
+
+/// The Redis endpoints of a journal, by host.
+fn collect(journal: &Path) -> Result<BTreeMap<IpAddr, Host>, ReportError> {
+    let mut hosts: BTreeMap<IpAddr, Host> = BTreeMap::new();
+    for_each_endpoint(journal, &Default::default(), |r| {
+        if r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
+            hosts.entry(r.address).or_default().plaintext.push(r.port);
+        } else if tls_redis(&r) {
+            hosts.entry(r.address).or_default().tls.push(r.port);
+        }
+    })?;
+    Ok(hosts)
+}
+
+/// `mixed_mode` alone, from a journal, without any network probe (for `merge`, whose shards each saw
+/// only part of a host).
+///
+/// # Errors
+/// When the journal cannot be read.
+pub fn mixed_mode(journal: &Path) -> Result<Vec<HostFindingLine>, ReportError> {
+    Ok(mixed_mode_of(&collect(journal)?))
+}
+
+fn mixed_mode_of(hosts: &BTreeMap<IpAddr, Host>) -> Vec<HostFindingLine> {
+    let mut out = Vec::new();
+    for (address, host) in hosts {
+        if !host.plaintext.is_empty() && !host.tls.is_empty() {
+            let evidence = format!(
+                "{address} serves Redis in plaintext on port(s) {} and over TLS on port(s) {}",
+                ports(&host.plaintext),
+                ports(&host.tls)
+            );
+            for port in host.plaintext.iter().chain(&host.tls) {
+                out.push(HostFindingLine {
+                    address: *address,
+                    port: *port,
+                    finding: finding(
+                        FindingId::MixedMode,
+                        "The host serves Redis both in plaintext and over TLS",
+                        evidence.clone(),
+                        "port 0 (keep only tls-port), so that no client can fall back to plaintext",
+                    ),
+                });
+            }
+        }
+    }
+    out
 }

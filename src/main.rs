@@ -43,6 +43,18 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             },
             Command::Diff(args) => diff(&args),
+            Command::Merge(args) => match redis_tls_scan::merge::merge(&args.shards, &args.output) {
+                Ok(digest) => {
+                    let interrupted = digest.meta.interrupted;
+                    let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
+                    report(&outcome, args.quiet);
+                    outcome.exit_code(args.fail_on)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::SETUP
+                }
+            },
         }
     }))
 }

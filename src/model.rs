@@ -708,6 +708,9 @@ pub struct ScanMeta {
     pub shard: Option<String>,
     /// True when the built-in special-purpose ranges were excluded (no `--allow-reserved`).
     pub reserved_excluded: bool,
+    /// For a run made by `merge`: the shards' journals, with their SHA-256.
+    #[serde(default)]
+    pub merged_from: Vec<FileProof>,
     /// Endpoint counts; present once the scan has ended.
     pub counts: Option<Counts>,
     /// True when the scan was interrupted before every planned endpoint was scanned.

@@ -118,6 +118,7 @@ fn full_meta() -> ScanMeta {
         seed: 7,
         shard: Some("0/2".into()),
         reserved_excluded: true,
+        merged_from: vec![FileProof { path: "shard0/scan.jsonl".into(), sha256: "11".repeat(32) }],
         counts: Some(Counts::default()),
         interrupted: false,
     }

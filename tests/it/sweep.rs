@@ -106,3 +106,73 @@ fn shards_with_one_seed_are_disjoint_and_cover_the_range() {
     sorted.sort();
     assert_ne!(a, sorted, "permuted, not sequential");
 }
+
+fn findings_by_endpoint(dir: &std::path::Path) -> (std::collections::BTreeMap<String, Vec<String>>, Value) {
+    let r: Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let m = r["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut ids: Vec<String> =
+                e["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect();
+            ids.sort();
+            (format!("{}:{}", e["address"].as_str().unwrap(), e["port"]), ids)
+        })
+        .collect();
+    (m, r["scan"]["counts"].clone())
+}
+
+#[test]
+fn n_shards_plus_merge_equal_one_run() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    // One host with plaintext and TLS ports: mixed mode only shows when the shards are merged.
+    let server = redis(
+        dir.path(),
+        RedisConf {
+            plaintext: true,
+            tls: Some(pki.server("srv", 90)),
+            args: vec![("tls-auth-clients".into(), "no".into())],
+            ..Default::default()
+        },
+    );
+    let ports = format!("{},{},{}", server.port, server.extra_port.unwrap(), closed_port());
+    let scan = |shard: Option<String>, out: &std::path::Path| {
+        let mut cmd = bin();
+        cmd.args(["scan", "127.0.0.1-127.0.0.20", "-p", &ports, "--seed", "99", "--ca-file"])
+            .arg(&pki.ca_file)
+            .args(["-q", "--cipher-scan", "quick", "-o"])
+            .arg(out);
+        if let Some(s) = shard {
+            cmd.args(["--shard", &s]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let whole = dir.path().join("whole");
+    scan(None, &whole);
+    let shards: Vec<std::path::PathBuf> = (0..3).map(|i| dir.path().join(format!("shard{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        scan(Some(format!("{i}/3")), s);
+    }
+    let merged = dir.path().join("merged");
+    let o = bin().arg("merge").args(&shards).arg("-o").arg(&merged).arg("-q").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, ca) = findings_by_endpoint(&whole);
+    let (b, cb) = findings_by_endpoint(&merged);
+    assert_eq!(a, b);
+    assert_eq!(ca, cb);
+    assert!(a.values().any(|ids| ids.contains(&"mixed_mode".to_string())));
+    let r: Value = serde_json::from_slice(&std::fs::read(merged.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["scan"]["merged_from"].as_array().unwrap().len(), 3);
+    assert_eq!(r["scan"]["endpoints_planned"], 60);
+
+    // Incomplete or inconsistent sets are refused, naming what is wrong.
+    let o = bin().arg("merge").args(&shards[..2]).arg("-o").arg(dir.path().join("m2")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("shard(s) 2/3 missing"));
+    let o = bin().arg("merge").arg(&whole).arg("-o").arg(dir.path().join("m3")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a shard"));
+}

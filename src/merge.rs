@@ -1,0 +1,142 @@
+//! `merge DIR... -o OUT`: the shards of one sweep (`--shard I/N`, one seed) into one run directory.
+//!
+//! Checks that the shards belong together (same tool version and schema, same seed, same N, every index
+//! once), concatenates their endpoints (no endpoint twice), keeps their cluster-bus findings (each
+//! shard saw every port it needed for those) and recomputes `mixed_mode` over the whole, since one host's
+//! plaintext and TLS ports can land in different shards. Then writes every report as a scan would.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::model::{
+    Counts, EndMark, FileProof, FindingId, HostFindingLine, JournalLine, JournaledEndpoint, SCHEMA_VERSION, ScanMeta,
+};
+use crate::permute::Shard;
+use crate::report::{self, JOURNAL, Journal, JournalDigest, ReportError, read_journal};
+
+/// Why shards cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A shard directory is unusable or inconsistent with the others.
+    #[error("{path}: {reason}")]
+    Shard {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The set of shards is incomplete or inconsistent.
+    #[error("{0}")]
+    Set(String),
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+struct ShardRun {
+    dir: PathBuf,
+    meta: ScanMeta,
+    shard: Shard,
+    end: EndMark,
+}
+
+fn read_shard(dir: &Path) -> Result<ShardRun, MergeError> {
+    let bad = |reason: String| MergeError::Shard { path: dir.to_path_buf(), reason };
+    let journal = dir.join(JOURNAL);
+    if !journal.is_file() {
+        return Err(bad("no scan.jsonl: not a run directory".into()));
+    }
+    let mut meta = None;
+    let mut end = None;
+    read_journal(&journal, |line| match line {
+        JournalLine::Scan(m) => meta = Some(*m),
+        JournalLine::End(e) => end = Some(e),
+        _ => {}
+    })?;
+    let meta = meta.ok_or_else(|| bad("no scan metadata line".into()))?;
+    if meta.schema_version != SCHEMA_VERSION {
+        return Err(bad(format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version)));
+    }
+    let shard = meta
+        .shard
+        .as_deref()
+        .ok_or_else(|| bad("not a shard (scanned without --shard)".into()))
+        .and_then(|s| Shard::parse(s).map_err(bad))?;
+    let end = end.ok_or_else(|| bad("the shard has not finished (no end line): resume it first".into()))?;
+    Ok(ShardRun { dir: dir.to_path_buf(), meta, shard, end })
+}
+
+/// Merges shard directories into `out`.
+///
+/// # Errors
+/// When the shards do not form one complete sweep, or files cannot be read or written.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<JournalDigest, MergeError> {
+    let mut runs: Vec<ShardRun> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
+    runs.sort_by_key(|r| r.shard.index);
+    let first = runs.first().ok_or_else(|| MergeError::Set("no shard directory given".into()))?;
+    let (seed, count, version) = (first.meta.seed, first.shard.count, first.meta.version.clone());
+    for r in &runs {
+        let bad = |reason: String| MergeError::Shard { path: r.dir.clone(), reason };
+        if r.meta.seed != seed || r.shard.count != count || r.meta.version != version {
+            return Err(bad(format!(
+                "seed {}, shard {}/{}, version {}: the first shard has seed {seed}, N {count}, version {version}",
+                r.meta.seed, r.shard.index, r.shard.count, r.meta.version
+            )));
+        }
+    }
+    let indices: BTreeSet<u64> = runs.iter().map(|r| r.shard.index).collect();
+    if indices.len() != runs.len() {
+        return Err(MergeError::Set("the same shard index appears twice".into()));
+    }
+    let missing: Vec<String> = (0..count).filter(|i| !indices.contains(i)).map(|i| format!("{i}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Set(format!("shard(s) {} missing", missing.join(", "))));
+    }
+
+    let mut meta = first.meta.clone();
+    meta.shard = None;
+    meta.started_at = runs.iter().map(|r| r.meta.started_at.clone()).min().unwrap_or_default();
+    meta.endpoints_planned = runs.iter().map(|r| r.meta.endpoints_planned).sum();
+    meta.merged_from = runs
+        .iter()
+        .map(|r| {
+            let path = r.dir.join(JOURNAL);
+            let sha = std::fs::read(&path)
+                .map(|b| crate::cert::hex(ring::digest::digest(&ring::digest::SHA256, &b).as_ref()))
+                .unwrap_or_default();
+            FileProof { path: path.display().to_string(), sha256: sha }
+        })
+        .collect();
+    let mut journal = Journal::create(out, &meta)?;
+    let mut seen: BTreeSet<(IpAddr, u16)> = BTreeSet::new();
+    let mut bus: Vec<HostFindingLine> = Vec::new();
+    let mut counts = Counts::default();
+    let mut write_error = None;
+    for r in &runs {
+        counts.merge(&r.end.counts);
+        read_journal(&r.dir.join(JOURNAL), |line| match line {
+            JournalLine::Endpoint(e) => {
+                if seen.insert((e.record.address, e.record.port)) && write_error.is_none() {
+                    let line = JournaledEndpoint { position: None, record: e.record };
+                    if let Err(err) = journal.append(&JournalLine::Endpoint(Box::new(line))) {
+                        write_error = Some(err);
+                    }
+                }
+            }
+            JournalLine::HostFinding(h) if h.finding.id == FindingId::ClusterBusPlaintext => bus.push(h),
+            _ => {}
+        })?;
+    }
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    for h in bus.into_iter().chain(crate::hosts::mixed_mode(&out.join(JOURNAL))?) {
+        journal.append(&JournalLine::HostFinding(h))?;
+    }
+    let finished_at = runs.iter().map(|r| r.end.finished_at.clone()).max().unwrap_or_default();
+    let interrupted = runs.iter().any(|r| r.end.interrupted);
+    journal.close(EndMark { finished_at, counts, interrupted })?;
+    let include_closed = first.meta.command_line.iter().any(|a| a == "--include-closed");
+    Ok(report::finalize(out, include_closed)?)
+}
