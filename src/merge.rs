@@ -116,12 +116,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<JournalDigest, MergeError> 
     for r in &runs {
         counts.merge(&r.end.counts);
         read_journal(&r.dir.join(JOURNAL), |line| match line {
-            JournalLine::Endpoint(e) => {
-                if seen.insert((e.record.address, e.record.port)) && write_error.is_none() {
-                    let line = JournaledEndpoint { position: None, record: e.record };
-                    if let Err(err) = journal.append(&JournalLine::Endpoint(Box::new(line))) {
-                        write_error = Some(err);
-                    }
+            JournalLine::Endpoint(e) if seen.insert((e.record.address, e.record.port)) && write_error.is_none() => {
+                let line = JournaledEndpoint { position: None, record: e.record };
+                if let Err(err) = journal.append(&JournalLine::Endpoint(Box::new(line))) {
+                    write_error = Some(err);
                 }
             }
             JournalLine::HostFinding(h) if h.finding.id == FindingId::ClusterBusPlaintext => bus.push(h),
