@@ -44,6 +44,9 @@ pub struct MergeArgs {
     /// Output directory for the merged run.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Also write the merged results in Prometheus text format to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
     /// Exit with code 1 when a finding of this severity or higher is found.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,

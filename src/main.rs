@@ -43,7 +43,13 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             },
             Command::Diff(args) => diff(&args),
-            Command::Merge(args) => match redis_tls_scan::merge::merge(&args.shards, &args.output) {
+            Command::Merge(args) => match redis_tls_scan::merge::merge(&args.shards, &args.output).and_then(|d| {
+                if let Some(p) = &args.prometheus {
+                    let journal = args.output.join(redis_tls_scan::report::JOURNAL);
+                    redis_tls_scan::report::prometheus::write(p, &d, &journal)?;
+                }
+                Ok(d)
+            }) {
                 Ok(digest) => {
                     let interrupted = digest.meta.interrupted;
                     let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
