@@ -27,7 +27,7 @@ fn main() {
                         break;
                     }
                     let ip = Ipv4Addr::from(u32::from(base) + u32::try_from(i / ports.len() as u64).unwrap_or(0));
-                    let port = ports[usize::try_from(i % ports.len() as u64).unwrap_or(0)];
+                    let Some(&port) = ports.get(usize::try_from(i % ports.len() as u64).unwrap_or(0)) else { break };
                     let _ = TcpStream::connect_timeout(&SocketAddrV4::new(ip, port).into(), Duration::from_secs(1));
                 }
             });
