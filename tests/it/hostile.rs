@@ -284,3 +284,234 @@ async fn impostor_without_the_key_is_not_trusted() {
     assert_eq!(c.trust.reasons, vec![TrustReason::HandshakeSignatureInvalid]);
     assert!(r.findings.iter().any(|f| f.id == FindingId::CertUntrusted));
 }
+
+// ---- The hostile peer zoo (issue 6): each ends with a precise status within its deadline. ----
+
+fn v12(r: &EndpointRecord) -> &VersionProbe {
+    r.tls.as_ref().unwrap().versions.get(&TlsVersion::Tls12).unwrap()
+}
+
+#[tokio::test]
+async fn slow_drip_one_byte_per_second() {
+    let port = fake(|mut s| async move {
+        for _ in 0..60 {
+            if s.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+    .await;
+    let mut ctx = short_context();
+    ctx.read_timeout = Duration::from_millis(1500);
+    ctx.endpoint_timeout = Duration::from_secs(3);
+    let r = scan(port, None, &ctx).await;
+    assert_eq!(plain(&r).status, PingStatus::NotResp);
+    assert!(r.duration_ms <= 3000 + 300, "{} ms", r.duration_ms);
+}
+
+#[tokio::test]
+async fn endless_tls_record_stream() {
+    // Valid-looking handshake record headers followed by junk, forever (bounded here by the test).
+    let port = fake(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+        let mut record = vec![0x16, 0x03, 0x03, 0x40, 0x00];
+        record.extend(std::iter::repeat_n(0x0b, 0x4000));
+        for _ in 0..2000 {
+            if s.write_all(&record).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let r = scan(port, None, &short_context()).await;
+    assert!(r.tls.as_ref().unwrap().speaks_tls || v13(&r).status == VersionStatus::Rejected);
+    assert_eq!(v13(&r).status, VersionStatus::Rejected);
+    assert_eq!(v12(&r).status, VersionStatus::Rejected);
+    assert!(r.duration_ms < 5000, "{} ms", r.duration_ms);
+}
+
+#[tokio::test]
+async fn one_mebibyte_chain_of_a_hundred_certificates() {
+    let pki = Pki::new();
+    let leaf = pki.ca.issue(&redis_tls_scan::pki::LeafSpec::server("big", &["127.0.0.1"], 30)).unwrap();
+    let sans: Vec<String> = (0..100).map(|i| format!("{i:03}-{}.padding.example", "a".repeat(80))).collect();
+    let san_refs: Vec<&str> = sans.iter().map(String::as_str).collect();
+    let mut chain = vec![leaf.cert.clone()];
+    for i in 0..99 {
+        let spec = redis_tls_scan::pki::LeafSpec::server(&format!("filler {i}"), &san_refs, 30);
+        chain.push(pki.ca.issue(&spec).unwrap().cert);
+    }
+    let bytes: usize = chain.iter().map(|c| c.len()).sum();
+    assert!(bytes > 900_000, "{bytes} bytes");
+    let resolver = std::sync::Arc::new(certified(chain, leaf.key.clone_key()));
+    let port = tls_fake(resolver, |_, _| Vec::new()).await;
+    let r = scan(port, None, &context(pki.anchors())).await;
+    // rustls refuses a Certificate message over 64 KiB; the raw probe stops at its 128 KiB cap. Both are
+    // precise refusals, nothing is buffered beyond the caps, and the server still counts as TLS.
+    let t = r.tls.as_ref().unwrap();
+    assert!(t.speaks_tls);
+    assert!(r.duration_ms < 10_000, "{} ms", r.duration_ms);
+}
+
+#[tokio::test]
+async fn malformed_der_certificate() {
+    let pki = Pki::new();
+    let leaf = pki.ca.issue(&redis_tls_scan::pki::LeafSpec::server("x", &["127.0.0.1"], 30)).unwrap();
+    let garbage = rustls::pki_types::CertificateDer::from(vec![0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef]);
+    let resolver = std::sync::Arc::new(certified(vec![garbage], leaf.key.clone_key()));
+    let port = tls_fake(resolver, |_, _| Vec::new()).await;
+    let r = scan(port, None, &context(pki.anchors())).await;
+    let c = r.certificate.as_ref().expect("the garbage chain is still reported");
+    assert_eq!(c.leaf.subject, "(unparseable certificate)");
+    assert!(c.trust.reasons.contains(&TrustReason::BadEncoding), "{:?}", c.trust);
+    assert_eq!(c.leaf.days_left, None);
+}
+
+#[tokio::test]
+async fn zero_length_and_oversized_records() {
+    for reply in [
+        [0x16u8, 0x03, 0x03, 0x00, 0x00].repeat(100),
+        vec![0x16, 0x03, 0x03, 0xff, 0xff, 0x02],
+    ] {
+        let reply: &'static [u8] = Box::leak(reply.into_boxed_slice());
+        let port = replying(reply).await;
+        let r = scan(port, None, &short_context()).await;
+        assert_eq!(v13(&r).status, VersionStatus::Rejected, "{:?}", v13(&r));
+        assert!(r.duration_ms < 5000);
+    }
+}
+
+#[tokio::test]
+async fn a_different_version_for_every_hello() {
+    // Answers each ClientHello with a ServerHello of a version it was not offered.
+    let port = fake(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        let Ok(n) = s.read(&mut buf).await else { return };
+        let offered = u16::from_be_bytes([buf.get(9).copied().unwrap_or(3), buf.get(10).copied().unwrap_or(3)]);
+        let answer: u16 = if offered == 0x0301 { 0x0302 } else { 0x0301 };
+        let _ = n;
+        let mut body = answer.to_be_bytes().to_vec();
+        body.extend_from_slice(&[7; 32]);
+        body.push(0);
+        body.extend_from_slice(&[0x00, 0x2f, 0]);
+        let mut hs = vec![2, 0, 0, body.len() as u8];
+        hs.extend_from_slice(&body);
+        hs.extend_from_slice(&[14, 0, 0, 0]);
+        let mut rec = vec![0x16, 0x03, 0x01, 0, hs.len() as u8];
+        rec.extend_from_slice(&hs);
+        let _ = s.write_all(&rec).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    let mut ctx = short_context();
+    ctx.read_timeout = Duration::from_millis(400);
+    let r = scan(port, None, &ctx).await;
+    let t = r.tls.as_ref().unwrap();
+    assert!(t.speaks_tls);
+    for v in TlsVersion::ALL {
+        assert_ne!(t.versions.get(&v).unwrap().status, VersionStatus::Accepted, "{v:?} must not be accepted");
+    }
+    assert_eq!(t.versions.get(&TlsVersion::Tls10).unwrap().failure, Some(HandshakeFailure::OtherVersion));
+}
+
+#[tokio::test]
+async fn reset_in_the_middle_of_the_handshake() {
+    let port = fake(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+        // Half a ServerHello, then RST.
+        let _ = s.write_all(&[0x16, 0x03, 0x03, 0x00, 0x50, 0x02, 0x00, 0x00, 0x4c, 0x03, 0x03]).await;
+        let _ = s.set_zero_linger();
+    })
+    .await;
+    let r = scan(port, None, &short_context()).await;
+    assert_eq!(v13(&r).status, VersionStatus::Rejected);
+    assert!(matches!(v13(&r).failure, Some(HandshakeFailure::Reset | HandshakeFailure::Closed)), "{:?}", v13(&r));
+    assert!(r.tls.as_ref().unwrap().speaks_tls);
+}
+
+#[tokio::test]
+async fn plaintext_server_answering_pong_to_a_tls_hello() {
+    let port = fake(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 || s.write_all(b"+PONG\r\n").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let r = scan(port, None, &short_context()).await;
+    assert_eq!(plain(&r).status, PingStatus::Pong);
+    // The TLS probe itself, aimed at it, says "not TLS" and shows what came back.
+    let settings = redis_tls_scan::probe::tls::TlsSettings::new(None).unwrap();
+    let budget = redis_tls_scan::probe::Budget::new(Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(5), None);
+    let out = redis_tls_scan::probe::tls::probe(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), None, &settings, &budget).await;
+    let v = out.result.versions.get(&TlsVersion::Tls13).unwrap();
+    assert_eq!(v.failure, Some(HandshakeFailure::NotTls));
+    assert_eq!(v.detail.as_deref(), Some("reply: +PONG\\x0d\\x0a"));
+    assert!(out.hopeless);
+}
+
+#[test]
+fn a_sweep_through_the_zoo_leaves_the_honest_endpoint_intact() {
+    // The zoo runs in its own runtime thread; the binary sweeps it together with a real Redis.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut ports = vec![
+                fake(|s| async move {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    drop(s);
+                })
+                .await,
+                fake(|mut s| async move {
+                    let _ = s.write_all(&vec![b'A'; 1 << 20]).await;
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                })
+                .await,
+                fake(|s| async move {
+                    let _ = s.set_zero_linger();
+                })
+                .await,
+                fake(|mut s| async move {
+                    for _ in 0..60 {
+                        if s.write_all(b"-").await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                })
+                .await,
+            ];
+            ports.push(replying(b"HTTP/1.1 400 Bad Request\r\n\r\n").await);
+            tx.send(ports).unwrap();
+            tokio::time::sleep(Duration::from_secs(120)).await;
+        });
+    });
+    let zoo = rx.recv().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let honest = redis(dir.path(), RedisConf { plaintext: true, ..Default::default() });
+    let targets: Vec<String> = zoo.iter().chain([&honest.port]).map(|p| format!("127.0.0.1:{p}")).collect();
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
+        .arg("scan")
+        .args(&targets)
+        .args(["-q", "--read-timeout", "1s", "--endpoint-timeout", "4s", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["scan"]["counts"]["scanned"], 6);
+    let eps = r["endpoints"].as_array().unwrap();
+    let honest_rec = eps.iter().find(|e| e["port"] == honest.port).unwrap();
+    assert_eq!(honest_rec["plaintext"]["status"], "pong");
+    assert_eq!(honest_rec["findings"][0]["id"], "unauthenticated_access");
+    for e in eps {
+        assert!(e["duration_ms"].as_u64().unwrap() <= 4000 + 500, "{e}");
+    }
+}
