@@ -55,8 +55,7 @@ pub struct TargetSpec {
 }
 
 /// A bad input line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: {reason}: '{text}'")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetError {
     /// Where.
     pub origin: Origin,
@@ -92,6 +91,18 @@ pub fn reserved() -> Vec<(IpAddr, IpAddr)> {
     .map(network_bounds)
     .collect()
 }
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.text.is_empty() {
+            write!(f, "{}: {}", self.origin, self.reason)
+        } else {
+            write!(f, "{}: {}: '{}'", self.origin, self.reason, self.text)
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
 
 /// Parses one target: address, CIDR, `first-last` range or hostname, optionally with `:port` (`[v6]:port`).
 ///

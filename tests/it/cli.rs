@@ -448,3 +448,57 @@ fn single_host_spot_check_prints_a_verdict_with_fixes_and_no_colour_when_piped()
     ]);
     assert!(!String::from_utf8(o.stdout).unwrap().contains("cert_expiring_soon"));
 }
+
+#[test]
+fn bad_local_input_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bad_line = write(d, "bad-line.txt", "127.0.0.1\n10.0.0.0/40\n");
+    let binary = d.join("binary.txt");
+    std::fs::write(&binary, b"\xff\xfe\x00\x01garbage").unwrap();
+    let not_journal = d.join("not-a-scan");
+    std::fs::create_dir(&not_journal).unwrap();
+    std::fs::write(not_journal.join("scan.jsonl"), b"{\"hello\":1}\n").unwrap();
+    let bad_ca = write(d, "ca.pem", "not a certificate\n");
+    let out = d.join("out");
+    let o = out.to_str().unwrap();
+    let p = |path: &Path| path.to_str().unwrap().to_string();
+    // (arguments, what the one-line error must name)
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (vec!["-f".into(), p(&bad_line)], format!("{}:2: bad CIDR", p(&bad_line))),
+        (vec!["-f".into(), p(&binary)], format!("{}:1: not UTF-8 text", p(&binary))),
+        (vec!["-f".into(), p(&d.join("missing.txt"))], "missing.txt:0: cannot read".into()),
+        (vec!["-f".into(), p(d)], format!("{}:1: read error: Is a directory", p(d))),
+        (vec!["127.0.0.1".into(), "-p".into(), "0".into()], "--ports: port '0' out of range".into()),
+        (
+            vec!["127.0.0.1".into(), "-p".into(), "10-5".into()],
+            "--ports: port range '10-5' ends before it starts".into(),
+        ),
+        (vec!["127.0.0.1".into(), "-p".into(), "6379,x".into()], "--ports: bad port 'x'".into()),
+        (vec!["127.0.0.1".into(), "--ca-file".into(), p(&bad_ca)], format!("{}: ", p(&bad_ca))),
+        (vec!["--resume".into(), p(&not_journal)], "not a journal line of this tool".into()),
+        (vec!["127.0.0.1".into(), "--shard".into(), "3/3".into()], "shard '3/3'".into()),
+        (
+            vec!["127.0.0.1".into(), "--endpoint-timeout".into(), "0s".into()],
+            "--endpoint-timeout must be more than 0".into(),
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut full = vec!["scan".to_string()];
+        full.extend(args.clone());
+        if !args.contains(&"--resume".to_string()) {
+            full.extend(["-o".to_string(), o.to_string()]);
+        }
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        let res = run(&refs);
+        let err = stderr(&res);
+        assert_eq!(code(&res), 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line expected:\n{err}");
+        assert!(err.starts_with("error: ") && err.contains(&needle), "{args:?}: '{needle}' not in {err}");
+        assert!(!out.exists(), "{args:?}: something was written");
+    }
+    // An unwritable output directory: named, exit 2, nothing scanned.
+    let res = run(&["scan", "127.0.0.1", "-p", &closed_port().to_string(), "-o", "/proc/1/nope"]);
+    assert_eq!(code(&res), 2);
+    assert!(stderr(&res).contains("/proc/1/nope"));
+}

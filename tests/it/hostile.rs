@@ -371,10 +371,7 @@ async fn malformed_der_certificate() {
 
 #[tokio::test]
 async fn zero_length_and_oversized_records() {
-    for reply in [
-        [0x16u8, 0x03, 0x03, 0x00, 0x00].repeat(100),
-        vec![0x16, 0x03, 0x03, 0xff, 0xff, 0x02],
-    ] {
+    for reply in [[0x16u8, 0x03, 0x03, 0x00, 0x00].repeat(100), vec![0x16, 0x03, 0x03, 0xff, 0xff, 0x02]] {
         let reply: &'static [u8] = Box::leak(reply.into_boxed_slice());
         let port = replying(reply).await;
         let r = scan(port, None, &short_context()).await;
@@ -447,8 +444,15 @@ async fn plaintext_server_answering_pong_to_a_tls_hello() {
     assert_eq!(plain(&r).status, PingStatus::Pong);
     // The TLS probe itself, aimed at it, says "not TLS" and shows what came back.
     let settings = redis_tls_scan::probe::tls::TlsSettings::new(None).unwrap();
-    let budget = redis_tls_scan::probe::Budget::new(Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(5), None);
-    let out = redis_tls_scan::probe::tls::probe(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), None, &settings, &budget).await;
+    let budget = redis_tls_scan::probe::Budget::new(
+        Duration::from_secs(1),
+        Duration::from_secs(1),
+        Duration::from_secs(5),
+        None,
+    );
+    let out =
+        redis_tls_scan::probe::tls::probe(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), None, &settings, &budget)
+            .await;
     let v = out.result.versions.get(&TlsVersion::Tls13).unwrap();
     assert_eq!(v.failure, Some(HandshakeFailure::NotTls));
     assert_eq!(v.detail.as_deref(), Some("reply: +PONG\\x0d\\x0a"));
