@@ -155,7 +155,12 @@ pub struct Order {
     pub skip: Arc<std::collections::BTreeSet<u64>>,
 }
 
-/// Scans the plan with at most `concurrency` endpoints in flight, sending each record to `tx`.
+/// Scans the plan with at most `concurrency` endpoints in flight, sending each record (with its
+/// position in the scan order) to `tx`.
+///
+/// The work runs on one single-threaded runtime per core, pulling positions from a shared counter:
+/// on a dead range the per-endpoint cost is a connect() and little else, and a work-stealing runtime's
+/// cross-thread wakeups would cost more than the probe itself.
 ///
 /// Returns `true` when every endpoint was scanned, `false` when `cancel` stopped it first.
 pub async fn run(
@@ -164,31 +169,89 @@ pub async fn run(
     ctx: Arc<ProbeContext>,
     concurrency: usize,
     tx: mpsc::Sender<(u64, EndpointRecord)>,
+    cancel: watch::Receiver<bool>,
+) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 64);
+    let threads = cores.min(concurrency.max(1));
+    let shared = Arc::new(Shared {
+        permutation: Permutation::new(plan.len(), order.seed),
+        total: order.shard.len(plan.len()),
+        next: std::sync::atomic::AtomicU64::new(order.start),
+        hosts: HostSlots::new(ctx.host_concurrency),
+        plan,
+        order,
+        ctx,
+    });
+    let mut done = Vec::new();
+    for t in 0..threads {
+        let (shared, tx, cancel) = (shared.clone(), tx.clone(), cancel.clone());
+        // Share the concurrency cap out; the first workers take the remainder.
+        let cap = concurrency.max(1) / threads + usize::from(t < concurrency.max(1) % threads);
+        let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new().name(format!("scan-{t}")).spawn(move || {
+            let completed = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(worker(shared, cap.max(1), tx, cancel)),
+                Err(e) => {
+                    tracing::error!("cannot start a scan runtime: {e}");
+                    false
+                }
+            };
+            let _ = result_tx.send(completed);
+        });
+        if spawned.is_ok() {
+            done.push(result_rx);
+        }
+    }
+    drop(tx);
+    let mut all = !done.is_empty();
+    for d in done {
+        all &= d.await.unwrap_or(false);
+    }
+    all && !*cancel.borrow()
+}
+
+/// What the per-core workers share.
+struct Shared {
+    plan: Arc<Plan>,
+    order: Order,
+    ctx: Arc<ProbeContext>,
+    permutation: Permutation,
+    total: u128,
+    /// Next position of this shard's order to hand out.
+    next: std::sync::atomic::AtomicU64,
+    hosts: HostSlots,
+}
+
+/// One core's scheduler: takes positions until none are left, at most `cap` endpoints in flight.
+async fn worker(
+    shared: Arc<Shared>,
+    cap: usize,
+    tx: mpsc::Sender<(u64, EndpointRecord)>,
     mut cancel: watch::Receiver<bool>,
 ) -> bool {
-    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
-    let hosts = HostSlots::new(ctx.host_concurrency);
+    let sem = Arc::new(Semaphore::new(cap));
     let mut tasks = JoinSet::new();
-    let permutation = Permutation::new(plan.len(), order.seed);
-    // `k` walks this shard's positions; the permutation maps a position to an endpoint index.
-    let mut k: u128 = u128::from(order.start);
-    let total = order.shard.len(plan.len());
-    while k < total {
-        let position = u64::try_from(k).unwrap_or(u64::MAX);
-        if order.skip.contains(&position) {
-            k += 1;
-            continue;
-        }
+    let mut exhausted = false;
+    loop {
         let permit = tokio::select! {
             p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             Ok(_) = cancel.wait_for(|c| *c) => break,
         };
         // Reap finished tasks so the set stays as small as the concurrency cap.
         while tasks.try_join_next().is_some() {}
-        let Some(ep) = plan.get(permutation.apply(order.shard.position(k))) else { break };
-        k += 1;
-        let (ctx, tx) = (ctx.clone(), tx.clone());
-        let host = hosts.slot(ep.addr.ip());
+        let position = shared.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let k = u128::from(position);
+        if k >= shared.total {
+            exhausted = true;
+            break;
+        }
+        if shared.order.skip.contains(&position) {
+            continue;
+        }
+        // The permutation maps a position of this shard's order to an endpoint index.
+        let Some(ep) = shared.plan.get(shared.permutation.apply(shared.order.shard.position(k))) else { break };
+        let (ctx, tx) = (shared.ctx.clone(), tx.clone());
+        let host = shared.hosts.slot(ep.addr.ip());
         tasks.spawn(async move {
             // Endpoints of one host wait for each other here, not in the dispatch loop.
             let Ok(_host_permit) = host.acquire_owned().await else { return };
@@ -199,7 +262,6 @@ pub async fn run(
             drop(permit);
         });
     }
-    let completed_loop = k >= total;
     loop {
         let cancelled = tokio::select! {
             r = tasks.join_next() => match r {
@@ -219,5 +281,5 @@ pub async fn run(
             return false;
         }
     }
-    completed_loop && !*cancel.borrow()
+    exhausted && !*cancel.borrow()
 }
