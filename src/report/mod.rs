@@ -329,11 +329,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(JOURNAL);
         let good = r#"{"type":"progress","next_position":3,"counts":{"scanned":3,"open":0,"closed":3,"filtered":0,"unreachable":0,"redis":0,"plaintext_redis":0,"tls":0}}"#;
-        std::fs::write(&path, format!("{good}\n{good}\n{{\"type\":\"endp")).unwrap();
+        fs::write(&path, format!("{good}\n{good}\n{{\"type\":\"endp")).unwrap();
         let mut n = 0;
         read_journal(&path, |_| n += 1).unwrap();
         assert_eq!(n, 2, "the torn tail is ignored");
-        std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
+        fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
         let err = read_journal(&path, |_| {}).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
     }
@@ -342,13 +342,13 @@ mod tests {
     fn atomic_writes_leave_the_target_untouched_on_failure() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
-        std::fs::write(&path, "old").unwrap();
+        fs::write(&path, "old").unwrap();
         let r = write_atomic(&path, |out| {
             out.write_all(b"half")?;
             Err(io::Error::other("disk full"))
         });
         assert!(r.is_err());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert!(!dir.path().join(".report.json.tmp").exists(), "no temporary left behind");
     }
 }
