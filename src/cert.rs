@@ -547,6 +547,25 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_and_huge_der_do_not_overflow_or_hang() {
+        // 100,000 nested SEQUENCE headers (definite lengths), and 1 MiB of one byte.
+        let depth = 100_000usize;
+        let mut nested = Vec::new();
+        for i in 0..depth {
+            let inner = (depth - i - 1) * 6;
+            nested.push(0x30);
+            nested.push(0x84);
+            nested.extend_from_slice(&u32::try_from(inner).unwrap().to_be_bytes());
+        }
+        let anchors = TrustAnchors::new(RootCertStore::empty());
+        let id = ServerName::try_from("redis.test").unwrap();
+        for der in [nested, vec![0x30; 1 << 20]] {
+            let info = inspect(&[CertificateDer::from(der)], &id, &anchors, 0, &KeyProof::Unverified).unwrap();
+            assert!(info.trust.reasons.contains(&TrustReason::BadEncoding));
+        }
+    }
+
+    #[test]
     fn garbage_chain_is_inspected_without_panic() {
         let anchors = TrustAnchors::new(RootCertStore::empty());
         let der = CertificateDer::from(vec![0x30, 0x82, 0xff, 0xff, 1, 2, 3]);
