@@ -13,6 +13,7 @@ use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, ProgressMark
 use crate::probe::Budget;
 use crate::progress::Progress;
 use crate::report::{self, Journal, JournalDigest};
+use crate::scan::Finished;
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -119,24 +120,36 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         setup.order.clone(),
         setup.ctx.clone(),
         setup.concurrency,
+        setup.include_closed,
         tx,
         abort_rx,
     ));
     let mut write_error = None;
     let mut last_mark = std::time::Instant::now();
     let mut since_mark = 0u32;
-    while let Some((position, rec)) = rx.recv().await {
-        tracker.done(position, Counts::of(&rec));
-        progress.tick(tracker.total().redis);
+    while let Some(finished) = rx.recv().await {
+        let mut result = Ok(());
+        match finished {
+            Finished::Record(position, rec) => {
+                tracker.done(position, Counts::of(&rec));
+                if write_error.is_none() && (setup.include_closed || rec.reachability == Reachability::Open) {
+                    let line = JournaledEndpoint { position: Some(position), record: *rec };
+                    result = journal.append(&JournalLine::Endpoint(Box::new(line)));
+                }
+                since_mark += 1;
+                progress.tick(1, tracker.total().redis);
+            }
+            Finished::Dead(batch) => {
+                for (position, reachability) in &batch {
+                    tracker.done(*position, Counts::dead(*reachability));
+                }
+                since_mark += u32::try_from(batch.len()).unwrap_or(u32::MAX);
+                progress.tick(batch.len() as u64, tracker.total().redis);
+            }
+        }
         if write_error.is_some() {
             continue;
         }
-        let mut result = Ok(());
-        if setup.include_closed || rec.reachability == Reachability::Open {
-            let line = JournaledEndpoint { position: Some(position), record: rec };
-            result = journal.append(&JournalLine::Endpoint(Box::new(line)));
-        }
-        since_mark += 1;
         // A checkpoint every second or 1000 endpoints: what --resume starts from after a crash.
         if result.is_ok() && (since_mark >= 1000 || last_mark.elapsed() >= std::time::Duration::from_secs(1)) {
             result = journal.append(&JournalLine::Progress(tracker.mark()));

@@ -120,6 +120,14 @@ impl Plan {
         Self { blocks, cumulative, total }
     }
 
+    /// An upper bound on the endpoints any one address has in the plan: every distinct port, once per
+    /// distinct name (plus once unnamed).
+    pub fn max_per_address(&self) -> u128 {
+        let ports: std::collections::BTreeSet<u16> = self.blocks.iter().flat_map(|b| b.ports.iter().copied()).collect();
+        let names: std::collections::BTreeSet<&str> = self.blocks.iter().filter_map(|b| b.name.as_deref()).collect();
+        ports.len() as u128 * (names.len() as u128 + 1)
+    }
+
     /// Number of endpoints (address × port).
     pub fn len(&self) -> u128 {
         self.total

@@ -793,6 +793,18 @@ impl Counts {
         self.tls += o.tls;
     }
 
+    /// The tally of one endpoint that was not open.
+    pub fn dead(r: Reachability) -> Self {
+        let mut c = Self { scanned: 1, ..Self::default() };
+        match r {
+            Reachability::Open => c.open = 1,
+            Reachability::Closed => c.closed = 1,
+            Reachability::Filtered => c.filtered = 1,
+            Reachability::Unreachable => c.unreachable = 1,
+        }
+        c
+    }
+
     /// The tally of one record.
     pub fn of(r: &EndpointRecord) -> Self {
         let mut c = Self::default();

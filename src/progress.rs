@@ -33,9 +33,9 @@ impl Progress {
         Self { bar }
     }
 
-    /// One more endpoint done; `redis` is the running count of Redis endpoints.
-    pub fn tick(&self, redis: u64) {
-        self.bar.inc(1);
+    /// `n` more endpoints done; `redis` is the running count of Redis endpoints.
+    pub fn tick(&self, n: u64, redis: u64) {
+        self.bar.inc(n);
         self.bar.set_message(format!("Redis: {redis}"));
     }
 

@@ -51,7 +51,7 @@ pub struct ProbeContext {
 /// Probes one endpoint through every stage. Never fails: every outcome is in the record.
 pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord {
     let start = Instant::now();
-    let started_at = crate::cert::rfc3339(unix_now());
+    let started_at = now_rfc3339();
     let budget = Budget::new(ctx.connect_timeout, ctx.read_timeout, ctx.endpoint_timeout, ctx.rate.clone());
     let name = ctx.sni.clone().or_else(|| ep.name.as_deref().map(str::to_string));
     let mut rec = EndpointRecord {
@@ -81,11 +81,13 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
     if rec.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
         rec.tls = Some(tls::skipped_for_plaintext());
     } else if !budget.expired() {
-        let mut outcome = tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget).await;
+        // The TLS stages' futures are large (read buffers, five concurrent version probes): boxed, they
+        // are allocated only for open endpoints instead of being copied into every spawned task.
+        let mut outcome = Box::pin(tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget)).await;
         rec.connections += outcome.connections;
         // Stage 3b: raw ClientHellos for what rustls cannot speak (legacy versions, weak suites).
         if !outcome.hopeless && ctx.cipher_scan != CipherScan::Off && !budget.expired() {
-            let audit = raw::audit(ep.addr, name.as_deref(), ctx.cipher_scan, &budget).await;
+            let audit = Box::pin(raw::audit(ep.addr, name.as_deref(), ctx.cipher_scan, &budget)).await;
             rec.connections += audit.connections;
             raw::merge(&mut outcome.result, &audit);
             if outcome.chain.is_empty() && !audit.chain.is_empty() {
@@ -110,6 +112,34 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
 fn elapsed_ms(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
+
+/// The current second as RFC 3339, formatted once per second per thread (dead ranges make this hot).
+fn now_rfc3339() -> String {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let now = unix_now();
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != now {
+            *c = (now, crate::cert::rfc3339(now));
+        }
+        c.1.clone()
+    })
+}
+
+/// What workers send the writer: a full record, or a batch of endpoints that were not open (their
+/// positions and outcomes are all the writer needs unless `--include-closed`).
+#[derive(Debug)]
+pub enum Finished {
+    /// One endpoint's full record.
+    Record(u64, Box<EndpointRecord>),
+    /// Endpoints refused, filtered or unreachable, by position.
+    Dead(Vec<(u64, Reachability)>),
+}
+
+/// Dead endpoints batched before they cross to the writer's thread.
+const DEAD_BATCH: usize = 512;
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
@@ -168,7 +198,8 @@ pub async fn run(
     order: Order,
     ctx: Arc<ProbeContext>,
     concurrency: usize,
-    tx: mpsc::Sender<(u64, EndpointRecord)>,
+    include_closed: bool,
+    tx: mpsc::Sender<Finished>,
     cancel: watch::Receiver<bool>,
 ) -> bool {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 64);
@@ -177,7 +208,9 @@ pub async fn run(
         permutation: Permutation::new(plan.len(), order.seed),
         total: order.shard.len(plan.len()),
         next: std::sync::atomic::AtomicU64::new(order.start),
-        hosts: HostSlots::new(ctx.host_concurrency),
+        // No host can exceed the cap when it has no more endpoints than the cap: skip the bookkeeping.
+        hosts: (plan.max_per_address() > ctx.host_concurrency as u128).then(|| HostSlots::new(ctx.host_concurrency)),
+        include_closed,
         plan,
         order,
         ctx,
@@ -219,19 +252,22 @@ struct Shared {
     total: u128,
     /// Next position of this shard's order to hand out.
     next: std::sync::atomic::AtomicU64,
-    hosts: HostSlots,
+    hosts: Option<HostSlots>,
+    /// Dead endpoints are journaled too: send their full records.
+    include_closed: bool,
 }
 
 /// One core's scheduler: takes positions until none are left, at most `cap` endpoints in flight.
 async fn worker(
     shared: Arc<Shared>,
     cap: usize,
-    tx: mpsc::Sender<(u64, EndpointRecord)>,
+    tx: mpsc::Sender<Finished>,
     mut cancel: watch::Receiver<bool>,
 ) -> bool {
     let sem = Arc::new(Semaphore::new(cap));
     let mut tasks = JoinSet::new();
     let mut exhausted = false;
+    let dead: Arc<std::sync::Mutex<Vec<(u64, Reachability)>>> = Arc::default();
     loop {
         let permit = tokio::select! {
             p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
@@ -250,15 +286,34 @@ async fn worker(
         }
         // The permutation maps a position of this shard's order to an endpoint index.
         let Some(ep) = shared.plan.get(shared.permutation.apply(shared.order.shard.position(k))) else { break };
-        let (ctx, tx) = (shared.ctx.clone(), tx.clone());
-        let host = shared.hosts.slot(ep.addr.ip());
+        let (ctx, tx, dead, full) = (shared.ctx.clone(), tx.clone(), dead.clone(), shared.include_closed);
+        let host = shared.hosts.as_ref().map(|h| h.slot(ep.addr.ip()));
         tasks.spawn(async move {
             // Endpoints of one host wait for each other here, not in the dispatch loop.
-            let Ok(_host_permit) = host.acquire_owned().await else { return };
+            let _host_permit = match host {
+                Some(h) => match h.acquire_owned().await {
+                    Ok(p) => Some(p),
+                    Err(_) => return,
+                },
+                None => None,
+            };
             let rec = probe_endpoint(&ep, &ctx).await;
-            // Release the slot only once the writer has the record: a slow disk then slows the probes
-            // instead of piling finished records up in memory.
-            let _ = tx.send((position, rec)).await;
+            if rec.reachability != Reachability::Open && !full {
+                let batch = match dead.lock() {
+                    Ok(mut d) => {
+                        d.push((position, rec.reachability));
+                        (d.len() >= DEAD_BATCH).then(|| std::mem::take(&mut *d))
+                    }
+                    Err(_) => None,
+                };
+                if let Some(batch) = batch {
+                    let _ = tx.send(Finished::Dead(batch)).await;
+                }
+            } else {
+                // Release the slot only once the writer has the record: a slow disk then slows the
+                // probes instead of piling finished records up in memory.
+                let _ = tx.send(Finished::Record(position, Box::new(rec))).await;
+            }
             drop(permit);
         });
     }
@@ -278,8 +333,18 @@ async fn worker(
         if cancelled {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
+            flush(&dead, &tx).await;
             return false;
         }
     }
+    flush(&dead, &tx).await;
     exhausted && !*cancel.borrow()
+}
+
+/// Sends what is left of a worker's dead-endpoint batch.
+async fn flush(dead: &std::sync::Mutex<Vec<(u64, Reachability)>>, tx: &mpsc::Sender<Finished>) {
+    let batch = dead.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
+    if !batch.is_empty() {
+        let _ = tx.send(Finished::Dead(batch)).await;
+    }
 }
