@@ -178,6 +178,13 @@ fn record(kind: u8, version: u16, payload: &[u8]) -> Vec<u8> {
 
 /// A canned ServerHello (+ ServerHelloDone) flight for `version` and `cipher`.
 fn server_flight(version: u16, cipher: u16) -> Vec<u8> {
+    let mut hs = server_hello(version, cipher);
+    hs.extend_from_slice(&[14, 0, 0, 0]);
+    record(0x16, version, &hs)
+}
+
+/// A ServerHello handshake message (no extensions).
+fn server_hello(version: u16, cipher: u16) -> Vec<u8> {
     let mut body = version.to_be_bytes().to_vec();
     body.extend_from_slice(&[0x42; 32]);
     body.push(0);
@@ -185,19 +192,12 @@ fn server_flight(version: u16, cipher: u16) -> Vec<u8> {
     body.push(0);
     let mut hs = vec![2, 0, 0, body.len() as u8];
     hs.extend_from_slice(&body);
-    hs.extend_from_slice(&[14, 0, 0, 0]);
-    record(0x16, version, &hs)
+    hs
 }
 
 /// ServerHello + ServerKeyExchange (ECDHE on `group`) + ServerHelloDone, TLS 1.2.
 fn ecdhe_flight(cipher: u16, group: u16) -> Vec<u8> {
-    let mut body = 0x0303u16.to_be_bytes().to_vec();
-    body.extend_from_slice(&[0x42; 32]);
-    body.push(0);
-    body.extend_from_slice(&cipher.to_be_bytes());
-    body.push(0);
-    let mut hs = vec![2, 0, 0, body.len() as u8];
-    hs.extend_from_slice(&body);
+    let mut hs = server_hello(0x0303, cipher);
     let g = group.to_be_bytes();
     // named_curve, group, a 1-byte point; the signature is left out: the probe never verifies it.
     let ske = [3, g[0], g[1], 1, 4];
