@@ -142,7 +142,11 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
             return Err(bad(&format!("line {}: not a journal line of this tool", i + 1)));
         };
         match line {
-            JournalLine::Scan(m) if i == 0 => meta = Some(*m),
+            JournalLine::Scan(m) if i == 0 => {
+                meta = Some(*m);
+                // Killed before the first checkpoint: keep at least the metadata line.
+                keep_bytes = offset as u64;
+            }
             JournalLine::Scan(_) => return Err(bad("two scan lines")),
             JournalLine::Endpoint(e) => {
                 if let Some(p) = e.position {
@@ -170,6 +174,9 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     let crate::cli::Command::Scan(mut args) = cli.command else { return Err(bad("not a scan journal")) };
     if args.resume.is_some() {
         return Err(bad("the recorded command line is itself a resume"));
+    }
+    if args.targets.iter().any(|t| t == "-") {
+        return Err(bad("the targets came from stdin and cannot be replayed; rerun the scan from a targets file"));
     }
     args.output = Some(dir.to_path_buf());
     args.seed = Some(meta.seed);

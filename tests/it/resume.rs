@@ -121,3 +121,28 @@ fn resume_refuses_what_is_not_an_interrupted_scan_of_this_tool() {
     let o = bin().args(["scan", "127.0.0.1", "--resume"]).arg(&other).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "targets and --resume conflict");
 }
+
+#[test]
+fn resume_after_a_kill_before_the_first_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let out = dir.path().join("out");
+    let o = bin()
+        .args(["scan", "127.0.0.1-127.0.0.30", "-p", &port.to_string(), "--seed", "5", "--include-closed", "-q", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    // Keep only the metadata line, plus a torn fragment: what a kill right after start leaves.
+    let journal = std::fs::read_to_string(out.join("scan.jsonl")).unwrap();
+    let first = journal.lines().next().unwrap();
+    std::fs::write(out.join("scan.jsonl"), format!("{first}\n{{\"type\":\"endpoi")).unwrap();
+    for f in ["report.json", "SHA256SUMS"] {
+        std::fs::remove_file(out.join(f)).unwrap();
+    }
+    let o = bin().args(["scan", "--resume"]).arg(&out).arg("-q").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["scan"]["counts"]["scanned"], 30);
+    assert_eq!(journal_multiplicity(&out).len(), 30);
+}
