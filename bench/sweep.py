@@ -6,7 +6,9 @@
     every core (examples/connect_floor.rs), all in the same run;
 (b) memory: a sweep of 1,048,576 endpoints (127.0.0.0/12 x 1 port) against one of 10,000: peak RSS;
 (c) open endpoints: N real TLS Redis servers on loopback, full audit: endpoints/s, and where the CPU goes
-    (scanner user+sys against wall time, Redis servers' CPU).
+    (scanner user+sys against wall time, Redis servers' CPU);
+(d) hostile space: 254 addresses of tarpits, garbage senders and resets: throughput, the per-endpoint deadline,
+    peak RSS.
 
 Needs redis-server, openssl, nmap, GNU time, and `cargo build --release --examples`. Loopback only;
 nothing may listen on 127.0.0.0/16 ports 6379/6380 (the script checks). Every process it starts is
@@ -122,6 +124,50 @@ def open_endpoints(d, count):
             p.wait()
 
 
+HOSTILE_SERVER = r"""
+import asyncio, socket, struct, sys
+port = int(sys.argv[1])
+async def tarpit(r, w):
+    await asyncio.sleep(30); w.close()
+async def garbage(r, w):
+    try:
+        w.write(b"A" * 65536); await w.drain(); await asyncio.sleep(30)
+    except Exception: pass
+    w.close()
+async def reset(r, w):
+    s = w.get_extra_info("socket")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); w.close()
+async def main():
+    kinds = [tarpit, garbage, reset]
+    for i in range(1, 255):
+        await asyncio.start_server(kinds[i % 3], f"127.0.2.{i}", port)
+    print("ready", flush=True)
+    await asyncio.sleep(120)
+asyncio.run(main())
+"""
+
+
+def hostile_space(d):
+    print("\n(d) hostile space: 127.0.2.1-254, one port: tarpits, 64 KiB of garbage, resets (a third each)")
+    port = free_port()
+    p = subprocess.Popen([sys.executable, "-c", HOSTILE_SERVER, str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        w, u, s, rss, _ = timed([SCANNER, "scan", "127.0.2.1-127.0.2.254", "-p", str(port), "--rate", "0",
+                                 "--read-timeout", "1s", "--endpoint-timeout", "3s", "--include-closed", "-q",
+                                 "-o", f"{d}/hostile"])
+        import json
+        with open(f"{d}/hostile/report.json") as f:
+            r = json.load(f)
+        durations = [e["duration_ms"] for e in r["endpoints"]]
+        over = sum(1 for x in durations if x > 3000 + 250)
+        print(f"  254 endpoints in {w:.2f} s ({254 / w:.0f}/s), peak RSS {rss / 1024:.1f} MiB, "
+              f"slowest endpoint {max(durations)} ms, {over} over the 3 s deadline (+250 ms)")
+    finally:
+        p.kill()
+        p.wait()
+
+
 def main():
     for tool in ["redis-server", "openssl", "nmap", "/usr/bin/time"]:
         if not shutil.which(tool):
@@ -136,6 +182,7 @@ def main():
         dead_space(d)
         memory(d)
         open_endpoints(d, count)
+        hostile_space(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
