@@ -50,39 +50,68 @@ pub struct ProbeContext {
 
 /// Probes one endpoint through every stage. Never fails: every outcome is in the record.
 pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord {
+    match Box::pin(probe_or_dead(ep, ctx, true)).await {
+        Probed::Record(rec) => *rec,
+        Probed::Dead(reachability) => closed_record(ep, ctx, reachability, 0),
+    }
+}
+
+/// An endpoint's outcome: a full record, or only how the connect failed (the dead-space fast path).
+enum Probed {
+    Record(Box<EndpointRecord>),
+    Dead(Reachability),
+}
+
+/// Connects, then probes what answered. A failed connect builds no record unless `full`: on a dead range
+/// that is nearly every endpoint, and all the writer needs is the position and the outcome.
+async fn probe_or_dead(ep: &Endpoint, ctx: &ProbeContext, full: bool) -> Probed {
     let start = Instant::now();
-    let started_at = now_rfc3339();
     let budget = Budget::new(ctx.connect_timeout, ctx.read_timeout, ctx.endpoint_timeout, ctx.rate.clone());
-    let name = ctx.sni.clone().or_else(|| ep.name.as_deref().map(str::to_string));
-    let mut rec = EndpointRecord {
+    // Stage 1: the connect doubles as the plaintext probe's connection.
+    match connect(ep.addr, &budget).await {
+        Ok(sock) => Probed::Record(Box::new(Box::pin(probe_open(ep, ctx, sock, budget, start)).await)),
+        Err(r) if full => Probed::Record(Box::new(closed_record(ep, ctx, r, elapsed_ms(start)))),
+        Err(r) => Probed::Dead(r),
+    }
+}
+
+/// The record of an endpoint that could not be connected to.
+fn closed_record(ep: &Endpoint, ctx: &ProbeContext, reachability: Reachability, duration_ms: u64) -> EndpointRecord {
+    EndpointRecord {
         address: ep.addr.ip(),
         port: ep.addr.port(),
-        name: name.clone(),
-        reachability: Reachability::Open,
+        name: ctx.sni.clone().or_else(|| ep.name.as_deref().map(str::to_string)),
+        reachability,
         plaintext: None,
         tls: None,
         certificate: None,
         findings: Vec::new(),
-        started_at,
-        duration_ms: 0,
+        started_at: now_rfc3339(),
+        duration_ms,
         connections: 1,
         deadline_exceeded: false,
-    };
-    // Stage 1+2: the connect doubles as the plaintext probe's connection.
-    match connect(ep.addr, &budget).await {
-        Ok(mut sock) => rec.plaintext = Some(resp::ping(&mut sock, &budget).await),
-        Err(r) => {
-            rec.reachability = r;
-            rec.duration_ms = elapsed_ms(start);
-            return rec;
-        }
     }
+}
+
+/// Stages 2 to 5 on an open endpoint.
+async fn probe_open(
+    ep: &Endpoint,
+    ctx: &ProbeContext,
+    mut sock: tokio::net::TcpStream,
+    budget: Budget,
+    start: Instant,
+) -> EndpointRecord {
+    let mut rec = closed_record(ep, ctx, Reachability::Open, 0);
+    let name = rec.name.clone();
+    // Stage 2: plaintext PING.
+    rec.plaintext = Some(resp::ping(&mut sock, &budget).await);
+    drop(sock);
     // Stage 3: TLS handshakes, on fresh connections (a plaintext PING poisons a TLS stream).
     if rec.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
         rec.tls = Some(tls::skipped_for_plaintext());
     } else if !budget.expired() {
         // The TLS stages' futures are large (read buffers, five concurrent version probes): boxed, they
-        // are allocated only for open endpoints instead of being copied into every spawned task.
+        // are allocated only when reached.
         let mut outcome = Box::pin(tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget)).await;
         rec.connections += outcome.connections;
         // Stage 3b: raw ClientHellos for what rustls cannot speak (legacy versions, weak suites).
@@ -103,6 +132,7 @@ pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord
         rec.certificate = inspect(&outcome.chain, &identity, &ctx.anchors, unix_now(), &outcome.key_proof);
         rec.tls = Some(outcome.result);
     }
+    // Stage 5: findings.
     rec.deadline_exceeded = budget.expired();
     rec.findings = assess(&rec, &ctx.rules);
     rec.duration_ms = elapsed_ms(start);
@@ -297,22 +327,24 @@ async fn worker(
                 },
                 None => None,
             };
-            let rec = probe_endpoint(&ep, &ctx).await;
-            if rec.reachability != Reachability::Open && !full {
-                let batch = match dead.lock() {
-                    Ok(mut d) => {
-                        d.push((position, rec.reachability));
-                        (d.len() >= DEAD_BATCH).then(|| std::mem::take(&mut *d))
+            match probe_or_dead(&ep, &ctx, full).await {
+                Probed::Dead(reachability) => {
+                    let batch = match dead.lock() {
+                        Ok(mut d) => {
+                            d.push((position, reachability));
+                            (d.len() >= DEAD_BATCH).then(|| std::mem::take(&mut *d))
+                        }
+                        Err(_) => None,
+                    };
+                    if let Some(batch) = batch {
+                        let _ = tx.send(Finished::Dead(batch)).await;
                     }
-                    Err(_) => None,
-                };
-                if let Some(batch) = batch {
-                    let _ = tx.send(Finished::Dead(batch)).await;
                 }
-            } else {
                 // Release the slot only once the writer has the record: a slow disk then slows the
                 // probes instead of piling finished records up in memory.
-                let _ = tx.send(Finished::Record(position, Box::new(rec))).await;
+                Probed::Record(rec) => {
+                    let _ = tx.send(Finished::Record(position, rec)).await;
+                }
             }
             drop(permit);
         });
