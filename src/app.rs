@@ -10,7 +10,6 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Setup, SetupError};
 use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, ProgressMark, Reachability};
-use crate::probe::Budget;
 use crate::progress::Progress;
 use crate::report::{self, Journal, JournalDigest};
 use crate::scan::Finished;
@@ -172,7 +171,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     if !interrupted {
         // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus).
         let ctx = setup.ctx.clone();
-        let budget = move || Budget::new(ctx.connect_timeout, ctx.read_timeout, ctx.endpoint_timeout, ctx.rate.clone());
+        let budget = move || ctx.budget();
         for line in crate::hosts::assess(&setup.output.join(report::JOURNAL), budget).await? {
             journal.append(&JournalLine::HostFinding(line))?;
         }

@@ -295,7 +295,7 @@ fn verify_own_signature(cert: &X509Certificate<'_>) -> Option<bool> {
 
 /// Facts about one certificate; an unparseable one still gets its fingerprint.
 fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSummary {
-    let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref());
+    let sha256 = sha256_hex(der);
     let Some(cert) = cert else {
         return CertSummary {
             subject: "(unparseable certificate)".into(),
@@ -437,6 +437,11 @@ fn signature_name(oid: &str) -> String {
 pub fn is_weak_signature(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.contains("md2") || n.contains("md5") || n.contains("sha1")
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 /// Lowercase hex.

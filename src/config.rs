@@ -14,7 +14,7 @@ use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::cert::{TrustAnchors, hex};
+use crate::cert::{TrustAnchors, sha256_hex};
 use crate::cli::{Roots, ScanArgs};
 use crate::endpoints::{Interval, Plan, Resolved};
 use crate::finding::Rules;
@@ -450,7 +450,7 @@ fn file_error(path: &Path, reason: impl Into<String>) -> SetupError {
 
 fn read_file(path: &Path) -> Result<(Vec<u8>, FileProof), SetupError> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
-    let sha = hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+    let sha = sha256_hex(&bytes);
     Ok((bytes, FileProof { path: path.display().to_string(), sha256: sha }))
 }
 

@@ -11,7 +11,7 @@ use rustls::server::WebPkiClientVerifier;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::cert::{TrustAnchors, hex};
+use crate::cert::{TrustAnchors, sha256_hex};
 use crate::cli::DemoArgs;
 use crate::config::{Setup, SetupError, default_output};
 use crate::endpoints::{Interval, Plan, Resolved};
@@ -198,7 +198,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
             roots: "none".into(),
             ca_files: vec![FileProof {
                 path: "(in memory) redis-tls-scan demo CA".into(),
-                sha256: hex(ring::digest::digest(&ring::digest::SHA256, ca.cert.as_ref()).as_ref()),
+                sha256: sha256_hex(ca.cert.as_ref()),
             }],
             anchors: 1,
         },

@@ -46,7 +46,8 @@ pub fn default_severity(id: FindingId) -> Severity {
     }
 }
 
-fn finding(id: FindingId, title: &str, evidence: String, remediation: &str) -> Finding {
+/// A finding with its id's default severity.
+pub(crate) fn finding(id: FindingId, title: &str, evidence: String, remediation: &str) -> Finding {
     Finding {
         id,
         severity: default_severity(id),

@@ -15,8 +15,8 @@ use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::finding::default_severity;
-use crate::model::{ClientAuth, EndpointRecord, Finding, FindingId, HostFindingLine, TlsVersion};
+use crate::finding::finding;
+use crate::model::{ClientAuth, EndpointRecord, FindingId, HostFindingLine, TlsVersion};
 use crate::probe::hello::{DEFAULT_GROUPS, HelloSpec, Reply, client_hello, parse_reply};
 use crate::probe::{Budget, ReadEnd, connect, io_end};
 use crate::report::{ReportError, for_each_endpoint};
@@ -67,10 +67,6 @@ async fn ask_tls(addr: SocketAddr, budget: &Budget) -> BusAnswer {
             Reply::NotTls => BusAnswer::Other,
         },
     }
-}
-
-fn finding(id: FindingId, title: &str, evidence: String, remediation: &str) -> Finding {
-    Finding { id, severity: default_severity(id), title: title.into(), evidence, remediation: remediation.into() }
 }
 
 fn ports(list: &[u16]) -> String {

@@ -102,9 +102,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<JournalDigest, MergeError> 
         .iter()
         .map(|r| {
             let path = r.dir.join(JOURNAL);
-            let sha = std::fs::read(&path)
-                .map(|b| crate::cert::hex(ring::digest::digest(&ring::digest::SHA256, &b).as_ref()))
-                .unwrap_or_default();
+            let sha = std::fs::read(&path).map(|b| crate::cert::sha256_hex(&b)).unwrap_or_default();
             FileProof { path: path.display().to_string(), sha256: sha }
         })
         .collect();

@@ -308,6 +308,23 @@ pub struct SuiteInfo {
     pub class: SuiteClass,
 }
 
+impl KeyExchange {
+    /// Adds what another probe saw: the smaller DH group, the union of groups (sorted, no repeats).
+    pub fn merge(&mut self, other: &KeyExchange) {
+        self.dh_bits = match (self.dh_bits, other.dh_bits) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for (mine, theirs) in
+            [(&mut self.groups, &other.groups), (&mut self.weak_groups_accepted, &other.weak_groups_accepted)]
+        {
+            mine.extend(theirs.iter().cloned());
+            mine.sort();
+            mine.dedup();
+        }
+    }
+}
+
 /// Strength class of a cipher suite, weakest first (rules in `reports/README.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -495,6 +512,13 @@ pub struct TrustVerdict {
     pub trusted: bool,
     /// Every reason the chain is not trusted (empty when trusted).
     pub reasons: Vec<TrustReason>,
+}
+
+impl TrustVerdict {
+    /// The reasons' names joined with `sep`.
+    pub fn reasons_text(&self, sep: &str) -> String {
+        self.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(sep)
+    }
 }
 
 /// One reason a chain is not trusted.

@@ -48,6 +48,13 @@ pub struct ProbeContext {
     pub host_concurrency: usize,
 }
 
+impl ProbeContext {
+    /// A fresh per-endpoint budget: these timeouts, the total deadline from now, the scan's rate limiter.
+    pub fn budget(&self) -> Budget {
+        Budget::new(self.connect_timeout, self.read_timeout, self.endpoint_timeout, self.rate.clone())
+    }
+}
+
 /// Probes one endpoint through every stage. Never fails: every outcome is in the record.
 pub async fn probe_endpoint(ep: &Endpoint, ctx: &ProbeContext) -> EndpointRecord {
     match Box::pin(probe_or_dead(ep, ctx, true)).await {
@@ -66,7 +73,7 @@ enum Probed {
 /// that is nearly every endpoint, and all the writer needs is the position and the outcome.
 async fn probe_or_dead(ep: &Endpoint, ctx: &ProbeContext, full: bool) -> Probed {
     let start = Instant::now();
-    let budget = Budget::new(ctx.connect_timeout, ctx.read_timeout, ctx.endpoint_timeout, ctx.rate.clone());
+    let budget = ctx.budget();
     // Stage 1: the connect doubles as the plaintext probe's connection.
     match connect(ep.addr, &budget).await {
         Ok(sock) => Probed::Record(Box::new(Box::pin(probe_open(ep, ctx, sock, budget, start)).await)),

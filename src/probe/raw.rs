@@ -205,17 +205,7 @@ pub async fn audit(addr: SocketAddr, sni: Option<&str>, mode: CipherScan, budget
         if out.chain.is_empty() {
             out.chain = part.chain;
         }
-        let kx = &mut out.key_exchange;
-        kx.dh_bits = match (kx.dh_bits, part.key_exchange.dh_bits) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        kx.groups.extend(part.key_exchange.groups);
-        kx.weak_groups_accepted.extend(part.key_exchange.weak_groups_accepted);
-    }
-    for list in [&mut out.key_exchange.groups, &mut out.key_exchange.weak_groups_accepted] {
-        list.sort();
-        list.dedup();
+        out.key_exchange.merge(&part.key_exchange);
     }
     out
 }
@@ -480,13 +470,5 @@ pub fn merge(tls: &mut crate::model::TlsResult, raw: &RawOutcome) {
             }
         }
     }
-    let kx = &mut tls.key_exchange;
-    kx.dh_bits = match (kx.dh_bits, raw.key_exchange.dh_bits) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    kx.groups.extend(raw.key_exchange.groups.iter().cloned());
-    kx.groups.sort();
-    kx.groups.dedup();
-    kx.weak_groups_accepted = raw.key_exchange.weak_groups_accepted.clone();
+    tls.key_exchange.merge(&raw.key_exchange);
 }

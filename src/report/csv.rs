@@ -112,7 +112,7 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         opt(cert.map(|c| c.chain.iter().map(|s| s.subject.as_str()).collect::<Vec<_>>().join(";"))),
         opt(cert.map(|c| b(c.chain_complete))),
         opt(cert.map(|c| b(c.trust.trusted))),
-        opt(cert.map(|c| c.trust.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(";"))),
+        opt(cert.map(|c| c.trust.reasons_text(";"))),
         opt(cert.map(|c| b(c.hostname_match))),
         r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(";"),
         opt(r.max_severity().map(|s| s.as_str().to_string())),

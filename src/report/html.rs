@@ -114,11 +114,7 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
         let name = html(&endpoint_name(&r));
         let plain = r.plaintext.as_ref().map_or(r.reachability.as_str(), |p| p.status.as_str());
         let cert = r.certificate.as_ref().map_or("-".into(), |c| {
-            let verdict = if c.trust.trusted {
-                "trusted".to_string()
-            } else {
-                c.trust.reasons.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
-            };
+            let verdict = if c.trust.trusted { "trusted".to_string() } else { c.trust.reasons_text(", ") };
             format!("{} days, {}", c.leaf.days_left.map_or("?".into(), |d| d.to_string()), verdict)
         });
         let worst = r.max_severity().map_or("<span class=\"sev ok\">none</span>".into(), badge);

@@ -308,7 +308,7 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
 
 fn sha256_file(path: &Path) -> Result<String, ReportError> {
     let bytes = fs::read(path).map_err(io_err(path))?;
-    Ok(crate::cert::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref()))
+    Ok(crate::cert::sha256_hex(&bytes))
 }
 
 /// `SHA256SUMS` over the run's files, in `sha256sum -c` format.

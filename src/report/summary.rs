@@ -162,11 +162,7 @@ fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
         let _ = writeln!(out, "  client cert     {}; PING over TLS: {ping}", t.client_auth.as_str());
     }
     if let Some(c) = &r.certificate {
-        let verdict = if c.trust.trusted {
-            paint.wrap("32", "trusted")
-        } else {
-            c.trust.reasons.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
-        };
+        let verdict = if c.trust.trusted { paint.wrap("32", "trusted") } else { c.trust.reasons_text(", ") };
         let _ = writeln!(
             out,
             "  certificate     {}, {} days left ({}), {verdict}",
@@ -208,11 +204,7 @@ fn endpoint_line(r: &EndpointRecord, paint: Paint) -> String {
     };
     let cert = r.certificate.as_ref().map_or("-".to_string(), |c| {
         let days = c.leaf.days_left.map_or("?".to_string(), |d| d.to_string());
-        let verdict = if c.trust.trusted {
-            "trusted".to_string()
-        } else {
-            c.trust.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("+")
-        };
+        let verdict = if c.trust.trusted { "trusted".to_string() } else { c.trust.reasons_text("+") };
         format!("{days}d {verdict}")
     });
     let findings: Vec<String> =

@@ -35,7 +35,7 @@ fn check_sums(dir: &Path) {
     for line in sums.lines() {
         let (hash, name) = line.split_once("  ").unwrap();
         let bytes = std::fs::read(dir.join(name)).unwrap();
-        let actual = redis_tls_scan::cert::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+        let actual = redis_tls_scan::cert::sha256_hex(&bytes);
         assert_eq!(hash, actual, "{name}");
         n += 1;
     }
