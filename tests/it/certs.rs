@@ -17,8 +17,7 @@ fn cert(r: &EndpointRecord) -> &CertificateInfo {
 
 async fn serve_and_scan(pki: &Pki, files: TlsFiles, name: Option<&str>) -> EndpointRecord {
     let dir = tempfile::tempdir().unwrap();
-    let conf =
-        RedisConf { tls: Some(files), args: vec![("tls-auth-clients".into(), "no".into())], ..Default::default() };
+    let conf = open_tls(files);
     let server = redis(dir.path(), conf);
     scan(server.port, name, &context(pki.anchors())).await
 }
@@ -95,8 +94,7 @@ async fn wrong_host_by_ip_and_by_name() {
     let leaf = pki.ca.issue(&spec(-1, 100, &["other.test"])).unwrap();
     let files = pki.files("wronghost", &leaf, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let conf =
-        RedisConf { tls: Some(files), args: vec![("tls-auth-clients".into(), "no".into())], ..Default::default() };
+    let conf = open_tls(files);
     let server = redis(dir.path(), conf);
     let ctx = context(pki.anchors());
     for name in [None, Some("redis.test")] {

@@ -282,14 +282,7 @@ fn demo_runs_end_to_end() {
 fn hostname_targets_keep_their_name_for_sni_and_the_hostname_check() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
-    let server = redis(
-        dir.path(),
-        RedisConf {
-            tls: Some(pki.server("srv", 90)),
-            args: vec![("tls-auth-clients".into(), "no".into())],
-            ..Default::default()
-        },
-    );
+    let server = redis(dir.path(), open_tls(pki.server("srv", 90)));
     let out = dir.path().join("out");
     // `localhost` comes from /etc/hosts: no DNS query leaves the machine.
     let target = format!("localhost:{}", server.port);
@@ -356,14 +349,7 @@ fn concurrency_is_clamped_to_the_open_file_limit_with_a_warning() {
 fn prometheus_textfile() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
-    let server = redis(
-        dir.path(),
-        RedisConf {
-            tls: Some(pki.server("srv", 20)),
-            args: vec![("tls-auth-clients".into(), "no".into())],
-            ..Default::default()
-        },
-    );
+    let server = redis(dir.path(), open_tls(pki.server("srv", 20)));
     let prom = dir.path().join("redis_tls.prom");
     let out = dir.path().join("out");
     let o = run(&[
@@ -415,14 +401,7 @@ fn regex_lite(text: &str) -> impl Fn(&str) -> Option<f64> + '_ {
 fn single_host_spot_check_prints_a_verdict_with_fixes_and_no_colour_when_piped() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
-    let server = redis(
-        dir.path(),
-        RedisConf {
-            tls: Some(pki.server("srv", 20)),
-            args: vec![("tls-auth-clients".into(), "no".into())],
-            ..Default::default()
-        },
-    );
+    let server = redis(dir.path(), open_tls(pki.server("srv", 20)));
     let out = dir.path().join("out");
     let target = format!("127.0.0.1:{}", server.port);
     let o = run(&["scan", &target, "--ca-file", pki.ca_file.to_str().unwrap(), "-o", out.to_str().unwrap()]);

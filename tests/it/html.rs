@@ -28,14 +28,7 @@ fn html_report_renders_offline_and_escapes_remote_text() {
     let mut spec = LeafSpec::server("x", &["127.0.0.1"], 10);
     spec.common_name = HOSTILE.into();
     let leaf = pki.ca.issue(&spec).unwrap();
-    let server = redis(
-        dir.path(),
-        RedisConf {
-            tls: Some(pki.files("hostile", &leaf, &[])),
-            args: vec![("tls-auth-clients".into(), "no".into())],
-            ..Default::default()
-        },
-    );
+    let server = redis(dir.path(), open_tls(pki.files("hostile", &leaf, &[])));
     let out = dir.path().join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
         .args(["scan", &format!("127.0.0.1:{}", server.port), "-q", "--ca-file"])

@@ -24,16 +24,6 @@ fn tls_ping(r: &EndpointRecord) -> Option<PingStatus> {
     tls_of(r).ping.as_ref().map(|p| p.status)
 }
 
-fn tls_conf(files: TlsFiles, args: &[(&str, &str)]) -> RedisConf {
-    RedisConf {
-        plaintext: false,
-        tls: Some(files),
-        args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        tls_port: None,
-        plain_port: None,
-    }
-}
-
 #[tokio::test]
 async fn plaintext_without_password_is_critical() {
     let dir = tempfile::tempdir().unwrap();

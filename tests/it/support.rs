@@ -378,3 +378,17 @@ pub(crate) fn free_port_with_bus() -> (u16, u16) {
     }
     panic!("no free port pair");
 }
+
+/// A TLS-only Redis configuration with extra `--name value` settings.
+pub(crate) fn tls_conf(files: TlsFiles, args: &[(&str, &str)]) -> RedisConf {
+    RedisConf {
+        tls: Some(files),
+        args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    }
+}
+
+/// A TLS-only Redis that does not ask for client certificates.
+pub(crate) fn open_tls(files: TlsFiles) -> RedisConf {
+    tls_conf(files, &[("tls-auth-clients", "no")])
+}
