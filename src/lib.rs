@@ -44,3 +44,4 @@ pub mod report;
 pub mod scan;
 pub mod targets;
 pub mod text;
+pub mod weak_sig;

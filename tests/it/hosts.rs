@@ -35,6 +35,7 @@ fn cluster_redis(dir: &std::path::Path, pki: &Pki, tls_cluster: bool) -> (Peer, 
                 ("cluster-port".into(), bus.to_string()),
                 ("tls-cluster".into(), if tls_cluster { "yes" } else { "no" }.into()),
             ],
+            ..Default::default()
         },
     );
     (peer, bus)

