@@ -291,3 +291,117 @@ async fn client_auth_from_the_raw_flight_of_a_tls_1_0_server() {
         assert_eq!(t.client_auth, want, "{verify:?}");
     }
 }
+
+/// A TCP proxy in front of a real server that stalls chosen connections (held open, nothing forwarded,
+/// for longer than the read timeout): how a busy single-threaded TLS server looks to a scanner.
+struct Stalling {
+    port: u16,
+    /// Connections counted so far (1-based numbers are given in accept order).
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Stall connection number n when `stall(n)`.
+    rule: std::sync::Arc<std::sync::Mutex<Box<dyn Fn(usize) -> bool + Send>>>,
+}
+
+impl Stalling {
+    async fn new(upstream: u16) -> Self {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let rule: std::sync::Arc<std::sync::Mutex<Box<dyn Fn(usize) -> bool + Send>>> =
+            std::sync::Arc::new(std::sync::Mutex::new(Box::new(|_| false)));
+        let (c, r) = (count.clone(), rule.clone());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let stall = (r.lock().unwrap())(n);
+                tokio::spawn(async move {
+                    if stall {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        return;
+                    }
+                    if let Ok(mut up) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
+                    }
+                });
+            }
+        });
+        Self { port, count, rule }
+    }
+
+    fn set(&self, rule: impl Fn(usize) -> bool + Send + 'static) {
+        self.count.store(0, std::sync::atomic::Ordering::SeqCst);
+        *self.rule.lock().unwrap() = Box::new(rule);
+    }
+}
+
+fn suites_of(r: &EndpointRecord) -> Vec<(TlsVersion, Vec<String>)> {
+    r.tls
+        .as_ref()
+        .unwrap()
+        .versions
+        .iter()
+        .map(|(v, p)| (*v, p.cipher_suites.iter().map(|s| s.name.clone()).collect()))
+        .collect()
+}
+
+/// Scans through the proxy with the binary; the report's endpoint.
+async fn scan_bin(port: u16, ca: &Path, out: &Path) -> Value {
+    let (ca, out) = (ca.to_path_buf(), out.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let o = Command::new(bin())
+            .args(["scan", &format!("127.0.0.1:{port}"), "-q", "--read-timeout", "700ms", "--ca-file"])
+            .arg(&ca)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
+        report(&out)
+    })
+    .await
+    .unwrap()
+}
+
+/// A busy server: stalled steps in the middle of an enumeration are retried, and the lists equal an
+/// unloaded scan's; when the server stays stalled, the record says `incomplete` and `diff` reads the
+/// missing suites and the findings they carried as unknown, never as removed or resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_server_gives_the_same_lists_or_says_incomplete() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = redis(dir.path(), open_tls(pki.server("busy", 90)));
+    let mut ctx = context(pki.anchors());
+    ctx.read_timeout = Duration::from_millis(700);
+    let quiet = scan(server.port, None, &ctx).await;
+    let proxy = Stalling::new(server.port).await;
+    // Two stalled connections in the middle of the sweep of hellos.
+    proxy.set(|n| n == 12 || n == 20);
+    let busy = scan(proxy.port, None, &ctx).await;
+    assert!(proxy.count.load(std::sync::atomic::Ordering::SeqCst) >= 20, "the stalls happened");
+    assert_eq!(suites_of(&busy), suites_of(&quiet), "retries recovered every suite");
+    for (v, p) in &busy.tls.as_ref().unwrap().versions {
+        assert_ne!(p.enumeration, Enumeration::Incomplete, "{v:?}");
+    }
+
+    // Complete, then stalled for good after a few connections.
+    proxy.set(|_| false);
+    let before = scan_bin(proxy.port, &pki.ca_file, &dir.path().join("before")).await;
+    proxy.set(|n| n > 10);
+    let after = scan_bin(proxy.port, &pki.ca_file, &dir.path().join("after")).await;
+    let e = &after["endpoints"][0];
+    let incomplete = e["tls"]["versions"].as_object().unwrap().values().any(|p| p["enumeration"] == "incomplete");
+    assert!(incomplete, "{e}");
+    assert!(finding_ids(&before["endpoints"][0]).contains(&"weak_cipher".to_string()));
+    let o = Command::new(bin())
+        .args(["diff", "--json"])
+        .arg(dir.path().join("before"))
+        .arg(dir.path().join("after"))
+        .output()
+        .unwrap();
+    let d: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["suites_removed"], serde_json::json!([]), "{d}");
+    assert!(!d["suites_unknown"].as_array().unwrap().is_empty(), "{d}");
+    let resolved: Vec<&str> =
+        d["findings_resolved"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(!resolved.contains(&"weak_cipher"), "{d}");
+}

@@ -70,3 +70,16 @@ fn tls_cluster_bus_is_not_a_finding() {
     let r = scan_json(&[format!("127.0.0.1:{}", node.port)], &pki.ca_file, &dir.path().join("out"));
     assert_eq!(ids_of(&r, node.port), Vec::<String>::new());
 }
+
+#[test]
+fn the_bus_ports_own_row_carries_the_finding_when_scanned() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (node, bus) = cluster_redis(dir.path(), &pki, false);
+    let targets = vec![format!("127.0.0.1:{}", node.port), format!("127.0.0.1:{bus}")];
+    let r = scan_json(&targets, &pki.ca_file, &dir.path().join("out"));
+    assert_eq!(ids_of(&r, node.port), vec!["cluster_bus_plaintext"]);
+    assert_eq!(ids_of(&r, bus), vec!["cluster_bus_plaintext"]);
+    let csv = std::fs::read_to_string(dir.path().join("out").join("findings.csv")).unwrap();
+    assert_eq!(csv.matches(",cluster_bus_plaintext,medium,").count(), 2);
+}

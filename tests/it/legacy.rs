@@ -304,3 +304,29 @@ async fn canned_ecdhe_on_a_192_bit_curve() {
     let f = r.findings.iter().find(|f| f.id == FindingId::WeakKeyExchange).expect("weak_key_exchange");
     assert_eq!(f.evidence, "accepts curves under 224 bits: secp192r1");
 }
+
+#[tokio::test]
+async fn a_suite_never_offered_is_a_protocol_violation_for_every_version() {
+    // A broken stack that answers every hello with a TLS 1.2 ServerHello choosing 0x1337, an id no hello
+    // offers (it is unassigned): neither probe may call TLS 1.2 accepted.
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                if matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
+                    let _ = s.write_all(&server_flight(0x0303, 0x1337)).await;
+                }
+            });
+        }
+    });
+    let mut ctx = context(Pki::new().anchors());
+    ctx.read_timeout = std::time::Duration::from_millis(700);
+    let r = scan(port, None, &ctx).await;
+    assert_eq!(accepted(&r), Vec::<TlsVersion>::new());
+    let v12 = version(&r, TlsVersion::Tls12);
+    assert_eq!(v12.status, VersionStatus::Rejected);
+    assert_eq!(v12.failure, Some(HandshakeFailure::ProtocolViolation), "{v12:?}");
+    assert!(v12.detail.as_deref().unwrap_or_default().contains("0x1337"), "{v12:?}");
+}
