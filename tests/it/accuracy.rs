@@ -294,12 +294,15 @@ async fn client_auth_from_the_raw_flight_of_a_tls_1_0_server() {
 
 /// A TCP proxy in front of a real server that stalls chosen connections (held open, nothing forwarded,
 /// for longer than the read timeout): how a busy single-threaded TLS server looks to a scanner.
+/// Which connections (by 1-based number) to stall.
+type StallRule = std::sync::Arc<std::sync::Mutex<Box<dyn Fn(usize) -> bool + Send>>>;
+
 struct Stalling {
     port: u16,
     /// Connections counted so far (1-based numbers are given in accept order).
     count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Stall connection number n when `stall(n)`.
-    rule: std::sync::Arc<std::sync::Mutex<Box<dyn Fn(usize) -> bool + Send>>>,
+    rule: StallRule,
 }
 
 impl Stalling {
@@ -307,8 +310,7 @@ impl Stalling {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let rule: std::sync::Arc<std::sync::Mutex<Box<dyn Fn(usize) -> bool + Send>>> =
-            std::sync::Arc::new(std::sync::Mutex::new(Box::new(|_| false)));
+        let rule: StallRule = std::sync::Arc::new(std::sync::Mutex::new(Box::new(|_| false)));
         let (c, r) = (count.clone(), rule.clone());
         tokio::spawn(async move {
             while let Ok((mut s, _)) = l.accept().await {
