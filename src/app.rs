@@ -100,6 +100,11 @@ impl Outcome {
 /// # Errors
 /// Only when the run directory cannot be written.
 pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progress) -> Result<Outcome, SetupError> {
+    // The run directory is ours alone until the reports are written.
+    let _lock = match &setup.lock {
+        Some(lock) => lock.clone(),
+        None => std::sync::Arc::new(report::rundir::claim_new(&setup.output)?),
+    };
     let (mut journal, mut tracker) = match &setup.resume {
         Some(r) => (Journal::reopen(&setup.output, r.keep_bytes)?, r.tracker.clone()),
         None => (Journal::create(&setup.output, &setup.meta)?, Tracker::default()),
@@ -182,6 +187,19 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         report::prometheus::write(path, &digest, &setup.output.join(report::JOURNAL))?;
     }
     Ok(Outcome { digest, dir: setup.output, interrupted })
+}
+
+/// Rebuilds the reports of a run whose sweep had finished (a `--resume` after a kill while the reports
+/// were being written), `--prometheus` included, under the run's lock.
+///
+/// # Errors
+/// When the journal cannot be read or a report cannot be written.
+pub fn rebuild(f: &crate::config::FinishedRun) -> Result<Outcome, SetupError> {
+    let digest = report::finalize(&f.dir, f.include_closed)?;
+    if let Some(path) = &f.prometheus {
+        report::prometheus::write(path, &digest, &f.dir.join(report::JOURNAL))?;
+    }
+    Ok(Outcome { digest, dir: f.dir.clone(), interrupted: false })
 }
 
 /// A channel set to `true` on Ctrl-C or SIGTERM.

@@ -34,6 +34,7 @@ pub mod diff;
 pub mod endpoints;
 pub mod finding;
 pub mod hosts;
+pub mod input;
 pub mod merge;
 pub mod model;
 pub mod permute;
