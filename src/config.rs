@@ -147,8 +147,11 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     let lock = crate::report::rundir::lock(dir)?;
     let journal = dir.join(crate::report::JOURNAL);
     let bad = |reason: &str| file_error(&journal, reason);
-    if let Err(e) = std::fs::File::open(&journal) {
-        return Err(bad(&format!("cannot read: {e}")));
+    match std::fs::symlink_metadata(&journal) {
+        Err(e) => return Err(bad(&format!("cannot read: {e}"))),
+        // Never through a symlink: a journal is a file this tool wrote.
+        Ok(m) if !m.is_file() => return Err(bad("cannot read: not a regular file")),
+        Ok(_) => {}
     }
     let mut meta = None;
     let mut problem = None;
@@ -195,9 +198,14 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     if let Some(p) = problem {
         return Err(bad(&p));
     }
-    let meta = meta.ok_or_else(|| {
-        bad("holds no scan metadata (the scan never started, or this is not a journal line of this tool): run the scan again with the same -o")
-    })?;
+    // A start that failed before its metadata was on disk: nothing to resume, and the leftover goes so
+    // that the same scan command can run (a retried pod that looks for the journal starts over).
+    if meta.is_none() && crate::report::rundir::remove_failed_start(dir)? {
+        return Err(bad(
+            "holds no scan metadata: the scan never started (the empty journal was removed); run the scan again with the same -o",
+        ));
+    }
+    let meta = meta.ok_or_else(|| bad("line 1: no scan metadata: not a journal line of this tool"))?;
     if meta.schema_version != SCHEMA_VERSION {
         return Err(bad(&format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version)));
     }

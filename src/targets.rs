@@ -284,20 +284,13 @@ pub fn parse_lines(source: &str, reader: impl BufRead) -> (Vec<TargetSpec>, Vec<
         };
         // A UTF-8 byte-order mark (Windows editors) is not part of the first target.
         let body = if info.number == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes) } else { &bytes };
-        let binary = body.contains(&0);
         let Ok(line) = std::str::from_utf8(body) else {
-            errors.push(TargetError {
-                origin: origin(info.number),
-                text: String::new(),
-                reason: "not UTF-8 text".into(),
-            });
-            // A NUL byte means a binary file: nothing after it is a target line.
-            if binary || errors.len() >= MAX_ERRORS {
-                break;
-            }
-            continue;
+            // Not text (a binary file, `/dev/urandom`): nothing after it is read.
+            let reason = "not UTF-8 text: reading stopped".into();
+            errors.push(TargetError { origin: origin(info.number), text: String::new(), reason });
+            break;
         };
-        if binary {
+        if line.contains('\0') {
             let reason = "binary data (NUL byte): not a target list".into();
             errors.push(TargetError { origin: origin(info.number), text: String::new(), reason });
             break;

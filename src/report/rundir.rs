@@ -77,11 +77,10 @@ fn contents(dir: &Path) -> Result<Contents, ReportError> {
     }
     let journal = dir.join(JOURNAL);
     match fs::symlink_metadata(&journal) {
-        // What a failed start (disk full, power loss) can leave: nothing of a run is in it.
-        Ok(m) if m.is_file() && failed_start(&journal, m.len()) => {
-            fs::remove_file(&journal).map_err(io_error(&journal))?;
+        Ok(m) if m.is_file() && !remove_failed_start(dir)? => {
+            return Ok(Contents::Run { merged: merged_journal(&journal) });
         }
-        Ok(m) if m.is_file() => return Ok(Contents::Run { merged: merged_journal(&journal) }),
+        Ok(m) if m.is_file() => {}
         Ok(_) => return Err(refused(&journal, "is not a regular file")),
         Err(_) => {}
     }
@@ -89,16 +88,25 @@ fn contents(dir: &Path) -> Result<Contents, ReportError> {
     Ok(if entries.next().is_none() { Contents::Empty } else { Contents::Foreign })
 }
 
-/// True for a journal without one complete line that is empty, NUL bytes, or the start of this tool's
-/// metadata line: a start that failed before the metadata reached the disk.
-fn failed_start(journal: &Path, len: u64) -> bool {
+/// Removes the journal of `dir` when it is what a start that failed before its metadata reached the disk
+/// leaves (disk full, power loss): not one complete line, and empty, NUL bytes, or the start of this
+/// tool's metadata line. Nothing of a run is in it, and left there it would block both a re-run and
+/// `--resume`. Returns whether it was removed.
+///
+/// # Errors
+/// When it cannot be removed.
+pub fn remove_failed_start(dir: &Path) -> Result<bool, ReportError> {
     const PREFIX: &[u8] = b"{\"type\":\"scan\"";
-    if len == 0 {
-        return true;
+    let journal = dir.join(JOURNAL);
+    let failed = fs::symlink_metadata(&journal).is_ok_and(|m| m.is_file())
+        && crate::input::read_capped(&journal, 1 << 20).is_ok_and(|bytes| {
+            !bytes.contains(&b'\n')
+                && (crate::input::is_filler(&bytes) || bytes.starts_with(PREFIX) || PREFIX.starts_with(&bytes))
+        });
+    if failed {
+        fs::remove_file(&journal).map_err(io_error(&journal))?;
     }
-    let Ok(bytes) = crate::input::read_capped(journal, 1 << 20) else { return false };
-    !bytes.contains(&b'\n')
-        && (crate::input::is_filler(&bytes) || bytes.starts_with(PREFIX) || PREFIX.starts_with(&bytes))
+    Ok(failed)
 }
 
 /// True when the journal's first line is this tool's metadata of a `merge` output.
