@@ -1,6 +1,7 @@
 //! Runs a validated [`Setup`]: scheduler and the one writer, signal handling, final reports.
 //!
-//! The writer is the only owner of the run directory: it journals each record as it arrives, feeds the
+//! The writer is the only owner of the run directory (claimed and `flock`ed before the first packet, held
+//! until the reports are written): it journals each record as it arrives, feeds the
 //! progress bar, and once the scheduler is done (or interrupted by Ctrl-C / SIGTERM) closes the journal
 //! and derives the reports from it.
 
@@ -101,13 +102,20 @@ impl Outcome {
 /// Only when the run directory cannot be written.
 pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progress) -> Result<Outcome, SetupError> {
     // The run directory is ours alone until the reports are written.
-    let _lock = match &setup.lock {
-        Some(lock) => lock.clone(),
-        None => std::sync::Arc::new(report::rundir::claim_new(&setup.output)?),
-    };
-    let (mut journal, mut tracker) = match &setup.resume {
-        Some(r) => (Journal::reopen(&setup.output, r.keep_bytes)?, r.tracker.clone()),
-        None => (Journal::create(&setup.output, &setup.meta)?, Tracker::default()),
+    let (_lock, mut journal, mut tracker) = match (&setup.resume, &setup.lock) {
+        (Some(r), Some(lock)) => (lock.clone(), Journal::reopen(&setup.output, r.keep_bytes)?, r.tracker.clone()),
+        (Some(_), None) => return Err(SetupError::Invalid("internal: a resume without its directory's lock".into())),
+        (None, _) => {
+            let lock = report::rundir::claim_new(&setup.output)?;
+            match Journal::create(&setup.output, &setup.meta) {
+                Ok(journal) => (std::sync::Arc::new(lock), journal, Tracker::default()),
+                Err(e) => {
+                    // A full disk at start: nothing is left behind.
+                    lock.abandon();
+                    return Err(e.into());
+                }
+            }
+        }
     };
     let (tx, mut rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = watch::channel(false);

@@ -114,7 +114,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<
         .iter()
         .map(|r| {
             let path = r.dir.join(JOURNAL);
-            let sha = std::fs::read(&path).map(|b| crate::cert::sha256_hex(&b)).unwrap_or_default();
+            let sha = report::sha256_file(&path).unwrap_or_default();
             FileProof { path: path.display().to_string(), sha256: sha }
         })
         .collect();

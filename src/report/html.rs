@@ -15,6 +15,8 @@ const HORIZON_MAX: usize = 60;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn html(s: &str) -> String {
+    // Local text (a command line, a file name) may hold control characters too: escaped as remote text is.
+    let s = crate::text::sanitize(s, usize::MAX);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -372,7 +374,8 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
         markdown(m.finished_at.as_deref().unwrap_or("\u{2013}"))
     );
     let _ = writeln!(out, "- Scanner host: {}", markdown(&m.scanner_host));
-    let _ = writeln!(out, "- Command: `{}`", m.command_line.join(" ").replace('`', "'"));
+    let command = crate::text::sanitize(&m.command_line.join(" "), usize::MAX);
+    let _ = writeln!(out, "- Command: `{}`", command.replace('`', "'"));
     let _ = writeln!(
         out,
         "- Endpoints: {} planned, {} scanned ({} open, {} closed, {} filtered, {} unreachable); Redis {}, plaintext {}, TLS {}",

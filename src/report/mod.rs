@@ -3,7 +3,8 @@
 //! One writer owns the run directory. [`Journal`] appends one JSON line per finished endpoint and flushes
 //! it, so a crash loses at most the endpoints in flight. [`finalize`] reads the journal back (tolerating
 //! a torn last line) and writes `report.json`, `endpoints.csv`, `findings.csv`, `summary.txt` and
-//! `SHA256SUMS`, each atomically (temporary file + rename). Sinks only read records; they never probe.
+//! `SHA256SUMS`, each atomically (a randomly named temporary file created exclusively, then renamed).
+//! [`rundir`] claims and locks the directory for the whole run. Sinks only read records; they never probe.
 
 pub mod csv;
 pub mod html;
@@ -352,9 +353,24 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
     Ok(digest)
 }
 
-fn sha256_file(path: &Path) -> Result<String, ReportError> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
-    Ok(crate::cert::sha256_hex(&bytes))
+/// SHA-256 (hex) of a file, streamed: a journal is never read into memory whole.
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn sha256_file(path: &Path) -> Result<String, ReportError> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => ctx.update(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(path)(e)),
+        }
+    }
+    Ok(crate::cert::hex(ctx.finish().as_ref()))
 }
 
 /// `SHA256SUMS` over the run's files, in `sha256sum -c` format.

@@ -19,12 +19,21 @@ use crate::model::JournalLine;
 pub struct RunLock {
     _dir: File,
     path: PathBuf,
+    created: bool,
 }
 
 impl RunLock {
     /// The locked directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Gives the directory back after a start that failed (its journal could not be written): removed
+    /// when this run created it and it is still empty, so a failed start leaves nothing.
+    pub fn abandon(self) {
+        if self.created {
+            let _ = fs::remove_dir(&self.path);
+        }
     }
 }
 
@@ -41,13 +50,16 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ReportError + '_ {
 /// # Errors
 /// When it cannot be opened, or another run holds the lock.
 pub fn lock(dir: &Path) -> Result<RunLock, ReportError> {
+    if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refused(dir, "is a symbolic link: give the run directory itself"));
+    }
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
         .open(dir)
         .map_err(io_error(dir))?;
     match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(RunLock { _dir: file, path: dir.to_path_buf() }),
+        Ok(()) => Ok(RunLock { _dir: file, path: dir.to_path_buf(), created: false }),
         Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
             Err(refused(dir, "another redis-tls-scan run is using this directory (it is locked); wait for it to end"))
         }
@@ -124,9 +136,12 @@ fn merged_journal(journal: &Path) -> bool {
 /// When it already holds a run (continue that one with `--resume`) or anything else, or another run
 /// holds it.
 pub fn claim_new(dir: &Path) -> Result<RunLock, ReportError> {
-    match contents(dir)? {
-        Contents::Missing => fs::create_dir_all(dir).map_err(io_error(dir))?,
-        Contents::Empty => {}
+    let created = match contents(dir)? {
+        Contents::Missing => {
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+            true
+        }
+        Contents::Empty => false,
         Contents::Run { .. } => {
             return Err(refused(
                 dir,
@@ -139,8 +154,9 @@ pub fn claim_new(dir: &Path) -> Result<RunLock, ReportError> {
         Contents::Foreign => {
             return Err(refused(dir, "is not empty and is not a run of this tool: choose a new or empty -o directory"));
         }
-    }
-    let lock = lock(dir)?;
+    };
+    let mut lock = lock(dir)?;
+    lock.created = created;
     // Another scan may have claimed it between the look and the lock.
     if dir.join(JOURNAL).exists() {
         return Err(refused(dir, format!("already holds a run ({JOURNAL}): continue it with --resume")));

@@ -140,7 +140,8 @@ pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: 
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Reports: {}", dir.display());
+    // The directory is local text (`-o`), escaped like remote text.
+    let _ = writeln!(out, "Reports: {}", sanitize(&dir.display().to_string(), usize::MAX));
     Ok(out)
 }
 

@@ -397,7 +397,7 @@ fn output_paths_fail_at_setup_not_after_the_sweep() {
     let o = Command::new("sh").args(["-c", &script]).env("BIN", env!("CARGO_BIN_EXE_redis-tls-scan")).output().unwrap();
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("scan.jsonl"), "{}", stderr(&o));
-    assert!(!out.join("scan.jsonl").exists(), "no empty journal left");
+    assert!(!out.exists(), "nothing left: no empty journal, no directory");
     let o = run(&["scan", "--resume", &s(&out), "-q"]);
     assert_eq!(code(&o), 2);
     let o = run(&["scan", "127.0.0.1", "-p", &cp, "-q", "-o", &s(&out)]);
@@ -416,10 +416,9 @@ fn output_paths_fail_at_setup_not_after_the_sweep() {
 
 #[test]
 fn local_text_is_neutralised_like_remote_text() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, cp) = scratch();
     let d = dir.path();
     let out = d.join("out");
-    let port = closed_port().to_string();
     let targets = write(d, "t.txt", "127.0.0.1\n127.0.0.2\u{1b}]0;pwned\u{7}\n");
     let named = d.join("\u{1b}]0;pwned\u{7}.txt");
     for args in [
@@ -429,7 +428,7 @@ fn local_text_is_neutralised_like_remote_text() {
         vec!["scan".to_string(), "127.0.0.1\u{1b}[2J".into()],
     ] {
         let mut full = args.clone();
-        full.extend(["-p".into(), port.clone(), "-q".into(), "-o".into(), s(&out)]);
+        full.extend(["-p".into(), cp.clone(), "-q".into(), "-o".into(), s(&out)]);
         let refs: Vec<&str> = full.iter().map(String::as_str).collect();
         let o = run(&refs);
         let err = stderr(&o);
@@ -437,6 +436,20 @@ fn local_text_is_neutralised_like_remote_text() {
         assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{args:?}: raw control characters in {err:?}");
         assert!(err.contains("\\u{1b}"), "{args:?}: {err}");
         assert!(!out.exists());
+    }
+    // Local text that is valid (a file name, an output directory) reaches no report or terminal raw.
+    let evil = "x\u{1b}]0;pwned\u{7}";
+    let targets = write(d, &format!("{evil}.txt"), "127.0.0.1\n");
+    let out = d.join(evil);
+    let o = run(&["scan", "-f", &s(&targets), "-p", &cp, "--include-closed", "-o", &s(&out)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    for (name, text) in ["summary.txt", "summary.md", "report.html", "endpoints.csv", "findings.csv"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read_to_string(out.join(f)).unwrap()))
+        .chain([("terminal".to_string(), stdout + &stderr(&o))])
+    {
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{name}: raw control characters");
     }
 }
 
