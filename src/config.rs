@@ -234,7 +234,7 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     args.output = Some(dir.to_path_buf());
     args.seed = Some(meta.seed);
     args.quiet = quiet;
-    let mut setup = build(&args, meta.command_line.clone()).await?;
+    let mut setup = build_setup(&args, meta.command_line.clone()).await?;
     // The same scan or none: the resolved plan (targets, exclusions, ports) must be the one recorded.
     // Journals written before the digest existed are compared by their endpoint count only.
     if let (Some(now), Some(then)) = (&setup.meta.plan_digest, &meta.plan_digest)
@@ -274,6 +274,15 @@ fn short(digest: &str) -> &str {
 /// # Errors
 /// Any [`SetupError`]; every bad target line is reported at once.
 pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, SetupError> {
+    // A fresh scan's `-o` must be new or empty: refused before any name is resolved.
+    if let Some(dir) = &args.output {
+        crate::report::rundir::check_new(dir)?;
+    }
+    build_setup(args, command_line).await
+}
+
+/// [`build`] without the look at the output directory (`--resume` continues an existing one).
+async fn build_setup(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, SetupError> {
     let mut warnings = Vec::new();
     let ports = targets::parse_ports(&args.ports).map_err(SetupError::Ports)?;
     if args.concurrency == 0 {

@@ -130,31 +130,38 @@ fn merged_journal(journal: &Path) -> bool {
         && matches!(serde_json::from_slice(&buf), Ok(JournalLine::Scan(m)) if !m.merged_from.is_empty())
 }
 
+/// Looks (without creating or locking anything) whether `dir` can take a fresh scan, so that a
+/// directory holding a run or foreign files is refused before setup goes on. [`claim_new`] decides.
+///
+/// # Errors
+/// As [`claim_new`].
+pub fn check_new(dir: &Path) -> Result<(), ReportError> {
+    match contents(dir)? {
+        Contents::Missing | Contents::Empty => Ok(()),
+        Contents::Run { .. } => Err(refused(
+            dir,
+            format!(
+                "already holds a run ({JOURNAL}): continue it with --resume {}, or choose another -o",
+                dir.display()
+            ),
+        )),
+        Contents::Foreign => {
+            Err(refused(dir, "is not empty and is not a run of this tool: choose a new or empty -o directory"))
+        }
+    }
+}
+
 /// Claims the directory of a fresh scan: creates it, or accepts it empty, and locks it.
 ///
 /// # Errors
 /// When it already holds a run (continue that one with `--resume`) or anything else, or another run
 /// holds it.
 pub fn claim_new(dir: &Path) -> Result<RunLock, ReportError> {
-    let created = match contents(dir)? {
-        Contents::Missing => {
-            fs::create_dir_all(dir).map_err(io_error(dir))?;
-            true
-        }
-        Contents::Empty => false,
-        Contents::Run { .. } => {
-            return Err(refused(
-                dir,
-                format!(
-                    "already holds a run ({JOURNAL}): continue it with --resume {}, or choose another -o",
-                    dir.display()
-                ),
-            ));
-        }
-        Contents::Foreign => {
-            return Err(refused(dir, "is not empty and is not a run of this tool: choose a new or empty -o directory"));
-        }
-    };
+    check_new(dir)?;
+    let created = !dir.exists();
+    if created {
+        fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
     let mut lock = lock(dir)?;
     lock.created = created;
     // Another scan may have claimed it between the look and the lock.
