@@ -217,8 +217,7 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     }
     if ended {
         if let Some(p) = &args.prometheus {
-            crate::report::rundir::check_writable(p)
-                .map_err(|reason| file_error(p, format!("--prometheus: {reason}")))?;
+            crate::report::prometheus::check(p)?;
         }
         return Err(SetupError::Finished(Box::new(FinishedRun {
             dir: dir.to_path_buf(),
@@ -241,8 +240,8 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
         && now != then
     {
         return Err(bad(&format!(
-            "the targets, exclusions or ports now give another plan (digest {}) than the interrupted scan's ({}): \
-             resume needs the same targets; start a new scan with another -o",
+            "the targets, exclusions, ports or name resolution now give another plan (digest {}) than the \
+             interrupted scan's ({}): resume needs the same targets; start a new scan with another -o",
             short(now),
             short(then)
         )));
@@ -337,7 +336,7 @@ async fn build_setup(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup
 
     // Every output path is checked before the first packet, not found unwritable after a long sweep.
     if let Some(p) = &args.prometheus {
-        crate::report::rundir::check_writable(p).map_err(|reason| file_error(p, format!("--prometheus: {reason}")))?;
+        crate::report::prometheus::check(p)?;
     }
     if let Some(sni) = &args.sni
         && rustls::pki_types::ServerName::try_from(sni.as_str()).is_err()

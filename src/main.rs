@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             } {
                 Ok(setup) => run(setup, None).await,
                 Err(SetupError::Finished(f)) => finished(&f, args.quiet),
-                Err(e) => fail(&e),
+                Err(e) => error(&e),
             },
             Command::Demo(args) => match demo::prepare(&args, command_line).await {
                 Ok((setup, endpoints)) => {
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
                     }
                     run(setup, Some("demo")).await
                 }
-                Err(e) => fail(&e),
+                Err(e) => error(&e),
             },
             Command::Diff(args) => diff(&args),
             Command::Merge(args) => {
@@ -89,7 +89,7 @@ async fn run(setup: Setup, _label: Option<&str>) -> u8 {
             report(&outcome, quiet);
             outcome.exit_code(fail_on)
         }
-        Err(e) => fail(&e),
+        Err(e) => error(&e),
     }
 }
 
@@ -119,12 +119,8 @@ fn finished(f: &FinishedRun, quiet: bool) -> u8 {
             report(&outcome, quiet);
             outcome.exit_code(f.fail_on)
         }
-        Err(e) => fail(&e),
+        Err(e) => error(&e),
     }
-}
-
-fn fail(e: &SetupError) -> u8 {
-    error(e)
 }
 
 /// Prints an error, one `error: ` line per line, local text escaped (a file name or target line may hold

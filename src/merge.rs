@@ -74,8 +74,7 @@ fn read_shard(dir: &Path) -> Result<ShardRun, MergeError> {
 pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<JournalDigest, MergeError> {
     // Every output path is checked before anything is written.
     if let Some(p) = prometheus {
-        report::rundir::check_writable(p)
-            .map_err(|reason| MergeError::Shard { path: p.to_path_buf(), reason: format!("--prometheus: {reason}") })?;
+        report::prometheus::check(p)?;
     }
     let mut runs: Vec<ShardRun> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
     runs.sort_by_key(|r| r.shard.index);
@@ -168,9 +167,10 @@ fn definition(m: &ScanMeta) -> Vec<(&'static str, serde_json::Value)> {
         ("version", json!(m.version)),
         ("schema_version", json!(m.schema_version)),
         ("seed", json!(m.seed)),
-        plan,
+        // The specific fields first, so that the message names the most telling difference.
         ("ports", json!(m.ports)),
         ("reserved_excluded", json!(m.reserved_excluded)),
+        plan,
         ("cipher_scan", json!(m.cipher_scan)),
         ("trust.roots", json!(m.trust.roots)),
         ("trust.ca_files", json!(ca_files)),

@@ -140,6 +140,20 @@ pub fn render(digest: &JournalDigest, journal: &Path) -> Result<String, ReportEr
     Ok(out)
 }
 
+/// How every file this module writes starts (the first family's help line).
+const SIGNATURE: &[u8] = b"# HELP redis_tls_scan_";
+
+/// Checks, before the first packet, that `path` can take the exposition file: not a directory, its
+/// directory writable, and not a file of someone else (an existing file is replaced only when this
+/// tool wrote it).
+///
+/// # Errors
+/// [`ReportError::Refused`] naming the path and the reason.
+pub fn check(path: &Path) -> Result<(), ReportError> {
+    super::rundir::check_writable(path, SIGNATURE)
+        .map_err(|reason| ReportError::Refused { path: path.to_path_buf(), reason: format!("--prometheus: {reason}") })
+}
+
 /// Writes the exposition file atomically.
 ///
 /// # Errors

@@ -221,14 +221,25 @@ pub fn create_temp(path: &Path) -> io::Result<(File, PathBuf)> {
     Err(last)
 }
 
-/// Checks, before the first packet, that `path` can later be replaced atomically: not a directory,
-/// and its directory takes a new file (one is created and removed).
+/// Checks, before the first packet, that `path` can later be replaced atomically: not a directory, not
+/// a foreign file (an existing non-empty file must start with `ours`), and its directory takes a new
+/// file (one is created and removed).
 ///
 /// # Errors
 /// A reason naming the problem.
-pub fn check_writable(path: &Path) -> Result<(), String> {
-    if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
-        return Err("is a directory".into());
+pub fn check_writable(path: &Path, ours: &[u8]) -> Result<(), String> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => return Err("is a directory".into()),
+        // An existing file is replaced only when it is empty or one of ours (it starts with `ours`).
+        Ok(m) if m.len() > 0 => {
+            let mut head = Vec::new();
+            let read = File::open(path)
+                .and_then(|f| io::Read::read_to_end(&mut io::Read::take(f, ours.len() as u64), &mut head));
+            if read.is_err() || !head.starts_with(ours) {
+                return Err("exists and was not written by this tool: not replaced".into());
+            }
+        }
+        _ => {}
     }
     let parent = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !parent.is_dir() {

@@ -223,7 +223,7 @@ fn merge_only_shards_of_one_sweep() {
     let good = shard("base1", "127.0.0.1-127.0.0.8", "1/2", &[]);
     let cases: Vec<(PathBuf, &str)> = vec![
         (shard("targets", "127.0.0.11-127.0.0.18", "1/2", &[]), "plan_digest"),
-        (shard("ports", "127.0.0.1-127.0.0.8", "1/2", &["-p", &other_port]), "plan_digest"),
+        (shard("ports", "127.0.0.1-127.0.0.8", "1/2", &["-p", &other_port]), "ports"),
         (shard("cipher", "127.0.0.1-127.0.0.8", "1/2", &["--cipher-scan", "quick"]), "cipher_scan"),
         (shard("timeouts", "127.0.0.1-127.0.0.8", "1/2", &["--read-timeout", "2s"]), "timeouts_ms"),
         (shard("roots", "127.0.0.1-127.0.0.8", "1/2", &["--roots", "mozilla"]), "trust.roots"),
@@ -383,6 +383,13 @@ fn output_paths_fail_at_setup_not_after_the_sweep() {
         assert!(stderr(&o).contains(&format!("error: {prom}: {needle}")), "{}", stderr(&o));
         assert!(!out.exists(), "refused before the scan");
     }
+    // An existing file is replaced only when this tool wrote it.
+    let foreign = write(d, "node.prom", "# HELP node_load1 Load.\n# TYPE node_load1 gauge\nnode_load1 0.5\n");
+    let o = run(&["scan", "127.0.0.1", "-p", &cp, "-q", "-o", &s(&out), "--prometheus", &s(&foreign)]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--prometheus: exists and was not written by this tool"), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&foreign).unwrap().starts_with("# HELP node_load1"));
+    assert!(!out.exists());
     let (s0, s1) = (d.join("s0"), d.join("s1"));
     assert_eq!(code(&closed_sweep(&s0, 2, &cp, &["--shard", "0/2"])), 0);
     assert_eq!(code(&closed_sweep(&s1, 2, &cp, &["--shard", "1/2"])), 0);
