@@ -23,11 +23,6 @@ pub struct RunLock {
 }
 
 impl RunLock {
-    /// The locked directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Gives the directory back after a start that failed (its journal could not be written): removed
     /// when this run created it and it is still empty, so a failed start leaves nothing.
     pub fn abandon(self) {
@@ -75,6 +70,8 @@ enum Contents {
     Run {
         merged: bool,
     },
+    /// Only what a failed start leaves (see [`remove_failed_start`]): removed once the lock is held.
+    FailedStart,
     Foreign,
 }
 
@@ -88,33 +85,45 @@ fn contents(dir: &Path) -> Result<Contents, ReportError> {
         return Err(refused(dir, "exists and is not a directory"));
     }
     let journal = dir.join(JOURNAL);
-    match fs::symlink_metadata(&journal) {
-        Ok(m) if m.is_file() && !remove_failed_start(dir)? => {
+    let failed = match fs::symlink_metadata(&journal) {
+        Ok(m) if m.is_file() && !failed_start(&journal) => {
             return Ok(Contents::Run { merged: merged_journal(&journal) });
         }
-        Ok(m) if m.is_file() => {}
+        Ok(m) if m.is_file() => true,
         Ok(_) => return Err(refused(&journal, "is not a regular file")),
-        Err(_) => {}
-    }
-    let mut entries = fs::read_dir(dir).map_err(io_error(dir))?;
-    Ok(if entries.next().is_none() { Contents::Empty } else { Contents::Foreign })
+        Err(_) => false,
+    };
+    // Nothing but the failed journal (and the directory's own entries) counts as empty.
+    let others =
+        fs::read_dir(dir).map_err(io_error(dir))?.filter(|e| !e.as_ref().is_ok_and(|e| e.file_name() == JOURNAL));
+    Ok(match (others.count(), failed) {
+        (0, false) => Contents::Empty,
+        (0, true) => Contents::FailedStart,
+        _ => Contents::Foreign,
+    })
 }
 
-/// Removes the journal of `dir` when it is what a start that failed before its metadata reached the disk
-/// leaves (disk full, power loss): not one complete line, and empty, NUL bytes, or the start of this
-/// tool's metadata line. Nothing of a run is in it, and left there it would block both a re-run and
-/// `--resume`. Returns whether it was removed.
+/// True for a journal that is what a start that failed before its metadata reached the disk leaves
+/// (disk full, power loss): not one complete line, and empty, NUL bytes, or the start of this tool's
+/// metadata line.
+fn failed_start(journal: &Path) -> bool {
+    const PREFIX: &[u8] = b"{\"type\":\"scan\"";
+    fs::symlink_metadata(journal).is_ok_and(|m| m.is_file())
+        && crate::input::read_capped(journal, 1 << 20).is_ok_and(|bytes| {
+            !bytes.contains(&b'\n')
+                && (crate::input::is_filler(&bytes) || bytes.starts_with(PREFIX) || PREFIX.starts_with(&bytes))
+        })
+}
+
+/// Removes the journal of `dir` when it is what a failed start leaves: nothing of a run is in it, and
+/// left there it would block both a re-run and `--resume`. Call it only with the directory's lock held
+/// (a starting run's journal is empty for an instant). Returns whether it was removed.
 ///
 /// # Errors
 /// When it cannot be removed.
 pub fn remove_failed_start(dir: &Path) -> Result<bool, ReportError> {
-    const PREFIX: &[u8] = b"{\"type\":\"scan\"";
     let journal = dir.join(JOURNAL);
-    let failed = fs::symlink_metadata(&journal).is_ok_and(|m| m.is_file())
-        && crate::input::read_capped(&journal, 1 << 20).is_ok_and(|bytes| {
-            !bytes.contains(&b'\n')
-                && (crate::input::is_filler(&bytes) || bytes.starts_with(PREFIX) || PREFIX.starts_with(&bytes))
-        });
+    let failed = failed_start(&journal);
     if failed {
         fs::remove_file(&journal).map_err(io_error(&journal))?;
     }
@@ -137,7 +146,7 @@ fn merged_journal(journal: &Path) -> bool {
 /// As [`claim_new`].
 pub fn check_new(dir: &Path) -> Result<(), ReportError> {
     match contents(dir)? {
-        Contents::Missing | Contents::Empty => Ok(()),
+        Contents::Missing | Contents::Empty | Contents::FailedStart => Ok(()),
         Contents::Run { .. } => Err(refused(
             dir,
             format!(
@@ -164,6 +173,7 @@ pub fn claim_new(dir: &Path) -> Result<RunLock, ReportError> {
     }
     let mut lock = lock(dir)?;
     lock.created = created;
+    remove_failed_start(dir)?;
     // Another scan may have claimed it between the look and the lock.
     if dir.join(JOURNAL).exists() {
         return Err(refused(dir, format!("already holds a run ({JOURNAL}): continue it with --resume")));
@@ -179,7 +189,7 @@ pub fn claim_new(dir: &Path) -> Result<RunLock, ReportError> {
 pub fn claim_merge(dir: &Path) -> Result<RunLock, ReportError> {
     match contents(dir)? {
         Contents::Missing => fs::create_dir_all(dir).map_err(io_error(dir))?,
-        Contents::Empty | Contents::Run { merged: true } => {}
+        Contents::Empty | Contents::FailedStart | Contents::Run { merged: true } => {}
         Contents::Run { merged: false } => {
             return Err(refused(dir, "holds a scan run, not an earlier merge output: choose another -o directory"));
         }
