@@ -1,9 +1,10 @@
 //! `merge DIR... -o OUT`: the shards of one sweep (`--shard I/N`, one seed) into one run directory.
 //!
 //! Checks that the shards belong together (same tool version and schema, same seed, same N, every index
-//! once), concatenates their endpoints (no endpoint twice), keeps their cluster-bus findings (each
-//! shard saw every port it needed for those) and recomputes `mixed_mode` over the whole, since one host's
-//! plaintext and TLS ports can land in different shards. Then writes every report as a scan would.
+//! once, the same scan definition: plan digest, ports, options), locks them and its output, concatenates
+//! their endpoints (no endpoint twice), keeps their cluster-bus findings (each shard saw every port it
+//! needed for those) and recomputes `mixed_mode` over the whole, since one host's plaintext and TLS
+//! ports can land in different shards. Then writes every report as a scan would.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -104,6 +105,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<
     if !missing.is_empty() {
         return Err(MergeError::Set(format!("shard(s) {} missing", missing.join(", "))));
     }
+    // No shard may change under the merge (a `--resume` of it holds its lock).
+    let _shard_locks = runs.iter().map(|r| report::rundir::lock(&r.dir)).collect::<Result<Vec<_>, _>>()?;
 
     let mut meta = first.meta.clone();
     meta.shard = None;

@@ -84,6 +84,12 @@ fn a_run_directory_has_one_writer() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("another redis-tls-scan run is using this directory"), "{}", stderr(&o));
     drop(held);
+    // A shard in use (a resume of it runs) is not read under the merge either.
+    let held = redis_tls_scan::report::rundir::lock(&s1).unwrap();
+    let o = run(&["merge", &s(&s0), &s(&s1), "-o", &s(&merged), "-q"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains(&format!("{}: another redis-tls-scan run", s(&s1))), "{}", stderr(&o));
+    drop(held);
     let o = run(&["merge", &s(&s0), &s(&s1), "-o", &s(&merged), "-q"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
