@@ -444,6 +444,58 @@ mod tests {
         assert_ne!(a.digest(), Plan::build(&[resolved("10.0.0.0/24")], &[6379], &[excl("10.0.0.1")]).digest());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// The sweep against brute force: every (address, port) some target names, minus exclusions,
+        /// exactly once, with a name when a named target covers it.
+        #[test]
+        fn the_plan_is_the_set_of_named_endpoints_each_once(
+            targets in proptest::collection::vec((0u8..24, 0u8..8, proptest::option::of(1u16..4), 0u8..3, proptest::bool::ANY), 0..8),
+            exclusions in proptest::collection::vec((0u8..32, 0u8..4), 0..3),
+        ) {
+            use std::collections::{BTreeMap, BTreeSet};
+            let ip = |last: u8, mapped: bool| -> IpAddr {
+                let v4 = std::net::Ipv4Addr::new(10, 0, 0, last);
+                if mapped { IpAddr::V6(v4.to_ipv6_mapped()) } else { IpAddr::V4(v4) }
+            };
+            let ports = [1u16, 2];
+            let mut expected: BTreeMap<(u8, u16), BTreeSet<Option<String>>> = BTreeMap::new();
+            let resolved: Vec<Resolved> = targets
+                .iter()
+                .map(|&(first, len, port, name, mapped)| {
+                    let name = (name > 0).then(|| format!("n{name}"));
+                    for a in first..=first + len {
+                        for p in port.map_or(ports.to_vec(), |p| vec![p]) {
+                            expected.entry((a, p)).or_default().insert(name.clone());
+                        }
+                    }
+                    Resolved {
+                        intervals: vec![Interval::new(ip(first, mapped), ip(first + len, mapped))],
+                        port,
+                        name,
+                    }
+                })
+                .collect();
+            let excluded: Vec<Interval> =
+                exclusions.iter().map(|&(a, len)| Interval::new(ip(a, false), ip(a.saturating_add(len), false))).collect();
+            expected.retain(|(a, _), _| !exclusions.iter().any(|&(e, len)| (e..=e.saturating_add(len)).contains(a)));
+            let plan = Plan::build(&resolved, &ports, &excluded);
+            let got: Vec<Endpoint> = plan.iter().collect();
+            proptest::prop_assert_eq!(got.len(), expected.len());
+            let mut seen = BTreeSet::new();
+            for e in &got {
+                let IpAddr::V4(v4) = e.addr.ip() else { panic!("mapped addresses are planned as IPv4: {e:?}") };
+                let key = (v4.octets()[3], e.addr.port());
+                proptest::prop_assert!(seen.insert(key), "twice: {:?}", e);
+                let names = expected.get(&key).cloned().unwrap_or_default();
+                // The first name in precedence order: named before unnamed, then alphabetical.
+                let want = names.iter().flatten().min().cloned();
+                proptest::prop_assert_eq!(e.name.as_deref().map(str::to_string), want, "{:?}", e);
+            }
+        }
+    }
+
     #[test]
     fn exclusion_covering_everything_leaves_nothing() {
         let plan = Plan::build(&[resolved("127.0.0.0/30")], &[1], &[excl("0.0.0.0/0")]);
