@@ -32,7 +32,12 @@ pub enum InputError {
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::LineTooLong(max) => write!(f, "line longer than {} bytes: not a text file of this kind", max),
+            Self::LineTooLong(max) if *max < 1 << 20 => {
+                write!(f, "line longer than {max} bytes: not a text file of this kind")
+            }
+            Self::LineTooLong(max) => {
+                write!(f, "line longer than {}: not a text file of this kind", human(*max as u64))
+            }
             Self::TooBig(max) => write!(f, "larger than {}: refusing to read on", human(*max)),
             Self::Io(e) => write!(f, "read error: {e}"),
         }
