@@ -45,8 +45,13 @@ pub struct DiffError {
 pub fn load(path: &Path) -> Result<ReportFile, DiffError> {
     let file = if path.is_dir() { path.join("report.json") } else { path.to_path_buf() };
     let err = |reason: String| DiffError { path: file.clone(), reason };
-    let bytes = std::fs::read(&file).map_err(|e| err(format!("cannot read: {e}")))?;
-    let report: ReportFile = serde_json::from_slice(&bytes).map_err(|e| err(format!("not a report.json: {e}")))?;
+    // Bounded: `diff DIR /dev/zero` fails at its first byte, a huge file at the cap.
+    let opened = std::fs::File::open(&file).map_err(|e| err(format!("cannot read: {e}")))?;
+    let reader = std::io::BufReader::new(crate::input::Capped::new(opened, crate::input::MAX_REPORT_FILE));
+    let report: ReportFile = serde_json::from_reader(reader).map_err(|e| DiffError {
+        path: PathBuf::from(format!("{}:{}", file.display(), e.line())),
+        reason: format!("not a report.json: {e}"),
+    })?;
     if report.schema_version != crate::model::SCHEMA_VERSION {
         return Err(err(format!(
             "schema {} (this tool reads {})",

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use redis_tls_scan::app::{self, Outcome, exit};
 use redis_tls_scan::cli::{Cli, Command};
-use redis_tls_scan::config::{self, Setup, SetupError};
+use redis_tls_scan::config::{self, FinishedRun, Setup, SetupError};
 use redis_tls_scan::demo;
 use redis_tls_scan::progress::Progress;
+use redis_tls_scan::text::sanitize;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -27,7 +28,8 @@ fn main() -> ExitCode {
                 None => config::build(&args, command_line).await,
             } {
                 Ok(setup) => run(setup, None).await,
-                Err(e) => fail(&e),
+                Err(SetupError::Finished(f)) => finished(&f, args.quiet),
+                Err(e) => error(&e),
             },
             Command::Demo(args) => match demo::prepare(&args, command_line).await {
                 Ok((setup, endpoints)) => {
@@ -40,27 +42,20 @@ fn main() -> ExitCode {
                     }
                     run(setup, Some("demo")).await
                 }
-                Err(e) => fail(&e),
+                Err(e) => error(&e),
             },
             Command::Diff(args) => diff(&args),
-            Command::Merge(args) => match redis_tls_scan::merge::merge(&args.shards, &args.output).and_then(|d| {
-                if let Some(p) = &args.prometheus {
-                    let journal = args.output.join(redis_tls_scan::report::JOURNAL);
-                    redis_tls_scan::report::prometheus::write(p, &d, &journal)?;
+            Command::Merge(args) => {
+                match redis_tls_scan::merge::merge(&args.shards, &args.output, args.prometheus.as_deref()) {
+                    Ok(digest) => {
+                        let interrupted = digest.meta.interrupted;
+                        let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
+                        report(&outcome, args.quiet);
+                        outcome.exit_code(args.fail_on)
+                    }
+                    Err(e) => error(&e),
                 }
-                Ok(d)
-            }) {
-                Ok(digest) => {
-                    let interrupted = digest.meta.interrupted;
-                    let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
-                    report(&outcome, args.quiet);
-                    outcome.exit_code(args.fail_on)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::SETUP
-                }
-            },
+            }
         }
     }))
 }
@@ -68,19 +63,13 @@ fn main() -> ExitCode {
 fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
     let (old, new) = match (redis_tls_scan::diff::load(&args.old), redis_tls_scan::diff::load(&args.new)) {
         (Ok(o), Ok(n)) => (o, n),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return exit::SETUP;
-        }
+        (Err(e), _) | (_, Err(e)) => return error(&e),
     };
     let d = redis_tls_scan::diff::compare(&old, &new);
     if args.json {
         match serde_json::to_string_pretty(&d) {
             Ok(j) => println!("{j}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::SETUP;
-            }
+            Err(e) => return error(&e),
         }
     } else {
         print!("{}", redis_tls_scan::diff::render(&d));
@@ -91,7 +80,7 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
 async fn run(setup: Setup, _label: Option<&str>) -> u8 {
     let progress = Progress::new(setup.meta.endpoints_planned, setup.progress);
     for w in &setup.warnings {
-        progress.println(&format!("warning: {w}"));
+        progress.println(&format!("warning: {}", sanitize(w, usize::MAX)));
     }
     let (quiet, fail_on) = (setup.quiet, setup.fail_on);
     let stop = app::stop_on_signals();
@@ -100,7 +89,7 @@ async fn run(setup: Setup, _label: Option<&str>) -> u8 {
             report(&outcome, quiet);
             outcome.exit_code(fail_on)
         }
-        Err(e) => fail(&e),
+        Err(e) => error(&e),
     }
 }
 
@@ -118,26 +107,27 @@ fn report(outcome: &Outcome, quiet: bool) {
     }
 }
 
-fn fail(e: &SetupError) -> u8 {
-    // Killed after the sweep but before (or while) the reports were written: rebuild them.
-    if let SetupError::Finished(dir) = e {
-        let journal = dir.join(redis_tls_scan::report::JOURNAL);
-        let include_closed = redis_tls_scan::report::digest(&journal)
-            .is_ok_and(|d| d.meta.command_line.iter().any(|a| a == "--include-closed"));
-        return match redis_tls_scan::report::finalize(dir, include_closed) {
-            Ok(digest) => {
-                let outcome = Outcome { digest, dir: dir.clone(), interrupted: false };
-                eprintln!("{}: the sweep had finished; reports rebuilt from the journal", dir.display());
-                outcome.exit_code(None)
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::SETUP
-            }
-        };
+/// `--resume` of a run whose sweep had finished: its reports (and `--prometheus`) rebuilt from the
+/// journal, and the exit code the uninterrupted run would have given.
+fn finished(f: &FinishedRun, quiet: bool) -> u8 {
+    match app::rebuild(f) {
+        Ok(outcome) => {
+            eprintln!(
+                "{}: the sweep had finished; reports rebuilt from the journal",
+                sanitize(&f.dir.display().to_string(), usize::MAX)
+            );
+            report(&outcome, quiet);
+            outcome.exit_code(f.fail_on)
+        }
+        Err(e) => error(&e),
     }
+}
+
+/// Prints an error, one `error: ` line per line, local text escaped (a file name or target line may hold
+/// ESC or BEL), and gives the setup exit code.
+fn error(e: &dyn std::fmt::Display) -> u8 {
     for line in e.to_string().lines() {
-        eprintln!("error: {line}");
+        eprintln!("error: {}", sanitize(line, usize::MAX));
     }
     exit::SETUP
 }

@@ -766,6 +766,10 @@ pub struct ScanMeta {
     pub warn_days: i64,
     /// Endpoints planned (targets × ports − exclusions, this shard's part).
     pub endpoints_planned: u64,
+    /// SHA-256 of the resolved plan (targets, exclusions, ports), see [`crate::endpoints::Plan::digest`];
+    /// absent in journals and reports written before it existed (still schema 1.0).
+    #[serde(default)]
+    pub plan_digest: Option<String>,
     /// Seed of the visiting order.
     pub seed: u64,
     /// `--shard I/N`, if any.

@@ -15,6 +15,8 @@ const HORIZON_MAX: usize = 60;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn html(s: &str) -> String {
+    // Local text (a command line, a file name) may hold control characters too: escaped as remote text is.
+    let s = crate::text::sanitize(s, usize::MAX);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -30,14 +32,27 @@ pub fn html(s: &str) -> String {
 }
 
 /// Escapes text for a Markdown table cell or paragraph: no markup, links, HTML or cell breaks survive.
+///
+/// Control characters are escaped as in [`crate::text::sanitize`], and bare URLs are broken so that no
+/// renderer autolinks them (GitHub's `http://`, `www.` and e-mail autolinks): the `://` of a scheme, the
+/// dot of `www.` and every `@` are backslash-escaped, which renders as the same text but is no link.
 pub fn markdown(s: &str) -> String {
+    let s = crate::text::sanitize(s, usize::MAX);
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '{' | '}' | '+' | '-' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '{' | '}' | '+' | '-' | '@' => {
                 out.push('\\');
                 out.push(c);
             }
+            ':' if chars.peek() == Some(&'/') => {
+                out.push_str("\\:");
+                while chars.next_if_eq(&'/').is_some() {
+                    out.push_str("\\/");
+                }
+            }
+            '.' if out.to_ascii_lowercase().ends_with("www") => out.push_str("\\."),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
@@ -359,7 +374,8 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
         markdown(m.finished_at.as_deref().unwrap_or("\u{2013}"))
     );
     let _ = writeln!(out, "- Scanner host: {}", markdown(&m.scanner_host));
-    let _ = writeln!(out, "- Command: `{}`", m.command_line.join(" ").replace('`', "'"));
+    let command = crate::text::sanitize(&m.command_line.join(" "), usize::MAX);
+    let _ = writeln!(out, "- Command: `{}`", command.replace('`', "'"));
     let _ = writeln!(
         out,
         "- Endpoints: {} planned, {} scanned ({} open, {} closed, {} filtered, {} unreachable); Redis {}, plaintext {}, TLS {}",
@@ -421,6 +437,16 @@ mod tests {
     #[test]
     fn escapes() {
         assert_eq!(html("<img src=x onerror='a()'>&"), "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;");
-        assert_eq!(markdown("CN=[x](http://e) | *b* <s>"), "CN=\\[x\\]\\(http://e\\) \\| \\*b\\* &lt;s&gt;");
+        assert_eq!(markdown("CN=[x](http://e) | *b* <s>"), "CN=\\[x\\]\\(http\\:\\/\\/e\\) \\| \\*b\\* &lt;s&gt;");
+    }
+
+    #[test]
+    fn no_remote_text_becomes_a_link_or_an_escape_sequence() {
+        let md =
+            markdown("-ERR see https://evil.example/x, WWW.evil.example, ftp://a or root@evil.example \u{1b}]0;t\u{7}");
+        for autolink in ["://", "www.", "WWW.", "t@e", "\u{1b}", "\u{7}"] {
+            assert!(!md.contains(autolink), "{autolink} in {md}");
+        }
+        assert_eq!(markdown("127.0.0.1:6379"), "127.0.0.1:6379", "addresses stay as they are");
     }
 }

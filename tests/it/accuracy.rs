@@ -13,12 +13,9 @@ use tokio::io::AsyncWriteExt;
 
 use crate::support::*;
 
-fn bin() -> String {
+/// The binary's path, to run inside a namespace.
+fn exe() -> String {
     env!("CARGO_BIN_EXE_redis-tls-scan").to_string()
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
 }
 
 fn finding_ids(e: &Value) -> Vec<String> {
@@ -39,7 +36,7 @@ fn server_in(ns: &Netns, server: &Path, dir: &Path, args: &[&str]) -> Peer {
 /// Scans `NETNS_ADDR:port` from inside `ns` with the binary; returns the endpoint's record.
 fn scan_in(ns: &Netns, port: u16, out: &Path) -> Value {
     let o = ns
-        .command(bin())
+        .command(exe())
         .args(["scan", &format!("{NETNS_ADDR}:{port}"), "--allow-reserved", "-q", "--read-timeout", "2s", "-o"])
         .arg(out)
         .output()
@@ -350,7 +347,7 @@ fn suites_of(r: &EndpointRecord) -> Vec<(TlsVersion, Vec<String>)> {
 async fn scan_bin(port: u16, ca: &Path, out: &Path) -> Value {
     let (ca, out) = (ca.to_path_buf(), out.to_path_buf());
     tokio::task::spawn_blocking(move || {
-        let o = Command::new(bin())
+        let o = bin()
             .args(["scan", &format!("127.0.0.1:{port}"), "-q", "--read-timeout", "700ms", "--ca-file"])
             .arg(&ca)
             .arg("-o")
@@ -394,12 +391,8 @@ async fn a_busy_server_gives_the_same_lists_or_says_incomplete() {
     let incomplete = e["tls"]["versions"].as_object().unwrap().values().any(|p| p["enumeration"] == "incomplete");
     assert!(incomplete, "{e}");
     assert!(finding_ids(&before["endpoints"][0]).contains(&"weak_cipher".to_string()));
-    let o = Command::new(bin())
-        .args(["diff", "--json"])
-        .arg(dir.path().join("before"))
-        .arg(dir.path().join("after"))
-        .output()
-        .unwrap();
+    let o =
+        bin().args(["diff", "--json"]).arg(dir.path().join("before")).arg(dir.path().join("after")).output().unwrap();
     let d: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["suites_removed"], serde_json::json!([]), "{d}");
     assert!(!d["suites_unknown"].as_array().unwrap().is_empty(), "{d}");

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -27,7 +27,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Panics with an install hint when `bin` is not on PATH.
 pub(crate) fn require(bin: &str) {
     let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()));
-    assert!(found, "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl)");
+    assert!(
+        found,
+        "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl, prometheus)"
+    );
 }
 
 /// A port that was free a moment ago (bound to port 0, then released).
@@ -477,4 +480,79 @@ impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
     }
+}
+
+/// The binary under test.
+pub(crate) fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
+}
+
+/// Runs the binary to completion.
+pub(crate) fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run binary")
+}
+
+/// Its exit code.
+pub(crate) fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+/// Its stderr, as text.
+pub(crate) fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `report.json` of a run directory.
+pub(crate) fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// Every file listed in SHA256SUMS exists and matches.
+pub(crate) fn check_sums(dir: &Path) {
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let mut n = 0;
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let actual = redis_tls_scan::cert::sha256_hex(&bytes);
+        assert_eq!(hash, actual, "{name}");
+        n += 1;
+    }
+    assert_eq!(n, 7);
+}
+
+/// Checks a Prometheus text file with the real `promtool check metrics` (Debian's `prometheus`).
+pub(crate) fn promtool_check(text: &str) {
+    require("promtool");
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let checked = check.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// A listener the test owns that holds every connection: a scan against it stays busy until stopped.
+/// Returns its port and a receiver told about each connection.
+pub(crate) fn tarpit() -> (u16, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(64).flatten() {
+            let _ = tx.send(());
+            held.push(s);
+        }
+    });
+    (port, rx)
 }
