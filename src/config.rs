@@ -346,7 +346,7 @@ async fn build_setup(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup
             crate::text::sanitize(sni, 100)
         )));
     }
-    let concurrency = clamp_concurrency(args.concurrency, &mut warnings);
+    let (concurrency, sockets) = clamp_concurrency(args.concurrency, args.cipher_scan, &mut warnings);
     let started_at = crate::cert::rfc3339(crate::scan::unix_now());
     let output = args.output.clone().unwrap_or_else(|| default_output("", &started_at));
     let meta = ScanMeta {
@@ -394,6 +394,7 @@ async fn build_setup(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup
         cipher_scan: args.cipher_scan,
         rate: crate::probe::RateLimiter::new(args.rate),
         host_concurrency: args.host_concurrency.max(1),
+        sockets: Some(sockets),
     };
     Ok(Setup {
         plan: Arc::new(plan),
@@ -597,18 +598,34 @@ fn load_client(cert: Option<&Path>, key: Option<&Path>) -> Result<ClientMaterial
     Ok((Some((chain, key_der)), Some(proof)))
 }
 
-/// Clamps concurrency to what the open-file limit allows (raising the soft limit first).
-fn clamp_concurrency(wanted: usize, warnings: &mut Vec<String>) -> usize {
+/// The concurrency the open-file limit allows and the socket budget the probes share.
+///
+/// The soft limit is raised to the hard one first. [`FD_RESERVE`] descriptors (plus two per scan thread
+/// beyond eight: each runtime has an epoll and an event descriptor) stay free for stdio, the journal, the
+/// lock and the reports; the rest are sockets. An endpoint holds up to
+/// [`crate::probe::peak_sockets`] of them at once (5: the raw probe's five versions side by side; 2 with
+/// `--cipher-scan off`: the TLS 1.3 and 1.2 handshakes), so at most sockets / 5 endpoints are in flight.
+pub fn clamp_concurrency(
+    wanted: usize,
+    cipher_scan: crate::probe::raw::CipherScan,
+    warnings: &mut Vec<String>,
+) -> (usize, Arc<crate::probe::Sockets>) {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
-    let usable = usize::try_from(limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
-    if wanted > usable {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(64) as u64;
+    let reserve = FD_RESERVE + 2 * threads.saturating_sub(8);
+    let sockets = usize::try_from(limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
+    let per_endpoint = crate::probe::peak_sockets(cipher_scan);
+    let usable = (sockets / per_endpoint).max(1);
+    let concurrency = if wanted > usable {
         warnings.push(format!(
-            "--concurrency {wanted} exceeds the open-file limit ({limit}); using {usable} (raise it with ulimit -n)"
+            "--concurrency {wanted} exceeds the open-file limit ({limit}): {sockets} sockets for probes, up to \
+             {per_endpoint} per endpoint at once; using {usable} (raise it with ulimit -n)"
         ));
         usable
     } else {
         wanted
-    }
+    };
+    (concurrency, crate::probe::Sockets::new(sockets))
 }
 
 #[cfg(test)]

@@ -229,6 +229,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         cipher_scan: crate::probe::raw::CipherScan::Full,
         rate: None,
         host_concurrency: 8,
+        sockets: Some(crate::config::clamp_concurrency(8, crate::probe::raw::CipherScan::Full, &mut Vec::new()).1),
     };
     debug_assert!(endpoints.iter().all(|e| e.addr.ip().is_loopback()));
     let setup = Setup {

@@ -65,6 +65,9 @@ pub enum Reachability {
     Filtered,
     /// The network or host is unreachable, or another connect error occurred.
     Unreachable,
+    /// Not a property of the target: this machine had no socket to give (`EMFILE`, `ENFILE`, `ENOBUFS`,
+    /// `ENOMEM`) even after waiting; the endpoint was not probed and should be scanned again.
+    ScannerOutOfResources,
 }
 
 impl Reachability {
@@ -75,6 +78,7 @@ impl Reachability {
             Self::Closed => "closed",
             Self::Filtered => "filtered",
             Self::Unreachable => "unreachable",
+            Self::ScannerOutOfResources => "scanner_out_of_resources",
         }
     }
 }
@@ -827,6 +831,11 @@ pub struct Timeouts {
     pub endpoint: u64,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Endpoint counts by outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -840,6 +849,9 @@ pub struct Counts {
     pub filtered: u64,
     /// Other connect errors.
     pub unreachable: u64,
+    /// Not probed: the scanner ran out of sockets (absent when none, as in journals before it existed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scanner_out_of_resources: u64,
     /// Endpoints that speak Redis (plaintext or TLS).
     pub redis: u64,
     /// Endpoints that answered Redis in plaintext.
@@ -856,6 +868,7 @@ impl Counts {
         self.closed += o.closed;
         self.filtered += o.filtered;
         self.unreachable += o.unreachable;
+        self.scanner_out_of_resources += o.scanner_out_of_resources;
         self.redis += o.redis;
         self.plaintext_redis += o.plaintext_redis;
         self.tls += o.tls;
@@ -869,6 +882,7 @@ impl Counts {
             Reachability::Closed => c.closed = 1,
             Reachability::Filtered => c.filtered = 1,
             Reachability::Unreachable => c.unreachable = 1,
+            Reachability::ScannerOutOfResources => c.scanner_out_of_resources = 1,
         }
         c
     }
@@ -888,6 +902,7 @@ impl Counts {
             Reachability::Closed => self.closed += 1,
             Reachability::Filtered => self.filtered += 1,
             Reachability::Unreachable => self.unreachable += 1,
+            Reachability::ScannerOutOfResources => self.scanner_out_of_resources += 1,
         }
         self.redis += u64::from(r.is_redis());
         self.plaintext_redis += u64::from(r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()));

@@ -46,12 +46,15 @@ pub struct ProbeContext {
     pub rate: Option<Arc<crate::probe::RateLimiter>>,
     /// `--host-concurrency`: endpoints of one address probed at once.
     pub host_concurrency: usize,
+    /// The scan-wide socket budget every probe draws from (`None`: unlimited, as in unit tests).
+    pub sockets: Option<Arc<crate::probe::Sockets>>,
 }
 
 impl ProbeContext {
     /// A fresh per-endpoint budget: these timeouts, the total deadline from now, the scan's rate limiter.
     pub fn budget(&self) -> Budget {
         Budget::new(self.connect_timeout, self.read_timeout, self.endpoint_timeout, self.rate.clone())
+            .with_sockets(self.sockets.clone())
     }
 }
 
@@ -112,7 +115,7 @@ fn closed_record(ep: &Endpoint, ctx: &ProbeContext, reachability: Reachability, 
 async fn probe_open(
     ep: &Endpoint,
     ctx: &ProbeContext,
-    mut sock: tokio::net::TcpStream,
+    mut sock: crate::probe::Conn,
     budget: Budget,
     start: Instant,
 ) -> EndpointRecord {

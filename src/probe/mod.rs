@@ -2,6 +2,10 @@
 //! little as it can (a `PING`, a ClientHello), reads with a byte cap and a deadline, and returns data.
 //!
 //! Probes never print and never fail the scan: every outcome, however hostile the peer, is a value.
+//!
+//! Every socket a probe opens comes from the scan-wide [`Sockets`] budget (one permit per socket, held
+//! for the socket's life by [`Conn`]): when the open-file limit bites, a probe waits for a socket instead
+//! of failing, and the wait, like a `--rate` wait, does not count against the endpoint's deadline.
 
 pub mod danger;
 pub mod hello;
@@ -12,15 +16,105 @@ pub mod tls;
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::model::Reachability;
+
+/// Sockets one endpoint holds at once, at most: the raw probe runs its [`raw::PARALLEL_VERSIONS`]
+/// versions side by side, one connection each; the TLS stage holds [`tls::PARALLEL_HANDSHAKES`]; the
+/// plaintext PING, the client-certificate handshake and a host-pass bus probe hold one. The stages run
+/// one after the other, never overlapping, so the peak is the largest of them.
+pub fn peak_sockets(cipher_scan: raw::CipherScan) -> usize {
+    if cipher_scan == raw::CipherScan::Off {
+        tls::PARALLEL_HANDSHAKES as usize
+    } else {
+        (raw::PARALLEL_VERSIONS as usize).max(tls::PARALLEL_HANDSHAKES as usize)
+    }
+}
+
+/// The scan-wide socket budget: one permit per socket the probes may hold open at once, sized from the
+/// open-file limit less what the runtime, the journal and the reports need. Shared by every endpoint and
+/// by the host-level pass.
+#[derive(Debug)]
+pub struct Sockets {
+    permits: Arc<Semaphore>,
+    total: u32,
+}
+
+impl Sockets {
+    /// A budget of `total` sockets (at least one).
+    pub fn new(total: usize) -> Arc<Self> {
+        let total = u32::try_from(total.clamp(1, Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
+        Arc::new(Self { permits: Arc::new(Semaphore::new(total as usize)), total })
+    }
+
+    /// How many sockets the budget holds.
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+
+    /// Sockets free right now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    /// Waits until `n` sockets are free together (cut to the budget's size, so that a request can always
+    /// be met); `None` only if the budget was closed, which it never is.
+    async fn take(&self, n: u32) -> Option<OwnedSemaphorePermit> {
+        self.permits.clone().acquire_many_owned(n.clamp(1, self.total)).await.ok()
+    }
+}
+
+/// Sockets held for a probe that opens several connections at once, taken together so that a probe
+/// never holds one socket while it waits for another (two endpoints each holding half of what they need
+/// would wait for each other forever). [`connect_in`] hands them out one by one.
+#[derive(Debug, Default)]
+pub struct Slots(Option<OwnedSemaphorePermit>);
+
+impl Slots {
+    /// One socket out of the held ones; `None` when none is left (the connect then waits for its own).
+    pub fn one(&mut self) -> Option<OwnedSemaphorePermit> {
+        let held = self.0.as_mut()?;
+        if held.num_permits() > 1 { held.split(1) } else { self.0.take() }
+    }
+}
+
+/// An open TCP connection holding its permit of the scan's [`Sockets`] budget: the permit goes back when
+/// the connection closes.
+#[derive(Debug)]
+pub struct Conn {
+    stream: TcpStream,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
 
 /// `--rate`: at most one new connection per `interval`, across the whole scan (no burst).
 #[derive(Debug)]
@@ -68,7 +162,9 @@ pub struct Budget {
     pub deadline: Instant,
     /// The scan-wide connection rate limiter, if any.
     pub rate: Option<Arc<RateLimiter>>,
-    /// Nanoseconds spent waiting for the limiter (they extend the deadline).
+    /// The scan-wide socket budget, if any (without one, sockets are opened at will).
+    pub sockets: Option<Arc<Sockets>>,
+    /// Nanoseconds spent waiting for the limiter or for sockets (they extend the deadline).
     waited_ns: Arc<AtomicU64>,
 }
 
@@ -80,7 +176,36 @@ impl Budget {
         total: Duration,
         rate: Option<Arc<RateLimiter>>,
     ) -> Self {
-        Self { connect_timeout, read_timeout, deadline: Instant::now() + total, rate, waited_ns: Arc::default() }
+        Self {
+            connect_timeout,
+            read_timeout,
+            deadline: Instant::now() + total,
+            rate,
+            sockets: None,
+            waited_ns: Arc::default(),
+        }
+    }
+
+    /// The same budget drawing its sockets from `sockets`.
+    #[must_use]
+    pub fn with_sockets(mut self, sockets: Option<Arc<Sockets>>) -> Self {
+        self.sockets = sockets;
+        self
+    }
+
+    /// Waits until `n` sockets of the scan's budget are free and holds them (see [`Slots`]); the wait
+    /// extends the deadline. Without a budget, holds nothing.
+    pub async fn slots(&self, n: u32) -> Slots {
+        let Some(sockets) = &self.sockets else { return Slots::default() };
+        let start = Instant::now();
+        let held = sockets.take(n).await;
+        self.waited(start.elapsed());
+        Slots(held)
+    }
+
+    /// Time spent waiting for the scanner itself (rate limiter, sockets): not the peer's, so added back.
+    fn waited(&self, d: Duration) {
+        self.waited_ns.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Time left until the deadline.
@@ -129,31 +254,96 @@ pub async fn read_by<R: AsyncRead + Unpin>(
     }
 }
 
-/// Opens a TCP connection within the budget, mapping failures to a [`Reachability`].
+/// Opens a TCP connection within the budget, mapping failures to a [`Reachability`]; the socket comes
+/// from the scan's [`Sockets`] budget (waiting for one if none is free).
 ///
 /// # Errors
 /// `Closed` when refused, `Filtered` on timeout, `Open` when the peer accepted the connection and reset
-/// it at once (a listener that drops clients: the port is open, its answer is a reset), `Unreachable` for
-/// any other error.
-pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<TcpStream, Reachability> {
+/// it at once (a listener that drops clients: the port is open, its answer is a reset),
+/// `ScannerOutOfResources` when this machine had no socket to give (see [`connect_in`]), `Unreachable`
+/// for any other error.
+pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<Conn, Reachability> {
+    connect_in(addr, budget, None).await
+}
+
+/// The detail of a probe that could not run for want of a socket on this machine.
+pub const OUT_OF_SOCKETS: &str = "not tested: the scanner ran out of sockets";
+
+/// Longest a connect waits, in all, for the system to have a socket again after `EMFILE`/`ENFILE`/
+/// `ENOBUFS`/`ENOMEM`. The waits do not count against the endpoint's deadline.
+const RESOURCE_PATIENCE: Duration = Duration::from_secs(30);
+/// First pause after a resource error (doubled each time, at most one second).
+const RESOURCE_PAUSE: Duration = Duration::from_millis(10);
+
+/// [`connect`] on a socket already held (one of a probe's [`Slots`]), or on one taken from the budget.
+///
+/// A socket the system refuses to create (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`: this machine's limits,
+/// not the target's) is asked for again after a pause, for up to [`RESOURCE_PATIENCE`]; the run warns
+/// once on stderr. If the system still has none, the answer is `ScannerOutOfResources`, never a verdict
+/// on the target.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_in(
+    addr: SocketAddr,
+    budget: &Budget,
+    held: Option<OwnedSemaphorePermit>,
+) -> Result<Conn, Reachability> {
+    let permit = match held {
+        Some(p) => Some(p),
+        None => budget.slots(1).await.0,
+    };
     if let Some(rate) = &budget.rate {
         let waited = rate.acquire().await;
-        budget.waited_ns.fetch_add(u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        budget.waited(waited);
     }
-    match tokio::time::timeout(budget.connect(), connect_fast(addr)).await {
-        Ok(Ok(s)) => {
-            // Small request/response exchanges: do not let Nagle delay them.
-            let _ = s.set_nodelay(true);
-            Ok(s)
-        }
-        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Err(Reachability::Closed),
-        // A refused SYN is ECONNREFUSED; a reset seen while or right after the connect completes means
-        // the handshake finished and the listener dropped us.
-        Ok(Err(e)) if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
-            Err(Reachability::Open)
-        }
-        Ok(Err(_)) => Err(Reachability::Unreachable),
-        Err(_) => Err(Reachability::Filtered),
+    let mut pause = RESOURCE_PAUSE;
+    let mut patience = RESOURCE_PATIENCE;
+    loop {
+        return match tokio::time::timeout(budget.connect(), connect_fast(addr)).await {
+            Ok(Ok(stream)) => {
+                // Small request/response exchanges: do not let Nagle delay them.
+                let _ = stream.set_nodelay(true);
+                Ok(Conn { stream, _permit: permit })
+            }
+            Ok(Err(e)) if local_exhaustion(&e) => {
+                warn_exhausted(&e);
+                if patience.is_zero() {
+                    return Err(Reachability::ScannerOutOfResources);
+                }
+                let nap = pause.min(patience);
+                tokio::time::sleep(nap).await;
+                budget.waited(nap);
+                patience = patience.saturating_sub(nap);
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Err(Reachability::Closed),
+            // A refused SYN is ECONNREFUSED; a reset seen while or right after the connect completes means
+            // the handshake finished and the listener dropped us.
+            Ok(Err(e)) if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
+                Err(Reachability::Open)
+            }
+            Ok(Err(_)) => Err(Reachability::Unreachable),
+            Err(_) => Err(Reachability::Filtered),
+        };
+    }
+}
+
+/// An error that speaks of this machine's resources, not of the target: no file descriptor (process or
+/// system), no buffer space, no memory for a socket.
+pub fn local_exhaustion(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+}
+
+/// Says once per run, on stderr, that the scanner ran short of sockets: the results stay honest (the
+/// probes wait), but the run is slower than asked and the limit should be raised.
+fn warn_exhausted(e: &io::Error) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "the scanner ran out of sockets ({e}); probes wait and retry (raise the open-file limit with ulimit -n, or lower --concurrency)"
+        );
     }
 }
 
@@ -289,5 +479,32 @@ mod tests {
         let _ = connect(closed, &budget).await;
         assert!(budget.left() >= before - Duration::from_millis(1), "{:?} vs {:?}", budget.left(), before);
         assert!(RateLimiter::new(0).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_for_a_socket_does_not_eat_the_deadline_and_slots_come_back() {
+        let sockets = Sockets::new(2);
+        let budget = Budget::new(Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(5), None)
+            .with_sockets(Some(sockets.clone()));
+        // Another endpoint holds both sockets for 10 s (virtual time), twice the deadline.
+        let mut other = budget.slots(2).await;
+        assert_eq!(sockets.available(), 0);
+        let holder = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            // Handed out one by one, given back one by one.
+            drop(other.one());
+            drop(other);
+        });
+        let before = budget.left();
+        let mut mine = budget.slots(5).await;
+        // Cut to the budget's size, so that the request could be met at all; the wait gave the time back.
+        assert!(budget.left() >= before - Duration::from_millis(1), "{:?} vs {:?}", budget.left(), before);
+        assert!(!budget.expired());
+        holder.await.unwrap();
+        let (a, b, c) = (mine.one(), mine.one(), mine.one());
+        assert!(a.is_some() && b.is_some() && c.is_none());
+        assert_eq!(sockets.available(), 0);
+        drop((a, b));
+        assert_eq!(sockets.available(), 2);
     }
 }

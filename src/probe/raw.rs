@@ -58,6 +58,8 @@ enum Answer {
     NotTls(Vec<u8>),
     Io(ReadEnd),
     ConnectFailed,
+    /// This machine had no socket to give: says nothing of the server.
+    NoSockets,
 }
 
 /// What the raw probe learned.
@@ -100,6 +102,11 @@ impl Prober<'_> {
         let mut sock = match connect(self.addr, self.budget).await {
             Ok(sock) => sock,
             Err(crate::model::Reachability::Open) => return Answer::Io(ReadEnd::Reset),
+            Err(crate::model::Reachability::ScannerOutOfResources) => {
+                // No connection was made.
+                self.out.connections -= 1;
+                return Answer::NoSockets;
+            }
             Err(_) => return Answer::ConnectFailed,
         };
         match tokio::time::timeout(self.budget.read(), sock.write_all(&bytes)).await {
@@ -200,12 +207,18 @@ struct VersionRun {
     incomplete: bool,
     detail: Option<String>,
     server_preference: Option<bool>,
+    /// A hello could not be sent for want of a socket on this machine.
+    no_sockets: bool,
 }
+
+/// Versions the raw probe works on at once, each on its own connection.
+pub const PARALLEL_VERSIONS: u32 = 5;
 
 /// Runs the raw probe on an endpoint.
 ///
-/// The five versions are probed concurrently (each sequentially): at most five connections to the
-/// endpoint at once, and the audit takes as long as its busiest version instead of their sum.
+/// The five versions are probed concurrently (each sequentially): at most [`PARALLEL_VERSIONS`]
+/// connections to the endpoint at once (each version holds one socket only while its hello is out, and
+/// never waits for another while holding it), and the audit takes as long as its busiest version instead of their sum.
 pub async fn audit(addr: SocketAddr, sni: Option<&str>, mode: CipherScan, budget: &Budget) -> RawOutcome {
     let mut out = RawOutcome::default();
     for v in TlsVersion::ALL {
@@ -326,6 +339,11 @@ async fn enumerate(p: &mut Prober<'_>, version: TlsVersion, mode: CipherScan) ->
                     }
                     break;
                 }
+                Answer::NoSockets => {
+                    run.no_sockets = true;
+                    run.incomplete = true;
+                    break 'bundles;
+                }
                 other => {
                     let (failure, detail) = match other {
                         Answer::NotTls(bytes) => {
@@ -415,7 +433,7 @@ async fn quick_classes(p: &mut Prober<'_>, version: TlsVersion, run: &mut Versio
                     run.accepted.push(h.cipher);
                     break;
                 }
-                Answer::Io(ReadEnd::Timeout) | Answer::ConnectFailed => run.incomplete = true,
+                Answer::Io(ReadEnd::Timeout) | Answer::ConnectFailed | Answer::NoSockets => run.incomplete = true,
                 _ => {}
             }
         }
@@ -451,6 +469,10 @@ fn to_probe(run: VersionRun, mode: CipherScan) -> VersionProbe {
     } else {
         Enumeration::Full
     };
+    if run.accepted.is_empty() && run.first_failure.is_none() && run.no_sockets {
+        // Never asked: this machine's limit, not the server's verdict.
+        return VersionProbe { detail: Some(super::OUT_OF_SOCKETS.into()), ..VersionProbe::not_tested() };
+    }
     if run.accepted.is_empty() {
         let (failure, alert, detail) = run.first_failure.unwrap_or((HandshakeFailure::Error, None, None));
         let alert = alert.map(|code| Alert { code, name: super::tls::alert_name(code).to_string() });
@@ -475,7 +497,9 @@ fn to_probe(run: VersionRun, mode: CipherScan) -> VersionProbe {
         cipher_suites,
         enumeration,
         server_preference: run.server_preference,
-        detail: run.detail,
+        detail: run
+            .detail
+            .or_else(|| run.no_sockets.then(|| "suites cut short: the scanner ran out of sockets".into())),
         ..VersionProbe::not_tested()
     }
 }

@@ -16,11 +16,11 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;
 use rustls::{AlertDescription, ClientConfig, ClientConnection, PeerIncompatible, ProtocolVersion};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::danger::{RecordingResolver, RecordingVerifier};
 use super::resp::{self, PING};
-use super::{Budget, ReadEnd, connect, io_end, read_by};
+use super::{Budget, Conn, ReadEnd, connect_in, io_end, read_by};
 use crate::cert::KeyProof;
 use crate::model::Reachability;
 use crate::model::{
@@ -28,6 +28,9 @@ use crate::model::{
     TlsVersion, VersionProbe, VersionStatus,
 };
 use crate::text::escape_bytes;
+
+/// Connections the TLS stage holds at once: the TLS 1.3 and TLS 1.2 handshakes run side by side.
+pub const PARALLEL_HANDSHAKES: u32 = 2;
 
 /// Most bytes read from one TLS connection: a generous certificate chain plus a PING reply.
 const TLS_READ_CAP: usize = 256 * 1024;
@@ -100,14 +103,18 @@ pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings,
     // handshake runs: a server that serves one connection at a time (openssl s_server, some proxies) gets
     // to the second connection without waiting for us. The 1.2 session PINGs only when 1.3 did not
     // complete.
+    // Both sockets are taken together: a handshake never holds one while waiting for the other's.
+    let mut slots = budget.slots(PARALLEL_HANDSHAKES).await;
+    let (slot13, slot12) = (slots.one(), slots.one());
     let newest = async {
-        let mut o = open(addr, &server_name, TlsVersion::Tls13, None, settings, budget).await;
+        let mut o = open(addr, &server_name, TlsVersion::Tls13, None, slot13, settings, budget).await;
         if let Some(mut s) = o.session.take() {
             ping_on(&mut o.hs, &mut s, false).await;
         }
         o
     };
-    let (o13, mut o12) = tokio::join!(newest, open(addr, &server_name, TlsVersion::Tls12, None, settings, budget));
+    let (o13, mut o12) =
+        tokio::join!(newest, open(addr, &server_name, TlsVersion::Tls12, None, slot12, settings, budget));
     if o13.hs.ping.is_none()
         && let Some(mut s) = o12.session.take()
     {
@@ -129,7 +136,7 @@ pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings,
     if let (Some(key), Some(v)) = (&settings.client_key, best_version)
         && !budget.expired()
     {
-        let mut opened = open(addr, &server_name, v, Some(key.clone()), settings, budget).await;
+        let mut opened = open(addr, &server_name, v, Some(key.clone()), None, settings, budget).await;
         connections += opened.connections;
         if let Some(mut s) = opened.session.take() {
             ping_on(&mut opened.hs, &mut s, true).await;
@@ -259,7 +266,7 @@ enum Stop {
 
 /// Per-connection state: socket, rustls connection, byte accounting.
 struct Session<'a> {
-    sock: TcpStream,
+    sock: Conn,
     conn: ClientConnection,
     budget: &'a Budget,
     first_bytes: Vec<u8>,
@@ -270,7 +277,7 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(sock: TcpStream, conn: ClientConnection, budget: &'a Budget) -> Self {
+    fn new(sock: Conn, conn: ClientConnection, budget: &'a Budget) -> Self {
         Self { sock, conn, budget, first_bytes: Vec::new(), read_total: 0, reply_deadline: budget.reply_deadline() }
     }
 
@@ -369,12 +376,15 @@ struct Opened<'a> {
     connections: u32,
 }
 
-/// One handshake offering only `version`. The session is kept open when the handshake completed.
+/// One handshake offering only `version`, on the socket `slot` when one is already held. The session is
+/// kept open when the handshake completed.
+#[allow(clippy::too_many_arguments)] // one handshake's inputs; bundling them would only rename them
 async fn open<'a>(
     addr: SocketAddr,
     server_name: &ServerName<'static>,
     version: TlsVersion,
     client_key: Option<Arc<CertifiedKey>>,
+    slot: Option<OwnedSemaphorePermit>,
     settings: &TlsSettings,
     budget: &'a Budget,
 ) -> Opened<'a> {
@@ -399,8 +409,13 @@ async fn open<'a>(
         hs.probe = rejected(HandshakeFailure::Error, None, Some("TLS configuration error".into()));
         return Opened { hs, session: None, connections: 0 };
     };
-    let sock = match connect(addr, budget).await {
+    let sock = match connect_in(addr, budget, slot).await {
         Ok(s) => s,
+        // This machine's limit, not the server's answer: the version stays untested.
+        Err(Reachability::ScannerOutOfResources) => {
+            hs.probe.detail = Some(super::OUT_OF_SOCKETS.into());
+            return Opened { hs, session: None, connections: 0 };
+        }
         Err(Reachability::Open) => {
             hs.probe =
                 rejected(HandshakeFailure::Reset, None, Some("reset right after the connection was accepted".into()));

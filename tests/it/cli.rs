@@ -298,8 +298,10 @@ fn concurrency_is_clamped_to_the_open_file_limit_with_a_warning() {
     );
     let o = Command::new("sh").args(["-c", &script]).output().unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stderr(&o).contains("--concurrency 5000 exceeds the open-file limit (100); using 36"), "{}", stderr(&o));
-    assert_eq!(report(&out)["scan"]["concurrency"], 36);
+    // 100 less 64 reserved: 36 sockets, at most 5 per endpoint at once (the raw probe's five versions).
+    let msg = "--concurrency 5000 exceeds the open-file limit (100): 36 sockets for probes, up to 5 per endpoint at once; using 7";
+    assert!(stderr(&o).contains(msg), "{}", stderr(&o));
+    assert_eq!(report(&out)["scan"]["concurrency"], 7);
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod accuracy;
 mod certs;
 mod cli;
 mod diff;
+mod fds;
 mod hostile;
 mod hosts;
 mod html;

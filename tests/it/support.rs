@@ -264,6 +264,7 @@ pub(crate) fn context(anchors: TrustAnchors) -> ProbeContext {
         cipher_scan: redis_tls_scan::probe::raw::CipherScan::Full,
         rate: None,
         host_concurrency: 4,
+        sockets: None,
     }
 }
 

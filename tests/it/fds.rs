@@ -1,0 +1,192 @@
+//! The file-descriptor budget: a low `ulimit -n` slows a sweep down but changes no finding, and probes
+//! that find no free socket wait for one instead of failing.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::Output;
+use std::sync::Arc;
+
+use redis_tls_scan::endpoints::Endpoint;
+use redis_tls_scan::model::{EndpointRecord, Reachability};
+use redis_tls_scan::probe::Sockets;
+use redis_tls_scan::scan::probe_endpoint;
+
+use crate::support::*;
+
+/// Loopback addresses each test Redis listens on: one process serves its TLS port on all of them (16 is
+/// Redis' most).
+const ADDRS: [&str; 16] = [
+    "127.0.0.1",
+    "127.0.0.2",
+    "127.0.0.3",
+    "127.0.0.4",
+    "127.0.0.5",
+    "127.0.0.6",
+    "127.0.0.7",
+    "127.0.0.8",
+    "127.0.0.9",
+    "127.0.0.10",
+    "127.0.0.11",
+    "127.0.0.12",
+    "127.0.0.13",
+    "127.0.0.14",
+    "127.0.0.15",
+    "127.0.0.16",
+];
+/// TLS Redis processes: 16 ports × 4 addresses = 64 TLS endpoints, × 16 addresses = 256.
+const SERVERS: u16 = 16;
+
+/// Four kinds of TLS Redis, so that the findings differ: no client auth, required client auth, TLS 1.2
+/// only, optional client auth behind a password.
+fn flavour(i: u16) -> Vec<(&'static str, &'static str)> {
+    match i % 4 {
+        0 => vec![("tls-auth-clients", "no")],
+        1 => vec![("tls-auth-clients", "yes")],
+        2 => vec![("tls-auth-clients", "no"), ("tls-protocols", "TLSv1.2")],
+        _ => vec![("tls-auth-clients", "optional"), ("requirepass", "pw")],
+    }
+}
+
+/// Starts the fleet inside `ns` (a private namespace: the host pass's bus probes meet only closed ports).
+fn fleet(ns: &Netns, pki: &Pki, dir: &Path, first_port: u16) -> Vec<Peer> {
+    require("redis-server");
+    (0..SERVERS)
+        .map(|i| {
+            let port = first_port + i;
+            let files = pki.server(&format!("s{i}"), 90);
+            let data = dir.join(format!("r{i}"));
+            std::fs::create_dir_all(&data).unwrap();
+            let mut cmd = ns.command("redis-server");
+            cmd.arg("--bind").args(ADDRS);
+            cmd.args(["--port", "0", "--tls-port", &port.to_string(), "--save", "", "--appendonly", "no"]);
+            cmd.args(["--daemonize", "no", "--logfile", ""]);
+            cmd.arg("--dir").arg(&data);
+            cmd.arg("--tls-cert-file").arg(&files.cert).arg("--tls-key-file").arg(&files.key);
+            cmd.arg("--tls-ca-cert-file").arg(&files.ca);
+            for (k, v) in flavour(i) {
+                cmd.arg(format!("--{k}")).arg(v);
+            }
+            let child = spawn_ready(cmd, "Ready to accept connections").expect("redis-server in the namespace");
+            Peer::from_child(child, port)
+        })
+        .collect()
+}
+
+/// Sweeps the fleet with the binary inside `ns`, under `ulimit -n limit` when given.
+fn sweep(ns: &Netns, ca: &Path, targets: &str, ports: &str, out: &Path, limit: Option<u32>) -> Output {
+    let ulimit = limit.map_or_else(String::new, |n| format!("ulimit -n {n} && "));
+    let script = format!("{ulimit}exec \"$0\" \"$@\"");
+    let mut cmd = ns.command("sh");
+    cmd.args(["-c", &script, env!("CARGO_BIN_EXE_redis-tls-scan"), "scan", targets, "-p", ports]);
+    // Unlimited rate and the default concurrency: as many sockets at once as the limit allows.
+    cmd.args(["-q", "--rate", "0", "--ca-file"]).arg(ca).arg("-o").arg(out);
+    let o = cmd.output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    o
+}
+
+/// The rows of a CSV report, header first, the rest sorted (the visiting order is random).
+fn rows(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if let Some(body) = lines.get_mut(1..) {
+        body.sort();
+    }
+    lines
+}
+
+/// Sweeps `targets` without a limit and under `ulimit -n 256`; the same `expected` open TLS endpoints
+/// and byte-identical findings (sorted) both times.
+fn same_findings_under_256(ns: &Netns, pki: &Pki, dir: &Path, targets: &str, ports: &str, expected: usize) {
+    let (free_dir, low_dir) = (dir.join(format!("free-{expected}")), dir.join(format!("low-{expected}")));
+    let free = sweep(ns, &pki.ca_file, targets, ports, &free_dir, None);
+    let low = sweep(ns, &pki.ca_file, targets, ports, &low_dir, Some(256));
+    for (run, o) in [(&free_dir, &free), (&low_dir, &low)] {
+        let r = report(run);
+        let endpoints = r["endpoints"].as_array().unwrap();
+        assert_eq!(endpoints.len(), expected, "{}", run.display());
+        assert!(endpoints.iter().all(|e| e["reachability"] == "open"), "{endpoints:?}");
+        // Every endpoint went through the whole TLS audit: PING over TLS, or client auth found required.
+        assert!(
+            endpoints.iter().all(|e| e["tls"]["speaks_tls"] == true && e["tls"]["client_auth"] != "unknown"),
+            "{}",
+            run.display()
+        );
+        assert!(!stderr(o).contains("ran out of sockets"), "{}: {}", run.display(), stderr(o));
+    }
+    // The limit is honest: the concurrency clamp says what it did, counting five sockets per endpoint.
+    assert!(stderr(&low).contains("up to 5 per endpoint at once"), "{}", stderr(&low));
+    let free_findings = rows(&free_dir.join("findings.csv"));
+    assert!(free_findings.len() > expected, "{free_findings:?}");
+    assert_eq!(rows(&low_dir.join("findings.csv")), free_findings);
+}
+
+#[test]
+fn a_sweep_under_ulimit_256_gives_the_same_findings_as_without() {
+    let ns = Netns::new();
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let _fleet = fleet(&ns, &pki, dir.path(), 16_379);
+    let ports = format!("{}-{}", 16_379, 16_379 + SERVERS - 1);
+    // The case: 64 TLS endpoints.
+    same_findings_under_256(&ns, &pki, dir.path(), "127.0.0.1-127.0.0.4", &ports, 64);
+    // Four times as many, all in flight at once without the clamp: before the socket budget, a few of
+    // them came out unreachable here (with 5 sockets per endpoint the old clamp allowed 192 at once).
+    same_findings_under_256(&ns, &pki, dir.path(), "127.0.0.1-127.0.0.16", &ports, 256);
+}
+
+/// What a record says about the target, timing left out: the connection count, and the days a
+/// certificate has left (the test certificates are issued to the second, so the count can tick over
+/// between two probes).
+fn verdict(r: &EndpointRecord) -> String {
+    let mut r = r.clone();
+    r.started_at = String::new();
+    r.duration_ms = 0;
+    r.connections = 0;
+    let mut v = serde_json::to_value(&r).unwrap();
+    if let Some(cert) = v.get_mut("certificate").and_then(|c| c.as_object_mut()) {
+        for c in cert
+            .values_mut()
+            .flat_map(|x| if x.is_array() { x.as_array_mut().unwrap().iter_mut().collect() } else { vec![x] })
+        {
+            if let Some(o) = c.as_object_mut() {
+                o.remove("days_left");
+            }
+        }
+    }
+    v.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_wait_for_a_socket_rather_than_fail() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let servers: Vec<Peer> = (0..4).map(|i| redis(dir.path(), tls_conf(pki.server("w", 90), &flavour(i)))).collect();
+    let endpoints: Vec<Endpoint> = servers
+        .iter()
+        .map(|s| Endpoint { addr: SocketAddr::from((Ipv4Addr::LOCALHOST, s.port)), name: None })
+        .collect();
+    let unlimited = context(pki.anchors());
+    let mut baseline = Vec::new();
+    for ep in &endpoints {
+        baseline.push(verdict(&probe_endpoint(ep, &unlimited).await));
+    }
+    // Two sockets for the whole scan, eight endpoints at once wanting up to five each: the probes queue
+    // for sockets, none fails for want of one, and the waiting is not charged to their deadlines.
+    let mut tight = context(pki.anchors());
+    let sockets = Sockets::new(2);
+    tight.sockets = Some(sockets.clone());
+    let tight = Arc::new(tight);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, ep) in endpoints.iter().cycle().take(8).enumerate() {
+        let (ep, ctx) = (ep.clone(), tight.clone());
+        tasks.spawn(async move { (i % 4, probe_endpoint(&ep, &ctx).await) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (i, rec) = done.unwrap();
+        assert_eq!(rec.reachability, Reachability::Open);
+        assert!(!rec.deadline_exceeded, "{rec:?}");
+        assert_eq!(verdict(&rec), baseline[i], "endpoint {i}");
+    }
+    assert_eq!(sockets.available(), 2, "every socket was given back");
+}
