@@ -127,15 +127,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
             let _ = abort_for_stop.send(true);
         }
     });
-    let scan = tokio::spawn(crate::scan::run(
-        setup.plan.clone(),
-        setup.order.clone(),
-        setup.ctx.clone(),
-        setup.concurrency,
-        setup.include_closed,
-        tx,
-        abort_rx,
-    ));
+    let scan = tokio::spawn(crate::scan::run(setup.sweep(), tx, abort_rx));
     let mut write_error = None;
     let mut last_mark = std::time::Instant::now();
     let mut since_mark = 0u32;

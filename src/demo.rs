@@ -13,13 +13,14 @@ use tokio::net::TcpListener;
 
 use crate::cert::{TrustAnchors, sha256_hex};
 use crate::cli::DemoArgs;
-use crate::config::{Setup, SetupError, default_output};
 use crate::endpoints::{Interval, Plan, Resolved};
 use crate::finding::Rules;
-use crate::model::{FileProof, SCHEMA_VERSION, ScanMeta, Timeouts, TrustSource};
+use crate::model::{FileProof, TrustSource};
 use crate::pki::{Authority, LeafSpec};
+use crate::probe::raw::CipherScan;
 use crate::probe::tls::TlsSettings;
-use crate::scan::ProbeContext;
+use crate::scan::Order;
+use crate::setup::{Parts, Setup, SetupError};
 
 /// One demo endpoint: where it listens and what it shows.
 #[derive(Debug, Clone)]
@@ -178,75 +179,47 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         })
         .collect();
     let plan = Plan::build(&resolved, &[], &[]);
-    let timeouts = Timeouts { connect: 2000, read: 2000, endpoint: 10_000 };
-    let started_at = crate::cert::rfc3339(crate::scan::unix_now());
-    let output = args.output.clone().unwrap_or_else(|| default_output("demo-", &started_at));
-    let meta = ScanMeta {
-        tool: env!("CARGO_PKG_NAME").into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        schema_version: SCHEMA_VERSION.into(),
-        started_at,
-        finished_at: None,
-        scanner_host: String::from("demo"),
+    let trust = TrustSource {
+        roots: "none".into(),
+        ca_files: vec![FileProof {
+            path: "(in memory) redis-tls-scan demo CA".into(),
+            sha256: sha256_hex(ca.cert.as_ref()),
+        }],
+        anchors: 1,
+    };
+    debug_assert!(endpoints.iter().all(|e| e.addr.ip().is_loopback()));
+    // The same constructor as a scan's: only the parts differ.
+    let setup = Setup::assemble(Parts {
+        plan,
+        order: Order::default(),
+        sharded: false,
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(2),
+        endpoint_timeout: Duration::from_secs(10),
+        sni: None,
+        tls: TlsSettings::new(None).map_err(|e| SetupError::Invalid(e.to_string()))?,
+        anchors: (anchors, trust),
+        client_certificate: None,
+        warn_days: Rules::default().warn_days,
+        cipher_scan: CipherScan::Full,
+        rate: 0,
+        host_concurrency: 8,
+        concurrency: 8,
+        output: args.output.clone(),
+        output_prefix: "demo-",
+        include_closed: false,
+        fail_on: None,
+        quiet: args.quiet,
+        progress: false,
+        prometheus: None,
         command_line,
         targets: endpoints.iter().map(|e| format!("{} (demo: {})", e.addr, e.description)).collect(),
         ports: Vec::new(),
         exclusions: Vec::new(),
         unresolved: Vec::new(),
-        sni: None,
-        trust: TrustSource {
-            roots: "none".into(),
-            ca_files: vec![FileProof {
-                path: "(in memory) redis-tls-scan demo CA".into(),
-                sha256: sha256_hex(ca.cert.as_ref()),
-            }],
-            anchors: 1,
-        },
-        client_certificate: None,
-        timeouts_ms: timeouts,
-        concurrency: 8,
-        rate: 0,
-        host_concurrency: 8,
-        cipher_scan: "full".into(),
-        warn_days: 30,
-        endpoints_planned: u64::try_from(plan.len()).unwrap_or(0),
-        plan_digest: Some(plan.digest()),
-        seed: 0,
-        shard: None,
         reserved_excluded: true,
-        merged_from: Vec::new(),
-        counts: None,
-        interrupted: false,
-    };
-    let ctx = ProbeContext {
-        connect_timeout: Duration::from_millis(timeouts.connect),
-        read_timeout: Duration::from_millis(timeouts.read),
-        endpoint_timeout: Duration::from_millis(timeouts.endpoint),
-        sni: None,
-        tls: TlsSettings::new(None).map_err(|e| SetupError::Invalid(e.to_string()))?,
-        anchors,
-        rules: Rules::default(),
-        cipher_scan: crate::probe::raw::CipherScan::Full,
-        rate: None,
-        host_concurrency: 8,
-        sockets: Some(crate::config::clamp_concurrency(8, crate::probe::raw::CipherScan::Full, &mut Vec::new()).1),
-    };
-    debug_assert!(endpoints.iter().all(|e| e.addr.ip().is_loopback()));
-    let setup = Setup {
-        plan: Arc::new(plan),
-        ctx: Arc::new(ctx),
-        meta,
-        concurrency: 8,
-        output,
-        include_closed: false,
-        fail_on: None,
-        progress: false,
-        quiet: args.quiet,
+        scanner_host: String::from("demo"),
         warnings: Vec::new(),
-        prometheus: None,
-        order: crate::scan::Order::default(),
-        resume: None,
-        lock: None,
-    };
+    });
     Ok((setup, endpoints))
 }

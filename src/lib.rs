@@ -45,6 +45,7 @@ pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod setup;
 pub mod targets;
 pub mod text;
 pub mod weak_sig;

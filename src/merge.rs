@@ -149,7 +149,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<
     let finished_at = runs.iter().map(|r| r.end.finished_at.clone()).max().unwrap_or_default();
     let interrupted = runs.iter().any(|r| r.end.interrupted);
     journal.close(EndMark { finished_at, counts, interrupted })?;
-    let include_closed = first.meta.command_line.iter().any(|a| a == "--include-closed");
+    let include_closed = crate::setup::resume::include_closed(&first.meta);
     let digest = report::finalize(out, include_closed)?;
     if let Some(p) = prometheus {
         report::prometheus::write(p, &digest, &out.join(JOURNAL))?;

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::ServerName;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -21,7 +20,7 @@ use crate::model::{EndpointRecord, Reachability};
 use crate::permute::{Permutation, Shard};
 use crate::probe::raw::{self, CipherScan};
 use crate::probe::tls::TlsSettings;
-use crate::probe::{Budget, connect, resp, tls};
+use crate::probe::{Budget, Identity, connect, resp, tls};
 
 /// What every endpoint probe needs; built once per scan and shared.
 #[derive(Debug, Clone)]
@@ -120,7 +119,8 @@ async fn probe_open(
     start: Instant,
 ) -> EndpointRecord {
     let mut rec = closed_record(ep, ctx, Reachability::Open, 0);
-    let name = rec.name.clone();
+    // One identity for every probe and the verdict: the SNI the handshakes send is the name checked.
+    let identity = Identity::new(ep.addr.ip(), rec.name.as_deref());
     // Stage 2: plaintext PING.
     rec.plaintext = Some(resp::ping(&mut sock, &budget).await);
     drop(sock);
@@ -130,11 +130,11 @@ async fn probe_open(
     } else if !budget.expired() {
         // The TLS stages' futures are large (read buffers, five concurrent version probes): boxed, they
         // are allocated only when reached.
-        let mut outcome = Box::pin(tls::probe(ep.addr, name.as_deref(), &ctx.tls, &budget)).await;
+        let mut outcome = Box::pin(tls::probe(ep.addr, &identity, &ctx.tls, &budget)).await;
         rec.connections += outcome.connections;
         // Stage 3b: raw ClientHellos for what rustls cannot speak (legacy versions, weak suites).
         if !outcome.hopeless && ctx.cipher_scan != CipherScan::Off && !budget.expired() {
-            let audit = Box::pin(raw::audit(ep.addr, name.as_deref(), ctx.cipher_scan, &budget)).await;
+            let audit = Box::pin(raw::audit(ep.addr, identity.name.as_deref(), ctx.cipher_scan, &budget)).await;
             rec.connections += audit.connections;
             raw::merge(&mut outcome.result, &audit);
             outcome.result.client_auth = tls::with_raw_flight(outcome.result.client_auth, audit.cert_request);
@@ -144,11 +144,7 @@ async fn probe_open(
             }
         }
         // Stage 4: certificate facts and trust verdict, for the identity the client would check.
-        let identity = name
-            .as_deref()
-            .and_then(|n| ServerName::try_from(n.to_string()).ok())
-            .unwrap_or_else(|| ServerName::from(ep.addr.ip()));
-        rec.certificate = inspect(&outcome.chain, &identity, &ctx.anchors, unix_now(), &outcome.key_proof);
+        rec.certificate = inspect(&outcome.chain, &identity.server_name, &ctx.anchors, unix_now(), &outcome.key_proof);
         rec.tls = Some(outcome.result);
     }
     // Stage 5: findings.
@@ -234,6 +230,21 @@ pub struct Order {
     pub skip: Arc<std::collections::BTreeSet<u64>>,
 }
 
+/// One sweep to run: which endpoints, in which order, probed how, how many at once.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The endpoint space.
+    pub plan: Arc<Plan>,
+    /// Visiting order, shard, and (on `--resume`) the positions already done.
+    pub order: Order,
+    /// Shared probe settings.
+    pub ctx: Arc<ProbeContext>,
+    /// Endpoints in flight at once.
+    pub concurrency: usize,
+    /// Send full records of endpoints that were not open too (`--include-closed`).
+    pub include_closed: bool,
+}
+
 /// Scans the plan with at most `concurrency` endpoints in flight, sending each record (with its
 /// position in the scan order) to `tx`.
 ///
@@ -242,15 +253,8 @@ pub struct Order {
 /// cross-thread wakeups would cost more than the probe itself.
 ///
 /// Returns `true` when every endpoint was scanned, `false` when `cancel` stopped it first.
-pub async fn run(
-    plan: Arc<Plan>,
-    order: Order,
-    ctx: Arc<ProbeContext>,
-    concurrency: usize,
-    include_closed: bool,
-    tx: mpsc::Sender<Finished>,
-    cancel: watch::Receiver<bool>,
-) -> bool {
+pub async fn run(sweep: Sweep, tx: mpsc::Sender<Finished>, cancel: watch::Receiver<bool>) -> bool {
+    let Sweep { plan, order, ctx, concurrency, include_closed } = sweep;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 64);
     let threads = cores.min(concurrency.max(1));
     let shared = Arc::new(Shared {

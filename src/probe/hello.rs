@@ -236,7 +236,7 @@ pub enum Reply {
 pub fn parse_reply(bytes: &[u8]) -> Reply {
     match bytes {
         [] | [_] => return Reply::Incomplete,
-        [0x14..=0x17, 0x03, ..] => {}
+        b if super::wire::is_record(b) => {}
         _ => return Reply::NotTls,
     }
     let mut rest = bytes;

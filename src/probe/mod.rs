@@ -13,6 +13,7 @@ pub mod raw;
 pub mod resp;
 pub mod suites;
 pub mod tls;
+pub mod wire;
 
 use std::io;
 use std::net::SocketAddr;
@@ -27,7 +28,29 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use rustls::pki_types::ServerName;
+
 use crate::model::Reachability;
+
+/// Who an endpoint should be, resolved once per endpoint: the name a client would send as SNI and check
+/// the certificate against (`--sni`, else the target's host name), for every probe and for the verdict.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The name as given, if any: the SNI of the raw hellos.
+    pub name: Option<String>,
+    /// What rustls sends and verifies, and what the trust verdict checks: the name when it is a DNS name
+    /// or an IP address, else the endpoint's address (rustls then sends no SNI).
+    pub server_name: ServerName<'static>,
+}
+
+impl Identity {
+    /// The identity of `addr` under `name`.
+    pub fn new(addr: std::net::IpAddr, name: Option<&str>) -> Self {
+        let server_name =
+            name.and_then(|n| ServerName::try_from(n.to_string()).ok()).unwrap_or_else(|| ServerName::from(addr));
+        Self { name: name.map(str::to_string), server_name }
+    }
+}
 
 /// Sockets one endpoint holds at once, at most: the raw probe runs its [`raw::PARALLEL_VERSIONS`]
 /// versions side by side, one connection each; the TLS stage holds [`tls::PARALLEL_HANDSHAKES`]; the

@@ -16,8 +16,8 @@ use super::hello::{
     parse_reply, version_of,
 };
 use super::suites::{self, bundles, weak_bundles};
-use super::{Budget, ReadEnd, connect, io_end, read_by};
-use crate::model::{Alert, Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus};
+use super::{Budget, ReadEnd, connect, io_end, read_by, wire};
+use crate::model::{Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::escape_bytes;
 
 /// Most bytes read per hello: a ServerHello plus a large certificate chain.
@@ -127,7 +127,7 @@ impl Prober<'_> {
                 Ok(n) => {
                     buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
                     let now_complete = complete_records_len(&buf, complete);
-                    let looks_tls = matches!(buf.as_slice(), [0x14..=0x17, 0x03, ..] | [0x14..=0x17]);
+                    let looks_tls = wire::may_be_record(&buf);
                     if now_complete == complete && looks_tls && buf.len() < RAW_CAP {
                         continue;
                     }
@@ -187,7 +187,7 @@ impl Prober<'_> {
                 kx.dh_bits = Some(kx.dh_bits.map_or(bits, |b| b.min(bits)));
             }
             for g in [h.ecdh_group, h.key_share_group].into_iter().flatten() {
-                let name = super::tls::group_name(g);
+                let name = wire::group_name(g);
                 if !kx.groups.contains(&name) {
                     kx.groups.push(name);
                 }
@@ -454,7 +454,7 @@ async fn weak_curves(p: &mut Prober<'_>, version: TlsVersion, run: &VersionRun) 
     if let Answer::Hello(h) = p.hello(version, &ecdhe, WEAK_GROUPS).await
         && let Some(g) = h.ecdh_group.filter(|g| group_bits(*g).is_some_and(|b| b < 224))
     {
-        let name = super::tls::group_name(g);
+        let name = wire::group_name(g);
         if !p.out.key_exchange.weak_groups_accepted.contains(&name) {
             p.out.key_exchange.weak_groups_accepted.push(name);
         }
@@ -475,13 +475,11 @@ fn to_probe(run: VersionRun, mode: CipherScan) -> VersionProbe {
     }
     if run.accepted.is_empty() {
         let (failure, alert, detail) = run.first_failure.unwrap_or((HandshakeFailure::Error, None, None));
-        let alert = alert.map(|code| Alert { code, name: super::tls::alert_name(code).to_string() });
+        let alert = alert.map(wire::alert);
         return VersionProbe {
             status: VersionStatus::Rejected,
             failure: Some(failure),
-            detail: detail
-                .or(run.detail)
-                .or_else(|| alert.as_ref().map(|a| format!("TLS alert {} ({})", a.name, a.code))),
+            detail: detail.or(run.detail).or_else(|| alert.as_ref().map(wire::alert_text)),
             alert,
             enumeration,
             ..VersionProbe::not_tested()

@@ -64,7 +64,7 @@ pub fn classify(bytes: &[u8], end: ReadEnd) -> PingResult {
     };
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let reply = Some(escape_bytes(line, REPLY_KEEP));
-    let status = if looks_like_tls(bytes) {
+    let status = if super::wire::is_server_answer(bytes) {
         PingStatus::TlsReply
     } else if line_end.is_none() && end != ReadEnd::Line {
         // No line end before the line cap, EOF or timeout: not a RESP reply.
@@ -73,11 +73,6 @@ pub fn classify(bytes: &[u8], end: ReadEnd) -> PingResult {
         classify_line(line)
     };
     PingResult { status, reply }
-}
-
-/// A TLS record header: alert or handshake, major version 3.
-fn looks_like_tls(bytes: &[u8]) -> bool {
-    matches!(bytes, [0x15 | 0x16, 0x03, ..])
 }
 
 fn classify_line(line: &[u8]) -> PingStatus {

@@ -140,12 +140,24 @@ pub fn weak_bundles(version: TlsVersion) -> Vec<(SuiteClass, Vec<Vec<u16>>)> {
 
 /// The report's view of a suite id.
 pub fn info(id: u16) -> SuiteInfo {
-    SuiteInfo { name: crate::probe::tls::suite_name(id), id: format!("0x{id:04X}"), class: class(id) }
+    SuiteInfo { name: suite_name(id), id: format!("0x{id:04X}"), class: class(id) }
+}
+
+/// IANA name of a cipher suite id.
+pub fn suite_name(id: u16) -> String {
+    TlsCipherSuite::from_id(id).map_or_else(|| format!("0x{id:04X}"), |s| s.name.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suite_names() {
+        assert_eq!(suite_name(0x1302), "TLS_AES_256_GCM_SHA384");
+        assert_eq!(suite_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        assert_eq!(suite_name(0xfefe), "0xFEFE");
+    }
 
     fn id(name: &str) -> u16 {
         TlsCipherSuite::from_name(name).unwrap().id.0

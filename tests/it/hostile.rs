@@ -450,9 +450,9 @@ async fn plaintext_server_answering_pong_to_a_tls_hello() {
         Duration::from_secs(5),
         None,
     );
-    let out =
-        redis_tls_scan::probe::tls::probe(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), None, &settings, &budget)
-            .await;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let identity = redis_tls_scan::probe::Identity::new(addr.ip(), None);
+    let out = redis_tls_scan::probe::tls::probe(addr, &identity, &settings, &budget).await;
     let v = out.result.versions.get(&TlsVersion::Tls13).unwrap();
     assert_eq!(v.failure, Some(HandshakeFailure::NotTls));
     assert_eq!(v.detail.as_deref(), Some("reply: +PONG\\x0d\\x0a"));

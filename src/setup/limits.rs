@@ -1,0 +1,52 @@
+//! Limits: timeouts within what an `Instant` can hold, and the open-file budget (the soft limit raised
+//! to the hard one, a reserve kept for files, the rest shared as sockets by every probe).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::SetupError;
+
+/// Longest accepted timeout: beyond that an `Instant` deadline could overflow, and no probe needs it.
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// File descriptors kept free for stdio, the runtime, the journal, the lock and the reports.
+const FD_RESERVE: u64 = 64;
+
+/// Refuses a zero timeout or one longer than a day.
+pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupError> {
+    for (flag, d) in timeouts {
+        if d.is_zero() || *d > MAX_TIMEOUT {
+            return Err(SetupError::Invalid(format!("{flag} must be more than 0 and at most 1 day")));
+        }
+    }
+    Ok(())
+}
+
+/// The concurrency the open-file limit allows and the socket budget the probes share.
+///
+/// The soft limit is raised to the hard one first. [`FD_RESERVE`] descriptors (plus two per scan thread
+/// beyond eight: each runtime has an epoll and an event descriptor) stay free for stdio, the journal, the
+/// lock and the reports; the rest are sockets. An endpoint holds up to
+/// [`crate::probe::peak_sockets`] of them at once (5: the raw probe's five versions side by side; 2 with
+/// `--cipher-scan off`: the TLS 1.3 and 1.2 handshakes), so at most sockets / 5 endpoints are in flight.
+pub fn clamp_concurrency(
+    wanted: usize,
+    cipher_scan: crate::probe::raw::CipherScan,
+    warnings: &mut Vec<String>,
+) -> (usize, Arc<crate::probe::Sockets>) {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(64) as u64;
+    let reserve = FD_RESERVE + 2 * threads.saturating_sub(8);
+    let sockets = usize::try_from(limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
+    let per_endpoint = crate::probe::peak_sockets(cipher_scan);
+    let usable = (sockets / per_endpoint).max(1);
+    let concurrency = if wanted > usable {
+        warnings.push(format!(
+            "--concurrency {wanted} exceeds the open-file limit ({limit}): {sockets} sockets for probes, up to \
+             {per_endpoint} per endpoint at once; using {usable} (raise it with ulimit -n)"
+        ));
+        usable
+    } else {
+        wanted
+    };
+    (concurrency, crate::probe::Sockets::new(sockets))
+}
