@@ -187,6 +187,8 @@ pub struct Budget {
     pub rate: Option<Arc<RateLimiter>>,
     /// The scan-wide socket budget, if any (without one, sockets are opened at will).
     pub sockets: Option<Arc<Sockets>>,
+    /// The endpoint's whole time: also how long a connect waits for the system to have a socket again.
+    pub total: Duration,
     /// Nanoseconds spent waiting for the limiter or for sockets (they extend the deadline).
     waited_ns: Arc<AtomicU64>,
 }
@@ -205,6 +207,7 @@ impl Budget {
             deadline: Instant::now() + total,
             rate,
             sockets: None,
+            total,
             waited_ns: Arc::default(),
         }
     }
@@ -277,6 +280,24 @@ pub async fn read_by<R: AsyncRead + Unpin>(
     }
 }
 
+/// Writes all of `bytes` and flushes, unless one read timeout (cut to the deadline) passes first: the
+/// write side of [`read_by`], for a peer that stops reading.
+///
+/// # Errors
+/// How the write ended: `Timeout`, or the I/O error as [`io_end`] maps it.
+pub async fn write_by<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8], budget: &Budget) -> Result<(), ReadEnd> {
+    use tokio::io::AsyncWriteExt;
+    let sent = tokio::time::timeout(budget.read(), async {
+        writer.write_all(bytes).await?;
+        writer.flush().await
+    });
+    match sent.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(io_end(&e)),
+        Err(_) => Err(ReadEnd::Timeout),
+    }
+}
+
 /// Opens a TCP connection within the budget, mapping failures to a [`Reachability`]; the socket comes
 /// from the scan's [`Sockets`] budget (waiting for one if none is free).
 ///
@@ -292,16 +313,14 @@ pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<Conn, Reachabi
 /// The detail of a probe that could not run for want of a socket on this machine.
 pub const OUT_OF_SOCKETS: &str = "not tested: the scanner ran out of sockets";
 
-/// Longest a connect waits, in all, for the system to have a socket again after `EMFILE`/`ENFILE`/
-/// `ENOBUFS`/`ENOMEM`. The waits do not count against the endpoint's deadline.
-const RESOURCE_PATIENCE: Duration = Duration::from_secs(30);
 /// First pause after a resource error (doubled each time, at most one second).
 const RESOURCE_PAUSE: Duration = Duration::from_millis(10);
 
 /// [`connect`] on a socket already held (one of a probe's [`Slots`]), or on one taken from the budget.
 ///
 /// A socket the system refuses to create (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`: this machine's limits,
-/// not the target's) is asked for again after a pause, for up to [`RESOURCE_PATIENCE`]; the run warns
+/// not the target's) is asked for again after a pause, for up to one endpoint timeout in all (waits that
+/// do not count against the deadline: the endpoint still gets its whole time once it has a socket); the run warns
 /// once on stderr. If the system still has none, the answer is `ScannerOutOfResources`, never a verdict
 /// on the target.
 ///
@@ -321,7 +340,7 @@ pub async fn connect_in(
         budget.waited(waited);
     }
     let mut pause = RESOURCE_PAUSE;
-    let mut patience = RESOURCE_PATIENCE;
+    let mut patience = budget.total;
     loop {
         return match tokio::time::timeout(budget.connect(), connect_fast(addr)).await {
             Ok(Ok(stream)) => {

@@ -9,14 +9,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use tokio::io::AsyncWriteExt;
-
 use super::hello::{
     DEFAULT_GROUPS, HelloSpec, Reply, ServerHello, WEAK_GROUPS, client_hello, complete_records_len, group_bits,
     parse_reply, version_of,
 };
 use super::suites::{self, bundles, weak_bundles};
-use super::{Budget, ReadEnd, connect, io_end, read_by, wire};
+use super::{Budget, ReadEnd, connect, read_by, wire, write_by};
 use crate::model::{Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::escape_bytes;
 
@@ -109,10 +107,8 @@ impl Prober<'_> {
             }
             Err(_) => return Answer::ConnectFailed,
         };
-        match tokio::time::timeout(self.budget.read(), sock.write_all(&bytes)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Answer::Io(io_end(&e)),
-            Err(_) => return Answer::Io(ReadEnd::Timeout),
+        if let Err(end) = write_by(&mut sock, &bytes, self.budget).await {
+            return Answer::Io(end);
         }
         // One deadline for the whole first flight, however slowly it trickles in.
         let deadline = self.budget.reply_deadline();

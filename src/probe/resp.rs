@@ -3,9 +3,9 @@
 //! Used in plaintext on its own connection and, by [`super::tls`], inside a TLS session. The classifier
 //! is a pure function of the bytes read and how the read ended, so it is unit-tested and fuzzed.
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{Budget, LineRead, ReadEnd, io_end, read_line_capped};
+use super::{Budget, LineRead, ReadEnd, read_line_capped, write_by};
 use crate::model::{PingResult, PingStatus};
 use crate::text::escape_bytes;
 
@@ -30,15 +30,8 @@ const REPLY_KEEP: usize = 200;
 
 /// Sends `PING` on an open stream and classifies the reply.
 pub async fn ping<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, budget: &Budget) -> PingResult {
-    let sent = tokio::time::timeout(budget.read(), async {
-        stream.write_all(PING).await?;
-        stream.flush().await
-    })
-    .await;
-    match sent {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return classify(&[], io_end(&e)),
-        Err(_) => return classify(&[], ReadEnd::Timeout),
+    if let Err(end) = write_by(stream, PING, budget).await {
+        return classify(&[], end);
     }
     let (line, end) = read_line_capped(stream, reply_line(), budget).await;
     classify(&line.kept, end)
@@ -117,6 +110,7 @@ fn is_number(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
 
     fn status(bytes: &[u8], end: ReadEnd) -> PingStatus {
         classify(bytes, end).status

@@ -41,7 +41,7 @@ pub fn clamp_concurrency(
     let usable = (sockets / per_endpoint).max(1);
     let concurrency = if wanted > usable {
         warnings.push(format!(
-            "--concurrency {wanted} exceeds the open-file limit ({limit}): {sockets} sockets for probes, up to \
+            "--concurrency {wanted} exceeds the open-file limit ({limit}): {sockets} socket(s) for probes, up to \
              {per_endpoint} per endpoint at once; using {usable} (raise it with ulimit -n)"
         ));
         usable

@@ -299,7 +299,7 @@ fn concurrency_is_clamped_to_the_open_file_limit_with_a_warning() {
     let o = Command::new("sh").args(["-c", &script]).output().unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // 100 less 64 reserved: 36 sockets, at most 5 per endpoint at once (the raw probe's five versions).
-    let msg = "--concurrency 5000 exceeds the open-file limit (100): 36 sockets for probes, up to 5 per endpoint at once; using 7";
+    let msg = "--concurrency 5000 exceeds the open-file limit (100): 36 socket(s) for probes, up to 5 per endpoint at once; using 7";
     assert!(stderr(&o).contains(msg), "{}", stderr(&o));
     assert_eq!(report(&out)["scan"]["concurrency"], 7);
 }

@@ -190,3 +190,34 @@ async fn probes_wait_for_a_socket_rather_than_fail() {
     }
     assert_eq!(sockets.available(), 2, "every socket was given back");
 }
+
+#[test]
+fn no_socket_to_give_is_the_scanners_outcome_never_the_targets() {
+    // From a limit too low to start at all to one that leaves a socket: somewhere in between the socket()
+    // call itself fails with EMFILE. The endpoint (a closed port) must then come out as the scanner's
+    // shortage, with a warning, and never as unreachable or filtered.
+    let port = closed_port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut short = 0;
+    for n in 10..=24 {
+        let out = dir.path().join(format!("n{n}"));
+        let script = format!("ulimit -n {n} && exec \"$0\" \"$@\"");
+        let o = std::process::Command::new("sh")
+            .args(["-c", &script, env!("CARGO_BIN_EXE_redis-tls-scan"), "scan", "127.0.0.1", "-p", &port])
+            .args(["--include-closed", "--endpoint-timeout", "1s", "-q", "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let Ok(journal) = std::fs::read_to_string(out.join("scan.jsonl")) else { continue };
+        for outcome in ["\"unreachable\"", "\"filtered\""] {
+            assert!(!journal.contains(&format!("\"reachability\":{outcome}")), "ulimit -n {n}: {journal}");
+        }
+        if journal.contains("\"reachability\":\"scanner_out_of_resources\"") {
+            short += 1;
+            assert!(stderr(&o).contains("the scanner ran out of sockets"), "ulimit -n {n}: {}", stderr(&o));
+        } else if code(&o) == 0 {
+            assert!(journal.contains("\"reachability\":\"closed\""), "ulimit -n {n}: {journal}");
+        }
+    }
+    assert!(short > 0, "no limit between 10 and 24 made socket() fail: the path went untested");
+}

@@ -5,11 +5,10 @@
 use std::io::{Read, Write};
 
 use rustls::ClientConnection;
-use tokio::io::AsyncWriteExt;
 
 use crate::model::PingResult;
 use crate::probe::resp::{self, PING};
-use crate::probe::{Budget, Conn, ReadEnd, io_end, read_by};
+use crate::probe::{Budget, Conn, ReadEnd, io_end, read_by, write_by};
 
 /// Most bytes read from one TLS connection: a generous certificate chain plus a PING reply.
 pub(super) const TLS_READ_CAP: usize = 256 * 1024;
@@ -53,11 +52,7 @@ impl<'a> Session<'a> {
         while self.conn.wants_write() {
             let mut out = Vec::new();
             self.conn.write_tls(&mut out).map_err(|_| Stop::Io(ReadEnd::Error))?;
-            match tokio::time::timeout(self.budget.read(), self.sock.write_all(&out)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(Stop::Io(io_end(&e))),
-                Err(_) => return Err(Stop::Io(ReadEnd::Timeout)),
-            }
+            write_by(&mut self.sock, &out, self.budget).await.map_err(Stop::Io)?;
         }
         Ok(())
     }
