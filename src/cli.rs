@@ -8,6 +8,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Severity;
 
+/// `--fail-on` values; the model's [`Severity`] carries no CLI derive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Informational.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Info => Self::Info,
+            SeverityArg::Low => Self::Low,
+            SeverityArg::Medium => Self::Medium,
+            SeverityArg::High => Self::High,
+            SeverityArg::Critical => Self::Critical,
+        }
+    }
+}
+
 /// Audit the transport security of Redis endpoints: plaintext exposure, TLS, certificates.
 ///
 /// Scan only networks you are authorised to test.
@@ -49,7 +76,7 @@ pub struct MergeArgs {
     pub prometheus: Option<PathBuf>,
     /// Exit with code 1 when a finding of this severity or higher is found.
     #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<Severity>,
+    pub fail_on: Option<SeverityArg>,
     /// No summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,
@@ -152,7 +179,7 @@ pub struct ScanArgs {
     pub warn_days: i64,
     /// Exit with code 1 when a finding of this severity or higher is found.
     #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<Severity>,
+    pub fail_on: Option<SeverityArg>,
     /// Refuse to scan more endpoints than this (protects against typos like a /8 instead of a /24).
     #[arg(long, default_value_t = 100_000_000, value_name = "N")]
     pub max_endpoints: u64,

@@ -221,7 +221,7 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
         }
         return Err(SetupError::Finished(Box::new(FinishedRun {
             dir: dir.to_path_buf(),
-            fail_on: args.fail_on,
+            fail_on: args.fail_on.map(Severity::from),
             prometheus: args.prometheus.clone(),
             include_closed: args.include_closed,
             lock,
@@ -402,7 +402,7 @@ async fn build_setup(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup
         concurrency,
         output,
         include_closed: args.include_closed,
-        fail_on: args.fail_on,
+        fail_on: args.fail_on.map(Severity::from),
         progress: !args.quiet && std::io::stderr().is_terminal(),
         quiet: args.quiet,
         warnings,

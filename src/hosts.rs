@@ -15,8 +15,7 @@ use std::path::Path;
 
 use tokio::io::AsyncWriteExt;
 
-use crate::finding::finding;
-use crate::model::{ClientAuth, EndpointRecord, FindingId, HostFindingLine, TlsVersion};
+use crate::model::{ClientAuth, EndpointRecord, Finding, FindingId, HostFindingLine, TlsVersion};
 use crate::probe::hello::{DEFAULT_GROUPS, HelloSpec, Reply, client_hello, parse_reply};
 use crate::probe::{Budget, ReadEnd, connect, read_by};
 use crate::report::{ReportError, for_each_endpoint};
@@ -94,14 +93,9 @@ pub async fn assess(journal: &Path, budget_of: impl Fn() -> Budget) -> Result<Ve
             for bus in candidates {
                 let budget = budget_of();
                 if ask_tls(SocketAddr::new(*address, bus), &budget).await == BusAnswer::Dropped {
-                    let found = finding(
-                        FindingId::ClusterBusPlaintext,
-                        "The cluster bus next to this TLS port does not use TLS",
-                        format!(
+                    let found = Finding::new(FindingId::ClusterBusPlaintext, format!(
                             "{address}:{bus} is open and drops a TLS ClientHello like a plaintext Redis cluster bus, while {address}:{tls_port} speaks TLS"
-                        ),
-                        "tls-cluster yes (and tls-replication yes)",
-                    );
+                        ));
                     // The bus port's own row carries it too when the sweep scanned that port.
                     if host.scanned.contains(&bus) {
                         out.push(HostFindingLine { address: *address, port: bus, finding: found.clone() });
@@ -150,12 +144,7 @@ fn mixed_mode_of(hosts: &BTreeMap<IpAddr, Host>) -> Vec<HostFindingLine> {
                 out.push(HostFindingLine {
                     address: *address,
                     port: *port,
-                    finding: finding(
-                        FindingId::MixedMode,
-                        "The host serves Redis both in plaintext and over TLS",
-                        evidence.clone(),
-                        "port 0 (keep only tls-port), so that no client can fall back to plaintext",
-                    ),
+                    finding: Finding::new(FindingId::MixedMode, evidence.clone()),
                 });
             }
         }

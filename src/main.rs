@@ -51,7 +51,7 @@ fn main() -> ExitCode {
                         let interrupted = digest.meta.interrupted;
                         let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
                         report(&outcome, args.quiet);
-                        outcome.exit_code(args.fail_on)
+                        outcome.exit_code(args.fail_on.map(Into::into))
                     }
                     Err(e) => error(&e),
                 }

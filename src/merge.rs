@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::model::{
-    Counts, EndMark, FileProof, FindingId, HostFindingLine, JournalLine, JournaledEndpoint, SCHEMA_VERSION, ScanMeta,
+    Counts, EndMark, FileProof, FindingId, HostFindingLine, JournalLine, JournaledEndpoint, SCHEMA_READ, SCHEMA_VERSION, ScanMeta,
 };
 use crate::permute::Shard;
 use crate::report::{self, JOURNAL, Journal, JournalDigest, ReportError, read_journal};
@@ -56,8 +56,8 @@ fn read_shard(dir: &Path) -> Result<ShardRun, MergeError> {
         _ => {}
     })?;
     let meta = meta.ok_or_else(|| bad("no scan metadata line".into()))?;
-    if meta.schema_version != SCHEMA_VERSION {
-        return Err(bad(format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version)));
+    if !SCHEMA_READ.contains(&meta.schema_version.as_str()) {
+        return Err(bad(format!("schema {} (this tool reads {})", meta.schema_version, SCHEMA_READ.join(", "))));
     }
     let shard = meta
         .shard
@@ -110,6 +110,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<
 
     let mut meta = first.meta.clone();
     meta.shard = None;
+    // The merged journal is written in this tool's schema, whatever the shards' (1.0 reads as 2.0).
+    meta.schema_version = SCHEMA_VERSION.into();
     meta.started_at = runs.iter().map(|r| r.meta.started_at.clone()).min().unwrap_or_default();
     meta.endpoints_planned = runs.iter().map(|r| r.meta.endpoints_planned).sum();
     meta.merged_from = runs

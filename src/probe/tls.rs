@@ -220,23 +220,6 @@ pub fn with_raw_flight(policy: ClientAuth, raw_request: Option<bool>) -> ClientA
     }
 }
 
-/// The TLS result for a port that answered plaintext RESP: Redis has no STARTTLS, so a port that speaks
-/// RESP in the clear cannot speak TLS, and no handshake is attempted (a ClientHello would only wait for a
-/// newline that never comes: Redis' inline parser stops at the hello's first NUL byte).
-pub fn skipped_for_plaintext() -> TlsResult {
-    let mut probe = VersionProbe::not_tested();
-    probe.detail = Some("not attempted: the port answered PING in plaintext".into());
-    TlsResult {
-        speaks_tls: false,
-        versions: TlsVersion::ALL.iter().map(|v| (*v, probe.clone())).collect(),
-        negotiated: None,
-        client_auth: ClientAuth::Unknown,
-        ping: None,
-        ping_with_client_cert: None,
-        key_exchange: KeyExchange::default(),
-    }
-}
-
 /// Sorted, without repeats.
 pub fn dedup(mut v: Vec<String>) -> Vec<String> {
     v.sort();

@@ -161,9 +161,9 @@ pub fn finding_rows(r: &EndpointRecord) -> Vec<Vec<String>> {
                 r.name.clone().unwrap_or_default(),
                 f.id.as_str().to_string(),
                 f.severity.as_str().to_string(),
-                f.title.clone(),
+                f.title().to_string(),
                 f.evidence.clone(),
-                f.remediation.clone(),
+                f.remediation().to_string(),
             ]
             .iter()
             .map(|c| csv_cell(c))

@@ -156,9 +156,9 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
                     "<tr><td>{}</td><td><b>{}</b><br>{}</td><td>{}</td><td><code>{}</code></td></tr>",
                     badge(f.severity),
                     html(f.id.as_str()),
-                    html(&f.title),
+                    html(f.title()),
                     html(&f.evidence),
-                    html(&f.remediation)
+                    html(f.remediation())
                 );
             }
             details.push_str("</table>");
@@ -246,7 +246,7 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
         out.push_str("<table><tr><th>finding</th><th>severity</th><th>endpoints</th></tr>");
         let mut by_id: Vec<_> = s.findings_by_id.iter().collect();
         let sev =
-            |id: &crate::model::FindingId| worst.get(id).copied().unwrap_or(crate::finding::default_severity(*id));
+            |id: &crate::model::FindingId| worst.get(id).copied().unwrap_or(id.default_severity());
         by_id.sort_by_key(|(id, n)| (std::cmp::Reverse(sev(id)), std::cmp::Reverse(**n)));
         for (id, n) in by_id {
             let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{n}</td></tr>", html(id.as_str()), badge(sev(id)));
@@ -401,7 +401,7 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
     let mut remediation = std::collections::BTreeMap::new();
     for_each_endpoint(journal, &digest.hosts, |r| {
         for f in &r.findings {
-            remediation.entry(f.id).or_insert_with(|| f.remediation.clone());
+            remediation.entry(f.id).or_insert_with(|| f.remediation().to_string());
             if listed < 200 {
                 listed += 1;
                 let _ = writeln!(

@@ -67,7 +67,7 @@ pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: 
             detail.push((r.max_severity(), endpoint_verdict(&r, paint)));
         }
         for f in &r.findings {
-            remediations.entry(f.id).or_insert_with(|| f.remediation.clone());
+            remediations.entry(f.id).or_insert_with(|| f.remediation().to_string());
         }
         if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
             if rows.len() < LIST_MAX {
@@ -181,9 +181,9 @@ fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
         let _ = writeln!(out, "  findings        {}", paint.wrap("32", "none"));
     }
     for f in &r.findings {
-        let _ = writeln!(out, "  [{}] {}: {}", paint.sev(f.severity), f.id.as_str(), f.title);
+        let _ = writeln!(out, "  [{}] {}: {}", paint.sev(f.severity), f.id.as_str(), f.title());
         let _ = writeln!(out, "      seen: {}", f.evidence);
-        let _ = writeln!(out, "      fix:  {}", f.remediation);
+        let _ = writeln!(out, "      fix:  {}", f.remediation());
     }
     out
 }
