@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Setup, SetupError};
 use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, ProgressMark, Reachability};
 use crate::progress::Progress;
+use crate::report::index::JournalIndex;
 use crate::report::{self, Journal, JournalDigest};
 use crate::scan::Finished;
 
@@ -20,6 +21,8 @@ use crate::scan::Finished;
 pub struct Outcome {
     /// Metadata and totals, as written to `report.json`.
     pub digest: JournalDigest,
+    /// The summary for the terminal, rendered in the reports' pass.
+    pub rendered: report::summary::Rendered,
     /// The run directory.
     pub dir: PathBuf,
     /// True when a signal stopped the scan early.
@@ -180,21 +183,32 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     }
     journal.append(&JournalLine::Progress(tracker.mark()))?;
     let counts = tracker.total();
-    let interrupted = !completed || *stop.borrow();
+    let mut interrupted = !completed || *stop.borrow();
+    // The first of the two reads: metadata, summary and where each record is; its hash is continued by
+    // what the writer appends, so the final file is never read again to be hashed.
+    let mut index = JournalIndex::read(&setup.output.join(report::JOURNAL))?;
+    journal.continue_hash(index.hash.clone());
     if !interrupted {
-        // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus).
+        // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus),
+        // concurrent under the scan's limits and stopped by the same signals.
         let ctx = setup.ctx.clone();
-        let budget = move || ctx.budget();
-        for line in crate::hosts::assess(&setup.output.join(report::JOURNAL), budget).await? {
-            journal.append(&JournalLine::HostFinding(line))?;
+        let pass = crate::hosts::assess(&index, move || ctx.budget(), setup.concurrency, stop.clone()).await;
+        for line in &pass.lines {
+            journal.append(&JournalLine::HostFinding(line.clone()))?;
         }
+        index.add_host_findings(&pass.lines);
+        interrupted = !pass.complete;
     }
-    journal.close(EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted })?;
-    let digest = report::finalize(&setup.output, setup.include_closed)?;
-    if let Some(path) = &setup.prometheus {
-        report::prometheus::write(path, &digest, &setup.output.join(report::JOURNAL))?;
-    }
-    Ok(Outcome { digest, dir: setup.output, interrupted })
+    let end = EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted };
+    index.set_end(&end);
+    let sha = journal.close(end)?.unwrap_or_default();
+    let build = report::Build {
+        dir: &setup.output,
+        include_closed: setup.include_closed,
+        prometheus: setup.prometheus.as_deref(),
+    };
+    let rendered = report::finalize_index(&index, &sha, &build)?;
+    Ok(Outcome { digest: index.digest, rendered, dir: setup.output, interrupted })
 }
 
 /// Rebuilds the reports of a run whose sweep had finished (a `--resume` after a kill while the reports
@@ -203,11 +217,9 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
 /// # Errors
 /// When the journal cannot be read or a report cannot be written.
 pub fn rebuild(f: &crate::config::FinishedRun) -> Result<Outcome, SetupError> {
-    let digest = report::finalize(&f.dir, f.include_closed)?;
-    if let Some(path) = &f.prometheus {
-        report::prometheus::write(path, &digest, &f.dir.join(report::JOURNAL))?;
-    }
-    Ok(Outcome { digest, dir: f.dir.clone(), interrupted: false })
+    let build = report::Build { dir: &f.dir, include_closed: f.include_closed, prometheus: f.prometheus.as_deref() };
+    let (digest, rendered) = report::finalize(&build)?;
+    Ok(Outcome { digest, rendered, dir: f.dir.clone(), interrupted: false })
 }
 
 /// A channel set to `true` on Ctrl-C or SIGTERM.

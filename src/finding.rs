@@ -53,16 +53,22 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
         out.push(Finding::new(FindingId::UnauthenticatedAccess, format!("PING answered {how}")));
     }
     if let Some(p) = plain.filter(|p| p.status.is_redis()) {
-        out.push(Finding::new(FindingId::PlaintextEnabled, format!("plaintext PING answered {}", p.reply.as_deref().unwrap_or(p.status.as_str()))));
+        out.push(Finding::new(
+            FindingId::PlaintextEnabled,
+            format!("plaintext PING answered {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
+        ));
     }
     if let Some(t) = tls {
         let ping_ok = t.ping.as_ref().is_some_and(|p| p.status.is_redis());
         if ping_ok && t.client_auth != ClientAuth::Required {
-            out.push(Finding::new(FindingId::ClientAuthNotRequired, format!(
+            out.push(Finding::new(
+                FindingId::ClientAuthNotRequired,
+                format!(
                     "PING over TLS answered {} without a client certificate (client auth: {})",
                     t.ping.as_ref().and_then(|p| p.reply.as_deref()).unwrap_or("a Redis reply"),
                     t.client_auth.as_str()
-                )));
+                ),
+            ));
         }
     }
     if let Some(t) = tls {
@@ -81,13 +87,19 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             out.push(Finding::new(FindingId::CertExpired, expired.join("; ")));
         }
         if reasons.contains(&TrustReason::NotYetValid) {
-            out.push(Finding::new(FindingId::CertNotYetValid, format!(
+            out.push(Finding::new(
+                FindingId::CertNotYetValid,
+                format!(
                     "'{}' valid from {} (check the server clock and the issuing process)",
                     leaf.subject, leaf.not_before
-                )));
+                ),
+            ));
         }
         if let Some(days) = leaf.days_left.filter(|d| (0..=rules.warn_days).contains(d)) {
-            out.push(Finding::new(FindingId::CertExpiringSoon, format!("{days} days left (not after {}), threshold {} days", leaf.not_after, rules.warn_days)));
+            out.push(Finding::new(
+                FindingId::CertExpiringSoon,
+                format!("{days} days left (not after {}), threshold {} days", leaf.not_after, rules.warn_days),
+            ));
         }
         let path_reasons: Vec<&str> = reasons
             .iter()
@@ -103,19 +115,28 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             .map(|r| r.as_str())
             .collect();
         if !path_reasons.is_empty() {
-            out.push(Finding::new(FindingId::CertUntrusted, format!("{} (issuer '{}')", path_reasons.join(", "), leaf.issuer)));
+            out.push(Finding::new(
+                FindingId::CertUntrusted,
+                format!("{} (issuer '{}')", path_reasons.join(", "), leaf.issuer),
+            ));
         }
         if leaf.self_signed {
             out.push(Finding::new(FindingId::CertSelfSigned, format!("subject and issuer '{}'", leaf.subject)));
         } else if !c.chain_complete {
-            out.push(Finding::new(FindingId::CertChainIncomplete, format!(
+            out.push(Finding::new(
+                FindingId::CertChainIncomplete,
+                format!(
                     "chain sent: {} certificate(s), last issuer '{}' not sent and not an anchor",
                     c.chain.len(),
                     c.chain.last().map_or("", |s| s.issuer.as_str())
-                )));
+                ),
+            ));
         }
         if !c.hostname_match {
-            out.push(Finding::new(FindingId::CertHostnameMismatch, format!("'{}' not in SANs [{}]", c.checked_identity, leaf.sans.join(", "))));
+            out.push(Finding::new(
+                FindingId::CertHostnameMismatch,
+                format!("'{}' not in SANs [{}]", c.checked_identity, leaf.sans.join(", ")),
+            ));
         }
         let weak_keys: Vec<String> = c
             .chain
@@ -146,7 +167,10 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
     let legacy: Vec<TlsVersion> =
         [TlsVersion::Ssl3, TlsVersion::Tls10, TlsVersion::Tls11].into_iter().filter(|v| accepted(*v)).collect();
     if let Some(oldest) = legacy.first() {
-        let mut f = Finding::new(FindingId::LegacyProtocol, format!("accepts {}", legacy.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")));
+        let mut f = Finding::new(
+            FindingId::LegacyProtocol,
+            format!("accepts {}", legacy.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")),
+        );
         f.severity = if *oldest == TlsVersion::Tls11 { Severity::Medium } else { Severity::High };
         out.push(f);
     }
@@ -161,12 +185,15 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
         let insecure = weak.iter().any(|(c, _)| *c == SuiteClass::Insecure);
         let shown: Vec<&str> = weak.iter().take(12).map(|(_, n)| n.as_str()).collect();
         let more = weak.len().saturating_sub(shown.len());
-        let mut f = Finding::new(FindingId::WeakCipher, format!(
+        let mut f = Finding::new(
+            FindingId::WeakCipher,
+            format!(
                 "{} weak or insecure suite(s): {}{}",
                 weak.len(),
                 shown.join(", "),
                 if more > 0 { format!(" and {more} more") } else { String::new() }
-            ));
+            ),
+        );
         f.severity = if insecure { Severity::High } else { Severity::Low };
         out.push(f);
     }

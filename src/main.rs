@@ -47,9 +47,9 @@ fn main() -> ExitCode {
             Command::Diff(args) => diff(&args),
             Command::Merge(args) => {
                 match redis_tls_scan::merge::merge(&args.shards, &args.output, args.prometheus.as_deref()) {
-                    Ok(digest) => {
+                    Ok((digest, rendered)) => {
                         let interrupted = digest.meta.interrupted;
-                        let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
+                        let outcome = Outcome { digest, rendered, dir: args.output.clone(), interrupted };
                         report(&outcome, args.quiet);
                         outcome.exit_code(args.fail_on.map(Into::into))
                     }
@@ -100,11 +100,7 @@ fn report(outcome: &Outcome, quiet: bool) {
     }
     // Colour only for a person at a terminal (https://no-color.org); a pipe gets the plain report.
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let journal = outcome.dir.join(redis_tls_scan::report::JOURNAL);
-    match redis_tls_scan::report::summary::render_styled(&outcome.digest, &journal, &outcome.dir, color) {
-        Ok(text) => print!("{text}"),
-        Err(e) => eprintln!("warning: cannot render the summary: {e}"),
-    }
+    print!("{}", outcome.rendered.text(color));
 }
 
 /// `--resume` of a run whose sweep had finished: its reports (and `--prometheus`) rebuilt from the

@@ -1,8 +1,6 @@
 //! What the certificate stage learns: the chain as sent and the trust verdict with every reason.
 
-
 use serde::{Deserialize, Serialize};
-
 
 /// The server's certificate and chain as inspected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,4 +105,3 @@ pub enum TrustReason {
     /// Another validation error (CA used as leaf, path length, critical extension, ...).
     Other,
 }
-

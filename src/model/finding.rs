@@ -158,14 +158,18 @@ impl FindingId {
             Self::CertSelfSigned => {
                 "issue the server certificate from a CA (private CA is fine) and set tls-cert-file; clients pin tls-ca-cert-file"
             }
-            Self::CertChainIncomplete => "put the leaf followed by its intermediates in the PEM file named by tls-cert-file",
+            Self::CertChainIncomplete => {
+                "put the leaf followed by its intermediates in the PEM file named by tls-cert-file"
+            }
             Self::CertHostnameMismatch => {
                 "reissue the certificate with the DNS name (and IP, if clients connect by IP) in subjectAltName"
             }
             Self::CertWeakKey => {
                 "generate an RSA >= 2048-bit or ECDSA P-256+ key, reissue, and set tls-key-file / tls-cert-file"
             }
-            Self::CertWeakSignature => "reissue the certificate signed with SHA-256 or better, then update tls-cert-file",
+            Self::CertWeakSignature => {
+                "reissue the certificate signed with SHA-256 or better, then update tls-cert-file"
+            }
             Self::ClientAuthNotRequired => "tls-auth-clients yes",
             Self::MixedMode => "port 0 (keep only tls-port), so that no client can fall back to plaintext",
             Self::ClusterBusPlaintext => "tls-cluster yes (and tls-replication yes)",

@@ -8,7 +8,6 @@ use super::finding::Finding;
 use super::record::EndpointRecord;
 use super::scan::{Counts, ScanMeta};
 
-
 /// One line of the journal `scan.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

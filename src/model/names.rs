@@ -47,7 +47,12 @@ impl Serializer for VariantName {
     type SerializeStruct = Impossible<&'static str, NotAUnitVariant>;
     type SerializeStructVariant = Impossible<&'static str, NotAUnitVariant>;
 
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<&'static str, Self::Error> {
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<&'static str, Self::Error> {
         Ok(variant)
     }
 

@@ -87,5 +87,4 @@ impl PingStatus {
     pub fn no_credentials_needed(self) -> bool {
         matches!(self, Self::Pong | Self::Noperm | Self::Loading | Self::Busy | Self::Masterdown)
     }
-
 }

@@ -10,7 +10,6 @@ use super::finding::{Finding, Severity};
 use super::ping::{PingResult, Reachability};
 use super::tls::TlsResult;
 
-
 /// Version of the report schema (journal, `report.json`, CSV columns). Bumped on any breaking change.
 pub const SCHEMA_VERSION: &str = "2.0";
 
@@ -40,7 +39,7 @@ pub struct EndpointRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateInfo>,
     /// Findings raised for this endpoint (design.md §2).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub findings: Vec<Finding>,
     /// When the endpoint's probes started (RFC 3339, UTC).
     pub started_at: String,
@@ -65,4 +64,3 @@ impl EndpointRecord {
         self.findings.iter().map(|f| f.severity).max()
     }
 }
-

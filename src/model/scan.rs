@@ -8,7 +8,6 @@ use super::finding::{FindingId, Severity};
 use super::ping::Reachability;
 use super::record::EndpointRecord;
 
-
 /// Scan metadata and provenance (contract): the journal's first line and `report.json`'s `scan`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanMeta {
@@ -58,7 +57,9 @@ pub struct ScanMeta {
     /// absent in journals and reports written before it existed (still schema 1.0).
     #[serde(default)]
     pub plan_digest: Option<String>,
-    /// Seed of the visiting order.
+    /// Seed of the visiting order: a decimal string in JSON (a 64-bit number that JSON readers such as
+    /// `jq` would round); schema 1.0's number is read too.
+    #[serde(with = "u64_text")]
     pub seed: u64,
     /// `--shard I/N`, if any.
     pub shard: Option<String>,
@@ -196,4 +197,26 @@ pub struct Summary {
     pub findings_by_id: BTreeMap<FindingId, u64>,
     /// Highest severity found, if any.
     pub max_severity: Option<Severity>,
+}
+
+/// A `u64` as a decimal string in JSON, read from a string or (schema 1.0) a number.
+mod u64_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Number(u64),
+            Text(String),
+        }
+        match Either::deserialize(d)? {
+            Either::Number(n) => Ok(n),
+            Either::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }

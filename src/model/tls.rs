@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::ping::PingResult;
 
-
 /// Protocol versions, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum TlsVersion {
@@ -146,7 +145,7 @@ impl VersionProbe {
 }
 
 /// How completely a version's accepted suites were enumerated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Enumeration {
     /// Every assigned suite was offered: the list is complete.
@@ -158,6 +157,7 @@ pub enum Enumeration {
     /// Cut short by the endpoint deadline: the list is partial.
     Incomplete,
     /// No suite known.
+    #[default]
     None,
 }
 
@@ -180,12 +180,6 @@ fn tested_only<S: serde::Serializer>(v: &BTreeMap<TlsVersion, VersionProbe>, s: 
 impl Enumeration {
     fn is_none(&self) -> bool {
         *self == Self::None
-    }
-}
-
-impl Default for Enumeration {
-    fn default() -> Self {
-        Self::None
     }
 }
 
@@ -315,4 +309,3 @@ pub enum ClientAuth {
     /// Not determined (no handshake completed, or the outcome was inconclusive).
     Unknown,
 }
-

@@ -3,9 +3,9 @@
 //! for its format here, on top of the sanitising done at capture.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use super::{JournalDigest, ReportError, for_each_endpoint};
+use super::index::JournalIndex;
+use super::{JournalDigest, ReportError};
 use crate::model::{EndpointRecord, Severity, TlsVersion, VersionStatus};
 
 /// Endpoints detailed one by one; the rest are counted (the CSV files hold everything).
@@ -98,7 +98,11 @@ fn badge(sev: Severity) -> String {
 ///
 /// # Errors
 /// When the journal cannot be read.
-pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str) -> Result<String, ReportError> {
+pub fn render_html(
+    digest: &JournalDigest,
+    records: &JournalIndex,
+    journal_sha256: &str,
+) -> Result<String, ReportError> {
     let m = &digest.meta;
     let s = &digest.summary;
     let c = &s.counts;
@@ -109,7 +113,7 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
     let mut more = 0usize;
     // Severity per finding id as observed (legacy_protocol and weak_cipher vary with what was seen).
     let mut worst: std::collections::BTreeMap<crate::model::FindingId, Severity> = Default::default();
-    for_each_endpoint(journal, &digest.hosts, |r| {
+    records.for_each(|r| {
         for f in &r.findings {
             let w = worst.entry(f.id).or_insert(f.severity);
             *w = (*w).max(f.severity);
@@ -117,16 +121,16 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
         if let Some(cert) = &r.certificate
             && let Some(days) = cert.leaf.days_left
         {
-            horizon.push((days, endpoint_name(&r)));
+            horizon.push((days, endpoint_name(r)));
             horizon.sort();
             horizon.truncate(HORIZON_MAX);
         }
         if detailed >= DETAIL_MAX {
             more += 1;
-            return;
+            return Ok(());
         }
         detailed += 1;
-        let name = html(&endpoint_name(&r));
+        let name = html(&endpoint_name(r));
         let plain = r.plaintext.as_ref().map_or(r.reachability.as_str(), |p| p.status.as_str());
         let cert = r.certificate.as_ref().map_or("-".into(), |c| {
             let verdict = if c.trust.trusted { "trusted".to_string() } else { c.trust.reasons_text(", ") };
@@ -137,7 +141,7 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
             rows,
             "<tr><td><a href=\"#ep{detailed}\">{name}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{worst}</td></tr>",
             html(plain),
-            html(&versions(&r)),
+            html(&versions(r)),
             html(r.tls.as_ref().map_or("-", |t| t.client_auth.as_str())),
             html(&cert),
         );
@@ -203,6 +207,7 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
             details.push_str("</table>");
         }
         details.push_str("</details>");
+        Ok::<(), ReportError>(())
     })?;
 
     let mut out = String::with_capacity(16 * 1024 + details.len());
@@ -245,8 +250,7 @@ pub fn render_html(digest: &JournalDigest, journal: &Path, journal_sha256: &str)
     if !s.findings_by_id.is_empty() {
         out.push_str("<table><tr><th>finding</th><th>severity</th><th>endpoints</th></tr>");
         let mut by_id: Vec<_> = s.findings_by_id.iter().collect();
-        let sev =
-            |id: &crate::model::FindingId| worst.get(id).copied().unwrap_or(id.default_severity());
+        let sev = |id: &crate::model::FindingId| worst.get(id).copied().unwrap_or(id.default_severity());
         by_id.sort_by_key(|(id, n)| (std::cmp::Reverse(sev(id)), std::cmp::Reverse(**n)));
         for (id, n) in by_id {
             let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{n}</td></tr>", html(id.as_str()), badge(sev(id)));
@@ -354,7 +358,7 @@ fn svg_horizon(certs: &[(i64, String)], warn_days: i64) -> String {
 ///
 /// # Errors
 /// When the journal cannot be read.
-pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String, ReportError> {
+pub fn render_markdown(digest: &JournalDigest, records: &JournalIndex) -> Result<String, ReportError> {
     let m = &digest.meta;
     let s = &digest.summary;
     let c = &s.counts;
@@ -399,7 +403,7 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
     let mut listed = 0usize;
     let mut more = 0usize;
     let mut remediation = std::collections::BTreeMap::new();
-    for_each_endpoint(journal, &digest.hosts, |r| {
+    records.for_each(|r| {
         for f in &r.findings {
             remediation.entry(f.id).or_insert_with(|| f.remediation().to_string());
             if listed < 200 {
@@ -407,7 +411,7 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} |",
-                    markdown(&endpoint_name(&r)),
+                    markdown(&endpoint_name(r)),
                     f.severity.as_str(),
                     markdown(f.id.as_str()),
                     markdown(&f.evidence)
@@ -416,6 +420,7 @@ pub fn render_markdown(digest: &JournalDigest, journal: &Path) -> Result<String,
                 more += 1;
             }
         }
+        Ok::<(), ReportError>(())
     })?;
     if more > 0 {
         let _ = writeln!(out, "\n{more} more finding(s) in `findings.csv`.");

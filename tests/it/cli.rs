@@ -40,7 +40,7 @@ fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
     }
     check_sums(&out);
     let r = report(&out);
-    assert_eq!(r["schema_version"], "1.0");
+    assert_eq!(r["schema_version"], "2.0");
     assert_eq!(r["scan"]["counts"]["scanned"], 3);
     assert_eq!(r["scan"]["counts"]["open"], 2);
     assert_eq!(r["scan"]["counts"]["closed"], 1);
