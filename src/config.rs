@@ -390,7 +390,7 @@ async fn build_setup(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup
         sni: args.sni.clone(),
         tls,
         anchors,
-        rules: Rules { warn_days: args.warn_days },
+        rules: Rules::new(args.warn_days),
         cipher_scan: args.cipher_scan,
         rate: crate::probe::RateLimiter::new(args.rate),
         host_concurrency: args.host_concurrency.max(1),

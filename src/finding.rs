@@ -14,11 +14,21 @@ use crate::model::{
 pub struct Rules {
     /// `cert_expiring_soon` when the leaf has at most this many days left.
     pub warn_days: i64,
+    /// The instant certificate ages are measured from (Unix time): the scan's start, the same for every
+    /// endpoint of a sweep, so that a day boundary cannot fall between two endpoints' `days_left`.
+    pub as_of: i64,
+}
+
+impl Rules {
+    /// Rules with `warn_days`, certificate ages as of now.
+    pub fn new(warn_days: i64) -> Self {
+        Self { warn_days, as_of: crate::scan::unix_now() }
+    }
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Self { warn_days: 30 }
+        Self::new(30)
     }
 }
 
@@ -50,12 +60,13 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             (None, Some(t)) => format!("{} over TLS without a client certificate", answered(t)),
             (None, None) => String::new(),
         };
-        out.push(Finding::new(FindingId::UnauthenticatedAccess, format!("PING answered {how}")));
+        // Evidence kept short: it is journaled for every open Redis of a sweep.
+        out.push(Finding::new(FindingId::UnauthenticatedAccess, how));
     }
     if let Some(p) = plain.filter(|p| p.status.is_redis()) {
         out.push(Finding::new(
             FindingId::PlaintextEnabled,
-            format!("plaintext PING answered {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
+            format!("plaintext PING: {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
         ));
     }
     if let Some(t) = tls {
@@ -213,6 +224,7 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CertSummary, CertificateInfo};
 
     #[test]
     fn key_strength_thresholds() {
@@ -222,5 +234,234 @@ mod tests {
         assert!(is_weak_key("EC", Some(224)));
         assert!(!is_weak_key("EC", Some(256)));
         assert!(!is_weak_key("Ed25519", Some(256)));
+    }
+
+    fn open_record() -> EndpointRecord {
+        EndpointRecord {
+            address: "10.0.0.1".parse().unwrap(),
+            port: 6379,
+            name: None,
+            reachability: crate::model::Reachability::Open,
+            plaintext: None,
+            tls: None,
+            certificate: None,
+            findings: Vec::new(),
+            started_at: String::new(),
+            duration_ms: 0,
+            connections: 1,
+            deadline_exceeded: false,
+        }
+    }
+
+    fn ping(status: PingStatus) -> Option<PingResult> {
+        Some(PingResult { status, reply: None })
+    }
+
+    fn tls(ping_status: Option<PingStatus>, client_auth: ClientAuth) -> TlsResult {
+        TlsResult {
+            speaks_tls: true,
+            versions: Default::default(),
+            negotiated: None,
+            client_auth,
+            ping: ping_status.and_then(ping),
+            ping_with_client_cert: None,
+            key_exchange: Default::default(),
+        }
+    }
+
+    fn accepting(mut t: TlsResult, v: TlsVersion, suites: &[u16]) -> TlsResult {
+        let mut p = crate::model::VersionProbe::not_tested();
+        p.status = VersionStatus::Accepted;
+        p.cipher_suites = suites.iter().map(|id| crate::probe::suites::info(*id)).collect();
+        t.versions.insert(v, p);
+        t
+    }
+
+    fn cert(
+        days_left: i64,
+        reasons: Vec<TrustReason>,
+        key_bits: u32,
+        signature: &str,
+        self_signed: bool,
+    ) -> CertificateInfo {
+        let leaf = CertSummary {
+            subject: "CN=leaf".into(),
+            issuer: if self_signed { "CN=leaf".into() } else { "CN=ca".into() },
+            sans: vec!["IP:10.0.0.1".into()],
+            serial: "01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2027-01-01T00:00:00Z".into(),
+            days_left: Some(days_left),
+            key_type: "RSA".into(),
+            key_bits: Some(key_bits),
+            key_curve: None,
+            signature_algorithm: signature.into(),
+            sha256: String::new(),
+            self_signed,
+            is_ca: false,
+        };
+        let hostname_match = !reasons.contains(&TrustReason::NameMismatch);
+        CertificateInfo {
+            leaf: leaf.clone(),
+            chain: vec![leaf],
+            chain_complete: true,
+            trust: crate::model::TrustVerdict { trusted: reasons.is_empty(), reasons },
+            checked_identity: "10.0.0.1".into(),
+            hostname_match,
+        }
+    }
+
+    /// The contract's rules over hand-built records: each row a record and the (id, severity) it raises.
+    #[test]
+    fn finding_rules_table() {
+        use FindingId as F;
+        use Severity as S;
+        let good_cert = || cert(200, vec![], 2048, "sha256WithRSAEncryption", false);
+        let required = || tls(None, ClientAuth::Required);
+        let rows: Vec<(&str, EndpointRecord, Vec<(FindingId, Severity)>)> = vec![
+            ("open, nothing answered", open_record(), vec![]),
+            (
+                "plaintext +PONG",
+                EndpointRecord { plaintext: ping(PingStatus::Pong), ..open_record() },
+                vec![(F::UnauthenticatedAccess, S::Critical), (F::PlaintextEnabled, S::High)],
+            ),
+            (
+                "plaintext -NOAUTH",
+                EndpointRecord { plaintext: ping(PingStatus::Noauth), ..open_record() },
+                vec![(F::PlaintextEnabled, S::High)],
+            ),
+            (
+                "plaintext -DENIED (protected mode)",
+                EndpointRecord { plaintext: ping(PingStatus::Denied), ..open_record() },
+                vec![(F::PlaintextEnabled, S::High)],
+            ),
+            (
+                "plaintext -LOADING: checked after authentication",
+                EndpointRecord { plaintext: ping(PingStatus::Loading), ..open_record() },
+                vec![(F::UnauthenticatedAccess, S::Critical), (F::PlaintextEnabled, S::High)],
+            ),
+            ("not RESP", EndpointRecord { plaintext: ping(PingStatus::NotResp), ..open_record() }, vec![]),
+            (
+                "TLS +PONG without a client certificate",
+                EndpointRecord {
+                    tls: Some(tls(Some(PingStatus::Pong), ClientAuth::None)),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::UnauthenticatedAccess, S::Critical), (F::ClientAuthNotRequired, S::Low)],
+            ),
+            (
+                "TLS -NOAUTH, optional client auth",
+                EndpointRecord {
+                    tls: Some(tls(Some(PingStatus::Noauth), ClientAuth::Optional)),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::ClientAuthNotRequired, S::Low)],
+            ),
+            (
+                "TLS, client certificate required",
+                EndpointRecord { tls: Some(required()), certificate: Some(good_cert()), ..open_record() },
+                vec![],
+            ),
+            (
+                "TLS 1.0 accepted",
+                EndpointRecord {
+                    tls: Some(accepting(required(), TlsVersion::Tls10, &[0xc02f])),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::LegacyProtocol, S::High)],
+            ),
+            (
+                "TLS 1.1 the oldest accepted, with a CBC suite",
+                EndpointRecord {
+                    tls: Some(accepting(required(), TlsVersion::Tls11, &[0xc013])),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::LegacyProtocol, S::Medium), (F::WeakCipher, S::Low)],
+            ),
+            (
+                "an RC4 suite",
+                EndpointRecord {
+                    tls: Some(accepting(required(), TlsVersion::Tls12, &[0x0005])),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::WeakCipher, S::High)],
+            ),
+            (
+                "a 1024-bit DH group",
+                EndpointRecord {
+                    tls: Some(TlsResult {
+                        key_exchange: crate::model::KeyExchange { dh_bits: Some(1024), ..Default::default() },
+                        ..required()
+                    }),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::WeakKeyExchange, S::Medium)],
+            ),
+            (
+                "expired, from an unknown issuer, for another name",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(
+                        -3,
+                        vec![TrustReason::Expired, TrustReason::UnknownIssuer, TrustReason::NameMismatch],
+                        2048,
+                        "sha256WithRSAEncryption",
+                        false,
+                    )),
+                    ..open_record()
+                },
+                vec![(F::CertExpired, S::High), (F::CertUntrusted, S::High), (F::CertHostnameMismatch, S::Medium)],
+            ),
+            (
+                "expiring in 10 days",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(10, vec![], 2048, "sha256WithRSAEncryption", false)),
+                    ..open_record()
+                },
+                vec![(F::CertExpiringSoon, S::Medium)],
+            ),
+            (
+                "self-signed RSA-1024 SHA-1",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(
+                        200,
+                        vec![TrustReason::UnknownIssuer, TrustReason::WeakKey],
+                        1024,
+                        "sha1WithRSAEncryption",
+                        true,
+                    )),
+                    ..open_record()
+                },
+                vec![(F::CertUntrusted, S::High), (F::CertWeakKey, S::High), (F::CertSelfSigned, S::Medium)],
+            ),
+            (
+                "a SHA-1 signature by a CA",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(
+                        200,
+                        vec![TrustReason::UnsupportedSignatureAlgorithm],
+                        2048,
+                        "sha1WithRSAEncryption",
+                        false,
+                    )),
+                    ..open_record()
+                },
+                vec![(F::CertUntrusted, S::High), (F::CertWeakSignature, S::Medium)],
+            ),
+        ];
+        for (what, record, want) in rows {
+            let got: Vec<(FindingId, Severity)> =
+                assess(&record, &Rules { warn_days: 30, as_of: 0 }).iter().map(|f| (f.id, f.severity)).collect();
+            assert_eq!(got, want, "{what}");
+        }
     }
 }

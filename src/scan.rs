@@ -146,7 +146,7 @@ async fn probe_open(
             .as_deref()
             .and_then(|n| ServerName::try_from(n.to_string()).ok())
             .unwrap_or_else(|| ServerName::from(ep.addr.ip()));
-        rec.certificate = inspect(&outcome.chain, &identity, &ctx.anchors, unix_now(), &outcome.key_proof);
+        rec.certificate = inspect(&outcome.chain, &identity, &ctx.anchors, ctx.rules.as_of, &outcome.key_proof);
         rec.tls = Some(outcome.result);
     }
     // Stage 5: findings.

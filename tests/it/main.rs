@@ -10,6 +10,7 @@ mod certs;
 mod cli;
 mod diff;
 mod hostile;
+mod hostpass;
 mod hosts;
 mod html;
 mod legacy;
