@@ -318,7 +318,8 @@ mod tests {
         use Severity as S;
         let good_cert = || cert(200, vec![], 2048, "sha256WithRSAEncryption", false);
         let required = || tls(None, ClientAuth::Required);
-        let rows: Vec<(&str, EndpointRecord, Vec<(FindingId, Severity)>)> = vec![
+        type Row = (&'static str, EndpointRecord, Vec<(FindingId, Severity)>);
+        let rows: Vec<Row> = vec![
             ("open, nothing answered", open_record(), vec![]),
             (
                 "plaintext +PONG",
