@@ -139,6 +139,12 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         tx,
         abort_rx,
     ));
+    // A fresh run indexes its journal as it writes it: the reports' pass then needs no first read.
+    let mut live = setup.resume.is_none().then(|| {
+        let mut b = report::index::Builder::new(&setup.output.join(report::JOURNAL));
+        b.meta = Some(setup.meta.clone());
+        b
+    });
     let mut write_error = None;
     let mut last_mark = std::time::Instant::now();
     let mut since_mark = 0u32;
@@ -148,8 +154,13 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
             Finished::Record(position, rec) => {
                 tracker.done(position, Counts::of(&rec));
                 if write_error.is_none() && (setup.include_closed || rec.reachability == Reachability::Open) {
-                    let line = JournaledEndpoint { position: Some(position), record: *rec };
-                    result = journal.append(&JournalLine::Endpoint(Box::new(line)));
+                    let line =
+                        JournalLine::Endpoint(Box::new(JournaledEndpoint { position: Some(position), record: *rec }));
+                    result = journal.append_at(&line).map(|(offset, len)| {
+                        if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
+                            b.endpoint(&j.record, offset, len);
+                        }
+                    });
                 }
                 since_mark += 1;
                 progress.tick(1, tracker.total().redis);
@@ -186,8 +197,18 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     let mut interrupted = !completed || *stop.borrow();
     // The first of the two reads: metadata, summary and where each record is; its hash is continued by
     // what the writer appends, so the final file is never read again to be hashed.
-    let mut index = JournalIndex::read(&setup.output.join(report::JOURNAL))?;
-    journal.continue_hash(index.hash.clone());
+    let phase = std::time::Instant::now();
+    let mut index = match (live, journal.hash()) {
+        (Some(b), Some(hash)) => b.build(hash)?,
+        _ => {
+            // A resumed run: the first of the two reads. Its hash is continued by what the writer appends,
+            // so the final file is never read again to be hashed.
+            let index = JournalIndex::read(&setup.output.join(report::JOURNAL))?;
+            journal.continue_hash(index.hash.clone());
+            index
+        }
+    };
+    tracing::debug!(records = index.len(), ms = phase.elapsed().as_millis(), "journal indexed");
     if !interrupted {
         // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus),
         // concurrent under the scan's limits and stopped by the same signals.
@@ -198,6 +219,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         }
         index.add_host_findings(&pass.lines);
         interrupted = !pass.complete;
+        tracing::debug!(findings = pass.lines.len(), ms = phase.elapsed().as_millis(), "host pass done");
     }
     let end = EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted };
     index.set_end(&end);
@@ -208,6 +230,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         prometheus: setup.prometheus.as_deref(),
     };
     let rendered = report::finalize_index(&index, &sha, &build)?;
+    tracing::debug!(ms = phase.elapsed().as_millis(), "reports written");
     Ok(Outcome { digest: index.digest, rendered, dir: setup.output, interrupted })
 }
 

@@ -144,6 +144,82 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// An index being built: from a read of the journal ([`JournalIndex::read`]), or live, by the writer as it
+/// appends (a fresh run then never reads its journal before the reports' pass).
+#[derive(Debug)]
+pub struct Builder {
+    path: PathBuf,
+    /// The metadata line.
+    pub meta: Option<ScanMeta>,
+    /// The end line, if written.
+    pub end: Option<EndMark>,
+    journaled: Counts,
+    own: Summary,
+    hosts: HostFindings,
+    entries: Vec<Entry>,
+}
+
+impl Builder {
+    /// An empty index of the journal at `path`.
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            meta: None,
+            end: None,
+            journaled: Counts::default(),
+            own: Summary::default(),
+            hosts: HostFindings::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// One endpoint line, at `offset`, `len` bytes (newline excluded).
+    pub fn endpoint(&mut self, r: &EndpointRecord, offset: u64, len: u32) {
+        self.journaled.add(r);
+        super::add_findings(&mut self.own, r);
+        self.entries.push(Entry { address: r.address, port: r.port, flags: flags(r), offset, len });
+    }
+
+    /// The index, given the SHA-256 of the journal's bytes so far.
+    ///
+    /// # Errors
+    /// When there was no metadata line, or it is of a schema this tool does not read.
+    pub fn build(self, hash: Sha256) -> Result<JournalIndex, ReportError> {
+        let Self { path, meta, end, journaled, mut own, hosts, mut entries } = self;
+        let mut meta =
+            meta.ok_or_else(|| ReportError::BadJournal { path: path.clone(), reason: "no scan metadata line".into() })?;
+        if !SCHEMA_READ.contains(&meta.schema_version.as_str()) {
+            return Err(ReportError::BadJournal {
+                path,
+                reason: format!("schema {} (this tool reads {})", meta.schema_version, SCHEMA_READ.join(", ")),
+            });
+        }
+        // The end mark counts endpoints that were not journaled (closed, filtered); without it (a crash,
+        // or a journal still being written), what the journal holds is all we know.
+        let (counts, finished_at, interrupted) = match end {
+            Some(e) => (e.counts, Some(e.finished_at), e.interrupted),
+            None => (journaled, None, true),
+        };
+        meta.finished_at = finished_at;
+        meta.interrupted = interrupted;
+        meta.counts = Some(counts.clone());
+        // Report order: by (address, port); one entry per endpoint (a record journaled twice, e.g. by an
+        // older merge, is listed once: the first).
+        entries.sort_by_key(|e| (e.address, e.port));
+        entries.dedup_by_key(|e| (e.address, e.port));
+        own.counts = counts;
+        let mut index = JournalIndex {
+            path,
+            digest: JournalDigest { meta, summary: Summary::default(), hosts },
+            entries,
+            own,
+            hash,
+        };
+        index.summarise();
+        Ok(index)
+    }
+}
+
 /// A journal read once: its digest and where each endpoint line is, in (address, port) order.
 #[derive(Debug)]
 pub struct JournalIndex {
@@ -177,62 +253,15 @@ impl JournalIndex {
     }
 
     fn read_inner(path: &Path) -> Result<Self, ReportError> {
-        let mut meta: Option<ScanMeta> = None;
-        let mut end: Option<EndMark> = None;
-        let mut journaled = Counts::default();
-        let mut own = Summary::default();
-        let mut hosts = HostFindings::new();
-        let mut entries = Vec::new();
+        let mut b = Builder::new(path);
         let hash = read_lines_hashed(path, false, |line, span| match line {
-            Line::Endpoint(r, _) => {
-                journaled.add(&r);
-                super::add_findings(&mut own, &r);
-                entries.push(Entry {
-                    address: r.address,
-                    port: r.port,
-                    flags: flags(&r),
-                    offset: span.offset,
-                    len: span.len,
-                });
-            }
-            Line::Other(JournalLine::Scan(m)) => meta = Some(*m),
-            Line::Other(JournalLine::End(e)) => end = Some(e),
-            Line::Other(JournalLine::HostFinding(h)) => hosts.entry((h.address, h.port)).or_default().push(h.finding),
+            Line::Endpoint(r, _) => b.endpoint(&r, span.offset, span.len),
+            Line::Other(JournalLine::Scan(m)) => b.meta = Some(*m),
+            Line::Other(JournalLine::End(e)) => b.end = Some(e),
+            Line::Other(JournalLine::HostFinding(h)) => b.hosts.entry((h.address, h.port)).or_default().push(h.finding),
             Line::Other(JournalLine::Progress(_) | JournalLine::Endpoint(_)) => {}
         })?;
-        let mut meta = meta.ok_or_else(|| ReportError::BadJournal {
-            path: path.to_path_buf(),
-            reason: "no scan metadata line".into(),
-        })?;
-        if !SCHEMA_READ.contains(&meta.schema_version.as_str()) {
-            return Err(ReportError::BadJournal {
-                path: path.to_path_buf(),
-                reason: format!("schema {} (this tool reads {})", meta.schema_version, SCHEMA_READ.join(", ")),
-            });
-        }
-        // The end mark counts endpoints that were not journaled (closed, filtered); without it (a crash),
-        // what the journal holds is all we know.
-        let (counts, finished_at, interrupted) = match end {
-            Some(e) => (e.counts, Some(e.finished_at), e.interrupted),
-            None => (journaled, None, true),
-        };
-        meta.finished_at = finished_at;
-        meta.interrupted = interrupted;
-        meta.counts = Some(counts.clone());
-        // Report order: by (address, port); one entry per endpoint (a record journaled twice, e.g. by an
-        // older merge, is listed once: the first).
-        entries.sort_by_key(|e| (e.address, e.port));
-        entries.dedup_by_key(|e| (e.address, e.port));
-        own.counts = counts;
-        let mut index = Self {
-            path: path.to_path_buf(),
-            digest: JournalDigest { meta, summary: Summary::default(), hosts },
-            entries,
-            own,
-            hash,
-        };
-        index.summarise();
-        Ok(index)
+        b.build(hash)
     }
 
     /// Completes the digest of a journal read before its end line was written.

@@ -100,6 +100,8 @@ impl std::fmt::Debug for Sha256 {
 pub struct Journal {
     path: PathBuf,
     out: BufWriter<File>,
+    /// Bytes in the file: where the next line starts.
+    pos: u64,
     /// The SHA-256 of the whole file, continued from a read of what was already there.
     hash: Option<Sha256>,
 }
@@ -119,7 +121,7 @@ impl Journal {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(io_err(&path))?;
-        let mut j = Self { path: path.clone(), out: BufWriter::new(file), hash: None };
+        let mut j = Self { path: path.clone(), out: BufWriter::new(file), pos: 0, hash: Some(Sha256::new()) };
         let started = j.append(&JournalLine::Scan(Box::new(meta.clone()))).and_then(|()| j.sync());
         if let Err(e) = started {
             drop(j);
@@ -145,7 +147,7 @@ impl Journal {
         file.set_len(keep_bytes).map_err(io_err(&path))?;
         drop(file);
         let file = OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW).open(&path).map_err(io_err(&path))?;
-        Ok(Self { path, out: BufWriter::new(file), hash: None })
+        Ok(Self { path, out: BufWriter::new(file), pos: keep_bytes, hash: None })
     }
 
     /// Appends one line and flushes it to the OS.
@@ -153,14 +155,32 @@ impl Journal {
     /// # Errors
     /// On a write error.
     pub fn append(&mut self, line: &JournalLine) -> Result<(), ReportError> {
+        self.append_at(line).map(|_| ())
+    }
+
+    /// [`Journal::append`], returning where the line starts and its length (newline excluded): what a
+    /// live [`index::Builder`] records.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn append_at(&mut self, line: &JournalLine) -> Result<(u64, u32), ReportError> {
         let path = self.path.clone();
         let mut bytes = serde_json::to_vec(line).map_err(|e| io_err(&path)(e.into()))?;
+        let at = (self.pos, u32::try_from(bytes.len()).unwrap_or(u32::MAX));
         bytes.push(b'\n');
         if let Some(h) = &mut self.hash {
             h.update(&bytes);
         }
         self.out.write_all(&bytes).map_err(io_err(&path))?;
-        self.out.flush().map_err(io_err(&path))
+        self.out.flush().map_err(io_err(&path))?;
+        self.pos += bytes.len() as u64;
+        Ok(at)
+    }
+
+    /// The SHA-256 of everything in the file so far, when known (a fresh journal, or one whose hash was
+    /// continued after a read).
+    pub fn hash(&self) -> Option<Sha256> {
+        self.hash.clone()
     }
 
     /// From now on, hashes what is appended on top of `hash`, the SHA-256 of the file as read so far
@@ -394,9 +414,12 @@ pub fn finalize_index(
     }
     let ((name, sha), rendered) = summary.finish()?;
     sums.insert(name, sha);
+    tracing::debug!("sorted pass done");
     let md = html::render_markdown(digest, index)?;
     sums.insert("summary.md".into(), write_atomic(&dir.join("summary.md"), |out| out.write_all(md.as_bytes()))?);
+    tracing::debug!("summary.md done");
     let page = html::render_html(digest, index, journal_sha256)?;
+    tracing::debug!("report.html done");
     sums.insert("report.html".into(), write_atomic(&dir.join("report.html"), |out| out.write_all(page.as_bytes()))?);
     let mut lines = String::new();
     for name in REPORT_FILES {
