@@ -7,24 +7,30 @@
 //!        │
 //!        ▼  scan::run: concurrency cap, per-endpoint deadline, Ctrl-C/SIGTERM → graceful stop
 //!  ┌──────────── scan::probe_endpoint, a fresh TCP connection per probe ────────────┐
-//!  │ probe::connect        refused / timeout → closed / filtered; stop               │
-//!  │ probe::resp::ping     plaintext PING → pong / noauth / denied / ... / reset      │
-//!  │ probe::tls::probe     TLS 1.3 and 1.2 via rustls: version, suite, group, chain,  │
-//!  │                       client-auth policy, PING over TLS (+ with --client-cert)   │
+//!  │ probe::connect        refused / timeout → closed / filtered; accept+reset → open │
+//!  │ probe::resp::ping     plaintext PING → pong / noauth / denied / loading / ...    │
+//!  │ probe::tls::probe     TLS 1.3 and 1.2 handshakes at once via rustls (weak keys   │
+//!  │                       verified by weak_sig), one PING; + with --client-cert      │
+//!  │ probe::raw::audit     hand-built ClientHellos: versions, every suite, DH, curves │
 //!  │ cert::inspect         x509 facts, chain completeness, trust verdict (all reasons)│
-//!  │ finding::assess       contract finding ids with evidence and remediation         │
+//!  │ finding::assess       contract finding ids with evidence                         │
 //!  └──────────────────────────────── model::EndpointRecord ─────────────────────────┘
 //!        │ bounded channel
 //!        ▼
-//!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record), progress bar
-//!        │ at the end: hosts::assess (mixed mode, cluster bus) → host findings journaled
+//!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record, hashed as
+//!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint),
+//!        │ progress bar
+//!        │ at the end: hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
-//!  report::finalize: report.json, endpoints.csv, findings.csv, summary.txt, SHA256SUMS
+//!  report::finalize_index: one pass over the records in (address, port) order (each line read
+//!  once at its offset) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
+//!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
+//!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
 //! ```
 //!
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`config`] validated setup · [`scan`]
 //! scheduler and pipeline · [`probe`] network probes · [`cert`] certificate facts and trust · [`finding`]
-//! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] sinks · [`progress`] bar · [`text`] sanitising ·
+//! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags.
 
 pub mod app;
