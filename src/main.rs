@@ -2,16 +2,23 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use redis_tls_scan::app::{self, Outcome, exit};
-use redis_tls_scan::cli::{Cli, Command};
+use redis_tls_scan::cli::{Cli, Color, Command};
 use redis_tls_scan::config::{self, Setup, SetupError};
 use redis_tls_scan::demo;
 use redis_tls_scan::progress::Progress;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generators first: they need no runtime and print only what they generate.
+    match &cli.command {
+        Command::Completions(args) => return ExitCode::from(completions(args.shell)),
+        Command::Man => return ExitCode::from(man_page()),
+        _ => {}
+    }
     init_logging(cli.verbose);
+    let (color, verbose) = (cli.color, cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -22,13 +29,27 @@ fn main() -> ExitCode {
     let command_line: Vec<String> = std::env::args().collect();
     ExitCode::from(runtime.block_on(async {
         match cli.command {
-            Command::Scan(args) => match match &args.resume {
-                Some(dir) => config::resume(dir, args.quiet).await,
-                None => config::build(&args, command_line).await,
-            } {
-                Ok(setup) => run(setup, None).await,
-                Err(e) => fail(&e),
-            },
+            Command::Scan(mut args) => {
+                // `-f -` is stdin, like the `-` target.
+                if args.targets_files.iter().any(|f| f.as_os_str() == "-") {
+                    args.targets_files.retain(|f| f.as_os_str() != "-");
+                    if !args.targets.iter().any(|t| t == "-") {
+                        args.targets.push("-".into());
+                    }
+                }
+                // --resume-existing: the same command line starts the scan or continues its journal.
+                let existing = args
+                    .output
+                    .as_ref()
+                    .filter(|o| args.resume_existing && o.join(redis_tls_scan::report::JOURNAL).is_file());
+                match match (&args.resume, existing) {
+                    (Some(dir), _) | (None, Some(dir)) => config::resume(dir, args.quiet).await,
+                    (None, None) => config::build(&args, command_line).await,
+                } {
+                    Ok(setup) => run(setup, color, verbose).await,
+                    Err(e) => fail(&e),
+                }
+            }
             Command::Demo(args) => match demo::prepare(&args, command_line).await {
                 Ok((setup, endpoints)) => {
                     if !setup.quiet {
@@ -38,35 +59,125 @@ fn main() -> ExitCode {
                         }
                         println!();
                     }
-                    run(setup, Some("demo")).await
+                    run(setup, color, verbose).await
                 }
                 Err(e) => fail(&e),
             },
             Command::Diff(args) => diff(&args),
-            Command::Merge(args) => match redis_tls_scan::merge::merge(&args.shards, &args.output).and_then(|d| {
-                if let Some(p) = &args.prometheus {
-                    let journal = args.output.join(redis_tls_scan::report::JOURNAL);
-                    redis_tls_scan::report::prometheus::write(p, &d, &journal)?;
-                }
-                Ok(d)
-            }) {
-                Ok(digest) => {
-                    let interrupted = digest.meta.interrupted;
-                    let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
-                    report(&outcome, args.quiet);
-                    outcome.exit_code(args.fail_on)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::SETUP
-                }
-            },
+            Command::Merge(args) => merge(&args, color),
+            Command::Completions(_) | Command::Man => exit::OK,
         }
     }))
 }
 
+/// `completions SHELL`: clap's generator over the same command definition as the parser.
+fn completions(shell: redis_tls_scan::cli::Shell) -> u8 {
+    use clap_complete::Shell as S;
+    use redis_tls_scan::cli::Shell;
+    let target = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Elvish => S::Elvish,
+        Shell::Powershell => S::PowerShell,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(target, &mut Cli::command(), "redis-tls-scan", &mut out);
+    write_stdout(&out)
+}
+
+/// `man`: the roff man page, generated from the command definition (subcommands included).
+fn man_page() -> u8 {
+    let mut out = Vec::new();
+    let cmd = Cli::command();
+    if let Err(e) = redis_tls_scan::manpage::render(cmd, &mut out) {
+        eprintln!("error: {e}");
+        return exit::SETUP;
+    }
+    write_stdout(&out)
+}
+
+fn write_stdout(bytes: &[u8]) -> u8 {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => exit::OK,
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::SETUP
+        }
+    }
+}
+
+fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> u8 {
+    use redis_tls_scan::runs;
+    let run = match (&args.run, &args.latest_in) {
+        (Some(run), _) => Ok(Some(run.clone())),
+        (None, Some(parent)) => runs::latest_sweep(parent).map(Some),
+        (None, None) => Ok(None),
+    };
+    let (shards, output) = match run.and_then(|run| match (run, &args.output) {
+        (Some(run), out) => {
+            let shards = runs::shards_of(&run)?;
+            Ok((shards, out.clone().unwrap_or_else(|| run.join(runs::MERGED))))
+        }
+        (None, Some(out)) => Ok((args.shards.clone(), out.clone())),
+        (None, None) => Err(runs::RunsError("merge needs -o DIR (or --run / --latest-in)".into())),
+    }) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::SETUP;
+        }
+    };
+    match redis_tls_scan::merge::merge(&shards, &output).and_then(|d| {
+        if let Some(p) = &args.prometheus {
+            let journal = output.join(redis_tls_scan::report::JOURNAL);
+            redis_tls_scan::report::prometheus::write(p, &d, &journal)?;
+        }
+        Ok(d)
+    }) {
+        Ok(digest) => {
+            let interrupted = digest.meta.interrupted;
+            let outcome = Outcome { digest, dir: output, interrupted };
+            report(&outcome, args.quiet, color);
+            outcome.exit_code(args.fail_on)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::SETUP
+        }
+    }
+}
+
 fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
-    let (old, new) = match (redis_tls_scan::diff::load(&args.old), redis_tls_scan::diff::load(&args.new)) {
+    let pair = match (&args.latest_in, &args.old, &args.new) {
+        (Some(parent), _, _) => match redis_tls_scan::runs::latest_reports(parent) {
+            Ok(reports) => match reports.as_slice() {
+                [.., old, new] => (old.clone(), new.clone()),
+                [only] => {
+                    eprintln!("{}: the only run so far; nothing to compare", only.display());
+                    return exit::OK;
+                }
+                [] => {
+                    eprintln!("error: {}: no run directory with a report.json", parent.display());
+                    return exit::SETUP;
+                }
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::SETUP;
+            }
+        },
+        (None, Some(old), Some(new)) => (old.clone(), new.clone()),
+        _ => {
+            eprintln!("error: diff needs OLD and NEW (or --latest-in DIR)");
+            return exit::SETUP;
+        }
+    };
+    let (old, new) = match (redis_tls_scan::diff::load(&pair.0), redis_tls_scan::diff::load(&pair.1)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
@@ -74,22 +185,31 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
         }
     };
     let d = redis_tls_scan::diff::compare(&old, &new);
-    if args.json {
+    let text = if args.json {
         match serde_json::to_string_pretty(&d) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => j + "\n",
             Err(e) => {
                 eprintln!("error: {e}");
                 return exit::SETUP;
             }
         }
     } else {
-        print!("{}", redis_tls_scan::diff::render(&d));
+        redis_tls_scan::diff::render(&d)
+    };
+    if let Some(file) = &args.output
+        && let Err(e) = redis_tls_scan::runs::replace_file(file, text.as_bytes())
+    {
+        eprintln!("error: {}: {e}", file.display());
+        return exit::SETUP;
+    }
+    if write_stdout(text.as_bytes()) != exit::OK {
+        return exit::SETUP;
     }
     if d.worse { exit::FINDINGS } else { exit::OK }
 }
 
-async fn run(setup: Setup, _label: Option<&str>) -> u8 {
-    let progress = Progress::new(setup.meta.endpoints_planned, setup.progress);
+async fn run(setup: Setup, color: Color, verbose: u8) -> u8 {
+    let progress = Progress::new(setup.meta.endpoints_planned, setup.progress).with_endpoint_lines(verbose > 0);
     for w in &setup.warnings {
         progress.println(&format!("warning: {w}"));
     }
@@ -97,20 +217,20 @@ async fn run(setup: Setup, _label: Option<&str>) -> u8 {
     let stop = app::stop_on_signals();
     match app::execute(setup, stop, &progress).await {
         Ok(outcome) => {
-            report(&outcome, quiet);
+            report(&outcome, quiet, color);
             outcome.exit_code(fail_on)
         }
         Err(e) => fail(&e),
     }
 }
 
-fn report(outcome: &Outcome, quiet: bool) {
+fn report(outcome: &Outcome, quiet: bool, color: Color) {
     use std::io::IsTerminal;
     if quiet {
         return;
     }
-    // Colour only for a person at a terminal (https://no-color.org); a pipe gets the plain report.
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // By default colour only for a person at a terminal (https://no-color.org); a pipe gets plain text.
+    let color = color.enabled(std::io::stdout().is_terminal());
     let journal = outcome.dir.join(redis_tls_scan::report::JOURNAL);
     match redis_tls_scan::report::summary::render_styled(&outcome.digest, &journal, &outcome.dir, color) {
         Ok(text) => print!("{text}"),

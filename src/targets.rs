@@ -23,7 +23,8 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.source, self.line)
+        // Line 0: the whole file (cannot be opened or read), not a line of it.
+        if self.line == 0 { write!(f, "{}", self.source) } else { write!(f, "{}:{}", self.source, self.line) }
     }
 }
 
@@ -145,7 +146,8 @@ fn parse_body(body: &str) -> Result<TargetKind, String> {
         return Err("empty address".into());
     }
     if body.contains('/') {
-        let net = IpNetwork::from_str(body).map_err(|e| format!("bad CIDR ({e})"))?;
+        let net = IpNetwork::from_str(body)
+            .map_err(|e| crate::target_formats::prefix_error(body).unwrap_or_else(|| format!("bad CIDR ({e})")))?;
         let (first, last) = network_bounds(net);
         return Ok(TargetKind::Range { first, last });
     }
@@ -273,6 +275,14 @@ pub fn parse_lines(source: &str, reader: impl BufRead) -> (Vec<TargetSpec>, Vec<
             errors.push(TargetError { origin, text: String::new(), reason: "not UTF-8 text".into() });
             continue;
         };
+        // nmap -oG, masscan -oL and redis:// lines (whole, before '#' comments are cut).
+        if let Some(expanded) = crate::target_formats::expand(line) {
+            match expanded {
+                Ok(targets) => targets.iter().for_each(|t| push_spec(&mut specs, &mut errors, t, origin.clone())),
+                Err(reason) => errors.push(TargetError { origin, text: line.chars().take(80).collect(), reason }),
+            }
+            continue;
+        }
         let text = line.split('#').next().unwrap_or("").trim();
         if text.is_empty() {
             continue;
@@ -311,6 +321,13 @@ pub fn parse_arg(source: &str, position: usize, text: &str) -> Result<TargetSpec
 }
 
 fn push_spec(specs: &mut Vec<TargetSpec>, errors: &mut Vec<TargetError>, text: &str, origin: Origin) {
+    // A redis:// or rediss:// URI names host and port; its credentials are never kept.
+    let uri = match crate::target_formats::is_uri(text).then(|| crate::target_formats::uri(text)) {
+        Some(Ok(target)) => Some(target),
+        Some(Err(reason)) => return errors.push(TargetError { origin, text: text.chars().take(80).collect(), reason }),
+        None => None,
+    };
+    let text = uri.as_deref().unwrap_or(text);
     match parse_target(text) {
         Ok((kind, port)) => specs.push(TargetSpec { kind, port, text: text.to_string(), origin }),
         Err(reason) => errors.push(TargetError { origin, text: text.chars().take(80).collect(), reason }),
