@@ -126,7 +126,8 @@ pub struct DiffArgs {
     #[arg(required_unless_present = "latest_in")]
     pub new: Option<PathBuf>,
     /// Compare the two newest runs under PARENT (by name; a run is a directory holding `report.json` or
-    /// `merged/report.json`). With a single run there is nothing to compare: exit 0.
+    /// `merged/report.json`) and keep the result in the newer one (diff.txt, or diff.json with --json).
+    /// With a single run there is nothing to compare: exit 0.
     #[arg(long, value_name = "PARENT", conflicts_with_all = ["old", "new"])]
     pub latest_in: Option<PathBuf>,
     /// Also write the comparison to FILE (replaced when it exists).

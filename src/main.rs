@@ -119,9 +119,12 @@ fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> u8 {
         (None, None) => Ok(None),
     };
     let (shards, output) = match run.and_then(|run| match (run, &args.output) {
-        (Some(run), out) => {
-            let shards = runs::shards_of(&run)?;
-            Ok((shards, out.clone().unwrap_or_else(|| run.join(runs::MERGED))))
+        (Some(run), Some(out)) => Ok((runs::shards_of(&run)?, out.clone())),
+        (Some(run), None) => {
+            // The default output is the tool's own: a retried pod replaces what it wrote before.
+            let out = run.join(runs::MERGED);
+            runs::clear_previous_merge(&out)?;
+            Ok((runs::shards_of(&run)?, out))
         }
         (None, Some(out)) => Ok((args.shards.clone(), out.clone())),
         (None, None) => Err(runs::RunsError("merge needs -o DIR (or --run / --latest-in)".into())),
@@ -156,9 +159,9 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
     let pair = match (&args.latest_in, &args.old, &args.new) {
         (Some(parent), _, _) => match redis_tls_scan::runs::latest_reports(parent) {
             Ok(reports) => match reports.as_slice() {
-                [.., old, new] => (old.clone(), new.clone()),
+                [.., old, new] => (old.report.clone(), new.report.clone(), Some(new.run.clone())),
                 [only] => {
-                    eprintln!("{}: the only run so far; nothing to compare", only.display());
+                    eprintln!("{}: the only run so far; nothing to compare", only.run.display());
                     return exit::OK;
                 }
                 [] => {
@@ -171,7 +174,7 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
                 return exit::SETUP;
             }
         },
-        (None, Some(old), Some(new)) => (old.clone(), new.clone()),
+        (None, Some(old), Some(new)) => (old.clone(), new.clone(), None),
         _ => {
             eprintln!("error: diff needs OLD and NEW (or --latest-in DIR)");
             return exit::SETUP;
@@ -196,11 +199,13 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
     } else {
         redis_tls_scan::diff::render(&d)
     };
-    if let Some(file) = &args.output
-        && let Err(e) = redis_tls_scan::runs::replace_file(file, text.as_bytes())
-    {
-        eprintln!("error: {}: {e}", file.display());
-        return exit::SETUP;
+    // With --latest-in the comparison is also kept in the newer run (diff.txt or diff.json).
+    let kept = pair.2.map(|run| run.join(if args.json { "diff.json" } else { "diff.txt" }));
+    for file in args.output.iter().chain(kept.iter()) {
+        if let Err(e) = redis_tls_scan::runs::replace_file(file, text.as_bytes()) {
+            eprintln!("error: {}: {e}", file.display());
+            return exit::SETUP;
+        }
     }
     if write_stdout(text.as_bytes()) != exit::OK {
         return exit::SETUP;

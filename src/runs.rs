@@ -63,18 +63,50 @@ pub fn latest_sweep(parent: &Path) -> Result<PathBuf, RunsError> {
         .ok_or_else(|| RunsError(format!("{}: no run directory with a shard-<I> directory", parent.display())))
 }
 
-/// The reports of the runs under `parent`, oldest first: `RUN/report.json`, or `RUN/merged/report.json`
-/// for a sharded sweep. Runs without a finished report (still running, merge failed) are left out.
+/// One run directory and its finished report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// The run directory (a child of the parent directory).
+    pub run: PathBuf,
+    /// `RUN/report.json`, or `RUN/merged/report.json` for a sharded sweep.
+    pub report: PathBuf,
+}
+
+/// The runs under `parent` that have a finished report, oldest first. Runs without one (still running,
+/// merge failed) are left out.
 ///
 /// # Errors
 /// When `parent` cannot be read.
-pub fn latest_reports(parent: &Path) -> Result<Vec<PathBuf>, RunsError> {
+pub fn latest_reports(parent: &Path) -> Result<Vec<RunReport>, RunsError> {
     Ok(subdirs(parent)?
         .into_iter()
         .filter_map(|(_, run)| {
-            [run.join("report.json"), run.join(MERGED).join("report.json")].into_iter().find(|r| r.is_file())
+            [run.join("report.json"), run.join(MERGED).join("report.json")]
+                .into_iter()
+                .find(|r| r.is_file())
+                .map(|report| RunReport { run, report })
         })
         .collect())
+}
+
+/// Before `merge --run` writes `RUN/merged` again (a retried Job pod), removes what an earlier attempt
+/// wrote there: only a directory holding a run journal (`scan.jsonl`) is removed, never anything else.
+///
+/// # Errors
+/// When the directory holds files but no journal, or cannot be removed.
+pub fn clear_previous_merge(out: &Path) -> Result<(), RunsError> {
+    let Ok(mut entries) = std::fs::read_dir(out) else { return Ok(()) };
+    if out.join(crate::report::JOURNAL).is_file() {
+        return std::fs::remove_dir_all(out).map_err(|e| RunsError(format!("{}: cannot replace: {e}", out.display())));
+    }
+    match entries.next() {
+        None => Ok(()),
+        Some(_) => Err(RunsError(format!(
+            "{}: not an earlier merge (no {}): not replacing it",
+            out.display(),
+            crate::report::JOURNAL
+        ))),
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename: a reader (or a retried job) sees the
@@ -111,8 +143,17 @@ mod tests {
         std::fs::write(p.join("job-29000000/merged.json"), "x").unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(p.join("job-29000000/merged")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(p.join("job-29000000/merged/report.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(p.join("job-29000000/merged/scan.jsonl"), "{}").unwrap_or_else(|e| panic!("{e}"));
         let reports = latest_reports(p).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(reports.len(), 1);
+        assert!(reports.first().is_some_and(|r| r.run.ends_with("job-29000000")));
         assert!(shards_of(&p.join("job-29002880")).is_err());
+        // A retried merge replaces its own output, never a directory that is not a run.
+        let merged = p.join("job-29000000/merged");
+        clear_previous_merge(&merged).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!merged.exists());
+        std::fs::create_dir_all(&merged).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(merged.join("notes.txt"), "mine").unwrap_or_else(|e| panic!("{e}"));
+        assert!(clear_previous_merge(&merged).is_err());
     }
 }
