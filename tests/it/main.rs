@@ -6,6 +6,7 @@
 
 mod certs;
 mod cli;
+mod deploy;
 mod diff;
 mod hostile;
 mod hosts;
