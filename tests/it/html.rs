@@ -138,3 +138,36 @@ fn printed_pdf_holds_every_endpoint_evidence_and_fix() {
         assert!(text.matches(&format!("127.0.0.1:{port}")).count() >= 2, "endpoint {port} in the table and its detail");
     }
 }
+
+/// Two demo runs show the same endpoints, certificates and findings: `diff` finds nothing new, gone,
+/// rotated or worse (the demo's certificates are reproducible for the day, its ports fixed when free).
+#[test]
+fn two_demo_runs_compare_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = |name: &str| {
+        let out = dir.path().join(name);
+        let _ = std::fs::remove_dir_all(&out);
+        let o =
+            Command::new(env!("CARGO_BIN_EXE_redis-tls-scan")).args(["demo", "-q", "-o"]).arg(&out).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let report = std::fs::read_to_string(out.join("report.json")).unwrap();
+        let fixed = format!("\"port\":{}", redis_tls_scan::demo::DEMO_PORT);
+        (out, report.matches(&fixed).count() == 5)
+    };
+    // Another test's demo may hold the fixed port for a moment: then this pair is not comparable.
+    for _ in 0..10 {
+        let ((a, fixed_a), (b, fixed_b)) = (demo("a"), demo("b"));
+        if !(fixed_a && fixed_b) {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            continue;
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan")).arg("diff").arg(&a).arg(&b).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{text}");
+        for change in ["New endpoints", "Gone endpoints", "New findings", "Resolved findings", "rotated", "WORSE"] {
+            assert!(!text.contains(change), "two demo runs differ ({change}):\n{text}");
+        }
+        return;
+    }
+    panic!("port {} stayed busy", redis_tls_scan::demo::DEMO_PORT);
+}
