@@ -26,7 +26,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::SETUP);
         }
     };
-    let command_line: Vec<String> = std::env::args().collect();
+    // Recorded in the reports: a redis:// URI's password is not.
+    let command_line: Vec<String> = std::env::args()
+        .map(
+            |a| if redis_tls_scan::target_formats::is_uri(&a) { redis_tls_scan::target_formats::redact(&a) } else { a },
+        )
+        .collect();
     ExitCode::from(runtime.block_on(async {
         match cli.command {
             Command::Scan(mut args) => {

@@ -83,8 +83,9 @@ pub fn uri(text: &str) -> Result<String, String> {
     if scheme.eq_ignore_ascii_case("unix") {
         return Err("a unix socket is not a network target".into());
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // Passwords may hold '/', '?', '#' or '@' unencoded: the host starts after the last '@'.
+    let after_user = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let hostport = after_user.split(['/', '?', '#']).next().unwrap_or("");
     if hostport.is_empty() {
         return Err(format!("{scheme}:// URI without a host"));
     }
@@ -102,6 +103,14 @@ pub fn uri(text: &str) -> Result<String, String> {
         Some(p) => p.parse().map_err(|_| format!("bad port '{p}' in the URI"))?,
     };
     Ok(join(host, port))
+}
+
+/// `text` with a URI's user and password replaced by `***`, for error messages.
+pub fn redact(text: &str) -> String {
+    match (text.split_once("://"), text.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", text.get(at..).unwrap_or("")),
+        _ => text.to_string(),
+    }
 }
 
 /// The reason a CIDR's prefix length is wrong, naming it (`/33 is longer than the 32 bits of IPv4`).
@@ -154,6 +163,9 @@ mod tests {
         assert!(uri("unix:///run/redis.sock").is_err());
         assert!(uri("redis://:pw@").is_err());
         assert_eq!(expand("rediss://h:1 # comment"), Some(Ok(vec!["h:1".into()])));
+        assert_eq!(uri("redis://u:p/w#d@h?x:7/1"), Ok("h:6379".into()));
+        assert_eq!(redact("redis://u:s3cret@h:x"), "redis://***@h:x");
+        assert_eq!(redact("10.0.0.1"), "10.0.0.1");
     }
 
     #[test]

@@ -279,7 +279,10 @@ pub fn parse_lines(source: &str, reader: impl BufRead) -> (Vec<TargetSpec>, Vec<
         if let Some(expanded) = crate::target_formats::expand(line) {
             match expanded {
                 Ok(targets) => targets.iter().for_each(|t| push_spec(&mut specs, &mut errors, t, origin.clone())),
-                Err(reason) => errors.push(TargetError { origin, text: line.chars().take(80).collect(), reason }),
+                Err(reason) => {
+                    let text = crate::target_formats::redact(line.trim()).chars().take(80).collect();
+                    errors.push(TargetError { origin, text, reason });
+                }
             }
             continue;
         }
@@ -324,7 +327,10 @@ fn push_spec(specs: &mut Vec<TargetSpec>, errors: &mut Vec<TargetError>, text: &
     // A redis:// or rediss:// URI names host and port; its credentials are never kept.
     let uri = match crate::target_formats::is_uri(text).then(|| crate::target_formats::uri(text)) {
         Some(Ok(target)) => Some(target),
-        Some(Err(reason)) => return errors.push(TargetError { origin, text: text.chars().take(80).collect(), reason }),
+        Some(Err(reason)) => {
+            let text = crate::target_formats::redact(text).chars().take(80).collect();
+            return errors.push(TargetError { origin, text, reason });
+        }
         None => None,
     };
     let text = uri.as_deref().unwrap_or(text);

@@ -6,6 +6,7 @@
 
 mod certs;
 mod cli;
+mod cli_compat;
 mod deploy;
 mod diff;
 mod hostile;
