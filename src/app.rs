@@ -1,6 +1,7 @@
 //! Runs a validated [`Setup`]: scheduler and the one writer, signal handling, final reports.
 //!
-//! The writer is the only owner of the run directory: it journals each record as it arrives, feeds the
+//! The writer is the only owner of the run directory (claimed and `flock`ed before the first packet, held
+//! until the reports are written): it journals each record as it arrives, feeds the
 //! progress bar, and once the scheduler is done (or interrupted by Ctrl-C / SIGTERM) closes the journal
 //! and derives the reports from it.
 
@@ -100,9 +101,21 @@ impl Outcome {
 /// # Errors
 /// Only when the run directory cannot be written.
 pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progress) -> Result<Outcome, SetupError> {
-    let (mut journal, mut tracker) = match &setup.resume {
-        Some(r) => (Journal::reopen(&setup.output, r.keep_bytes)?, r.tracker.clone()),
-        None => (Journal::create(&setup.output, &setup.meta)?, Tracker::default()),
+    // The run directory is ours alone until the reports are written.
+    let (_lock, mut journal, mut tracker) = match (&setup.resume, &setup.lock) {
+        (Some(r), Some(lock)) => (lock.clone(), Journal::reopen(&setup.output, r.keep_bytes)?, r.tracker.clone()),
+        (Some(_), None) => return Err(SetupError::Invalid("internal: a resume without its directory's lock".into())),
+        (None, _) => {
+            let lock = report::rundir::claim_new(&setup.output)?;
+            match Journal::create(&setup.output, &setup.meta) {
+                Ok(journal) => (std::sync::Arc::new(lock), journal, Tracker::default()),
+                Err(e) => {
+                    // A full disk at start: nothing is left behind.
+                    lock.abandon();
+                    return Err(e.into());
+                }
+            }
+        }
     };
     let (tx, mut rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = watch::channel(false);
@@ -183,6 +196,19 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         report::prometheus::write(path, &digest, &setup.output.join(report::JOURNAL))?;
     }
     Ok(Outcome { digest, dir: setup.output, interrupted })
+}
+
+/// Rebuilds the reports of a run whose sweep had finished (a `--resume` after a kill while the reports
+/// were being written), `--prometheus` included, under the run's lock.
+///
+/// # Errors
+/// When the journal cannot be read or a report cannot be written.
+pub fn rebuild(f: &crate::config::FinishedRun) -> Result<Outcome, SetupError> {
+    let digest = report::finalize(&f.dir, f.include_closed)?;
+    if let Some(path) = &f.prometheus {
+        report::prometheus::write(path, &digest, &f.dir.join(report::JOURNAL))?;
+    }
+    Ok(Outcome { digest, dir: f.dir.clone(), interrupted: false })
 }
 
 /// A channel set to `true` on Ctrl-C or SIGTERM.

@@ -17,6 +17,7 @@ use x509_parser::public_key::PublicKey;
 
 use crate::model::{CertSummary, CertificateInfo, TrustReason, TrustVerdict};
 use crate::text::sanitize;
+use crate::weak_sig;
 
 /// Longest subject, issuer or SAN kept, in characters.
 const NAME_KEEP: usize = 512;
@@ -50,6 +51,17 @@ impl TrustAnchors {
     /// True when there is no anchor (every chain is then untrusted).
     pub fn is_empty(&self) -> bool {
         self.roots.is_empty()
+    }
+
+    /// True when `cert` is itself one of the anchors (same subject and key).
+    fn is_anchor(&self, cert: &X509Certificate<'_>) -> bool {
+        let subject = cert.subject().as_raw();
+        let spki = cert.public_key().raw;
+        self.roots.roots.iter().any(|a| {
+            let s = a.subject.as_ref();
+            let k = a.subject_public_key_info.as_ref();
+            (s == subject || s == name_contents(subject)) && (k == spki || k == name_contents(spki))
+        })
     }
 
     fn is_anchor_subject(&self, raw_name: &[u8]) -> bool {
@@ -154,11 +166,37 @@ fn trust_reasons(
             reasons.push(TrustReason::NotYetValid);
         }
     }
-    let verify = |t: i64| {
+    let verify_with = |t: i64, algorithms: &[&'static dyn SignatureVerificationAlgorithm]| {
         let t = UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(t).unwrap_or(0)));
-        verify_server_cert_signed_by_trust_anchor(&leaf, &anchors.roots, intermediates, t, anchors.algorithms)
+        verify_server_cert_signed_by_trust_anchor(&leaf, &anchors.roots, intermediates, t, algorithms)
     };
-    let mut result = verify(now);
+    let mut algorithms = anchors.algorithms;
+    let mut result = verify_with(now, algorithms);
+    if matches!(&result, Err(rustls::Error::InvalidCertificate(e)) if is_algorithm_error(e)) {
+        // Refused for a weak key or hash on the path: name that, and look past it for every other reason.
+        let legacy = verify_with(now, &weak_sig::PATH);
+        if !matches!(&legacy, Err(rustls::Error::InvalidCertificate(e)) if is_algorithm_error(e)) {
+            let on_path: Vec<&X509Certificate<'_>> = path.iter().filter_map(|i| parsed.get(*i)).flatten().collect();
+            let weak_hash = on_path
+                .iter()
+                .any(|c| is_weak_signature(&signature_name(&c.signature_algorithm.algorithm.to_id_string())));
+            let weak_key = on_path.iter().any(|c| {
+                let (kind, bits, _) = key_facts(c);
+                is_weak_key(&kind, bits)
+            });
+            if weak_key || !weak_hash {
+                // A key under 2048 bits signed part of the path (when no weak hash explains the refusal,
+                // the key of an anchor that was not sent did).
+                reasons.push(TrustReason::WeakKey);
+            }
+            if weak_hash {
+                reasons.push(TrustReason::UnsupportedSignatureAlgorithm);
+            }
+            algorithms = &weak_sig::PATH;
+            result = legacy;
+        }
+    }
+    let verify = |t: i64| verify_with(t, algorithms);
     if reasons.iter().any(|r| matches!(r, TrustReason::Expired | TrustReason::NotYetValid))
         || matches!(&result, Err(rustls::Error::InvalidCertificate(e)) if is_time_error(e))
     {
@@ -169,10 +207,39 @@ fn trust_reasons(
     }
     match result {
         Ok(()) => {}
+        // A self-signed CA certificate used as the server's (`openssl req -x509` sets CA:TRUE): OpenSSL
+        // clients accept it when it is their trust anchor, and otherwise it has no known issuer.
+        Err(rustls::Error::InvalidCertificate(CertificateError::Other(_)))
+            if parsed.first().and_then(Option::as_ref).is_some_and(|c| is_self_signed(c)) =>
+        {
+            let leaf = parsed.first().and_then(Option::as_ref);
+            if !leaf.is_some_and(|c| anchors.is_anchor(c)) {
+                reasons.push(TrustReason::UnknownIssuer);
+            }
+            // It signed itself: a weak key made that signature.
+            if leaf.is_some_and(|c| {
+                let (kind, bits, _) = key_facts(c);
+                is_weak_key(&kind, bits)
+            }) {
+                reasons.push(TrustReason::WeakKey);
+            }
+        }
         Err(rustls::Error::InvalidCertificate(e)) => reasons.push(reason_of(&e)),
         Err(_) => reasons.push(TrustReason::Other),
     }
     reasons
+}
+
+/// A signature algorithm or key refused by the algorithms in use (not a bad signature).
+fn is_algorithm_error(e: &CertificateError) -> bool {
+    #[allow(deprecated)]
+    let unsupported = matches!(
+        e,
+        CertificateError::UnsupportedSignatureAlgorithm
+            | CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+            | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. }
+    );
+    unsupported
 }
 
 fn is_time_error(e: &CertificateError) -> bool {
@@ -431,6 +498,15 @@ fn signature_name(oid: &str) -> String {
         other => return other.to_string(),
     }
     .to_string()
+}
+
+/// True for keys under the contract's strength floor: RSA/DSA < 2048 bits, EC < 256 bits.
+pub fn is_weak_key(key_type: &str, bits: Option<u32>) -> bool {
+    match (key_type, bits) {
+        ("RSA" | "DSA", Some(b)) => b < 2048,
+        ("EC", Some(b)) => b < 256,
+        _ => false,
+    }
 }
 
 /// True for signature algorithms built on MD2, MD5 or SHA-1.

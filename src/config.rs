@@ -72,8 +72,24 @@ pub enum SetupError {
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
     /// `--resume` of a scan whose sweep had finished (its reports are rebuilt from the journal).
-    #[error("{0}: the scan had finished")]
-    Finished(PathBuf),
+    #[error("{}: the scan had finished", .0.dir.display())]
+    Finished(Box<FinishedRun>),
+}
+
+/// A run whose sweep had finished when `--resume` was asked for: what rebuilding its reports needs, as
+/// the original command line gave it, and the directory's lock.
+#[derive(Debug)]
+pub struct FinishedRun {
+    /// The run directory (locked).
+    pub dir: PathBuf,
+    /// `--fail-on` of the original scan: the exit code is the uninterrupted run's.
+    pub fail_on: Option<Severity>,
+    /// `--prometheus` of the original scan, written too.
+    pub prometheus: Option<PathBuf>,
+    /// `--include-closed` of the original scan.
+    pub include_closed: bool,
+    /// Held until the reports are written.
+    pub lock: crate::report::rundir::RunLock,
 }
 
 /// A validated scan, ready to run.
@@ -105,6 +121,9 @@ pub struct Setup {
     pub order: crate::scan::Order,
     /// `--resume`: where the interrupted run stopped.
     pub resume: Option<ResumeState>,
+    /// The run directory's lock, when already taken (`--resume` takes it before reading the journal);
+    /// otherwise [`crate::app::execute`] claims the directory before the first packet.
+    pub lock: Option<Arc<crate::report::rundir::RunLock>>,
 }
 
 /// The state of an interrupted run, read back from its journal.
@@ -124,50 +143,71 @@ pub struct ResumeState {
 /// plan.
 pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     use crate::model::JournalLine;
+    // One writer per run directory: the lock is taken before the journal is read.
+    let lock = crate::report::rundir::lock(dir)?;
     let journal = dir.join(crate::report::JOURNAL);
     let bad = |reason: &str| file_error(&journal, reason);
-    let bytes = std::fs::read(&journal).map_err(|e| file_error(&journal, format!("cannot read: {e}")))?;
+    match std::fs::symlink_metadata(&journal) {
+        Err(e) => return Err(bad(&format!("cannot read: {e}"))),
+        // Never through a symlink: a journal is a file this tool wrote.
+        Ok(m) if !m.is_file() => return Err(bad("cannot read: not a regular file")),
+        Ok(_) => {}
+    }
     let mut meta = None;
+    let mut problem = None;
     let mut last_progress: Option<crate::model::ProgressMark> = None;
     let mut done_after: Vec<(u64, crate::model::Counts)> = Vec::new();
     let mut keep_bytes = 0u64;
     let mut ended = false;
-    let mut offset = 0usize;
-    for (i, raw) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
-        offset += raw.len();
-        if !raw.ends_with(b"\n") {
-            break; // a torn last line
+    let mut index = 0usize;
+    // A torn last line, or a tail of NUL bytes (a power loss), is cut back: `keep_bytes` ends at the last
+    // complete endpoint or progress line.
+    crate::report::read_journal_lines(&journal, |line, info| {
+        index += 1;
+        if !info.terminated || problem.is_some() {
+            return;
         }
-        let Ok(line) = serde_json::from_slice::<JournalLine>(raw) else {
-            return Err(bad(&format!("line {}: not a journal line of this tool", i + 1)));
-        };
         match line {
-            JournalLine::Scan(m) if i == 0 => {
+            JournalLine::Scan(m) if index == 1 => {
                 meta = Some(*m);
                 // Killed before the first checkpoint: keep at least the metadata line.
-                keep_bytes = offset as u64;
+                keep_bytes = info.end_offset;
             }
-            JournalLine::Scan(_) => return Err(bad("two scan lines")),
+            JournalLine::Scan(_) => problem = Some(format!("line {}: a second scan line", info.number)),
+            _ if meta.is_none() => problem = Some(format!("line {}: not a journal line of this tool", info.number)),
             JournalLine::Endpoint(e) => {
                 if let Some(p) = e.position {
                     done_after.push((p, crate::model::Counts::of(&e.record)));
                 }
-                keep_bytes = offset as u64;
+                keep_bytes = info.end_offset;
             }
             JournalLine::Progress(p) => {
                 last_progress = Some(p);
-                keep_bytes = offset as u64;
+                keep_bytes = info.end_offset;
             }
             JournalLine::HostFinding(_) => {}
             JournalLine::End(e) => ended = !e.interrupted,
         }
+    })
+    .map_err(|e| match e {
+        crate::report::ReportError::BadJournal { reason, .. } => {
+            bad(&format!("{reason}: not a journal line of this tool"))
+        }
+        other => SetupError::Report(other),
+    })?;
+    if let Some(p) = problem {
+        return Err(bad(&p));
     }
-    let meta = meta.ok_or_else(|| bad("no scan metadata line: not a journal of this tool"))?;
+    // A start that failed before its metadata was on disk: nothing to resume, and the leftover goes so
+    // that the same scan command can run (a retried pod that looks for the journal starts over).
+    if meta.is_none() && crate::report::rundir::remove_failed_start(dir)? {
+        return Err(bad(
+            "holds no scan metadata: the scan never started (the empty journal was removed); run the scan again with the same -o",
+        ));
+    }
+    let meta = meta.ok_or_else(|| bad("line 1: no scan metadata: not a journal line of this tool"))?;
     if meta.schema_version != SCHEMA_VERSION {
         return Err(bad(&format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version)));
-    }
-    if ended {
-        return Err(SetupError::Finished(dir.to_path_buf()));
     }
     let cli = crate::cli::Cli::try_parse_from(&meta.command_line)
         .map_err(|e| bad(&format!("cannot replay the original command line: {e}")))?;
@@ -175,13 +215,37 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     if args.resume.is_some() {
         return Err(bad("the recorded command line is itself a resume"));
     }
+    if ended {
+        if let Some(p) = &args.prometheus {
+            crate::report::prometheus::check(p)?;
+        }
+        return Err(SetupError::Finished(Box::new(FinishedRun {
+            dir: dir.to_path_buf(),
+            fail_on: args.fail_on,
+            prometheus: args.prometheus.clone(),
+            include_closed: args.include_closed,
+            lock,
+        })));
+    }
     if args.targets.iter().any(|t| t == "-") {
         return Err(bad("the targets came from stdin and cannot be replayed; rerun the scan from a targets file"));
     }
     args.output = Some(dir.to_path_buf());
     args.seed = Some(meta.seed);
     args.quiet = quiet;
-    let mut setup = build(&args, meta.command_line.clone()).await?;
+    let mut setup = build_setup(&args, meta.command_line.clone()).await?;
+    // The same scan or none: the resolved plan (targets, exclusions, ports) must be the one recorded.
+    // Journals written before the digest existed are compared by their endpoint count only.
+    if let (Some(now), Some(then)) = (&setup.meta.plan_digest, &meta.plan_digest)
+        && now != then
+    {
+        return Err(bad(&format!(
+            "the targets, exclusions, ports or name resolution now give another plan (digest {}) than the \
+             interrupted scan's ({}): resume needs the same targets; start a new scan with another -o",
+            short(now),
+            short(then)
+        )));
+    }
     if setup.meta.endpoints_planned != meta.endpoints_planned {
         return Err(bad(&format!(
             "the targets now give {} endpoints, the interrupted scan planned {}: resume needs the same targets",
@@ -195,7 +259,13 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     setup.order.skip = Arc::new(pending.keys().copied().collect());
     setup.meta = meta;
     setup.resume = Some(ResumeState { keep_bytes, tracker: crate::app::Tracker::resumed(next, prefix, pending) });
+    setup.lock = Some(Arc::new(lock));
     Ok(setup)
+}
+
+/// The first 12 hex digits of a digest, for messages.
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
 }
 
 /// Validates arguments, resolves names and loads files.
@@ -203,6 +273,15 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
 /// # Errors
 /// Any [`SetupError`]; every bad target line is reported at once.
 pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, SetupError> {
+    // A fresh scan's `-o` must be new or empty: refused before any name is resolved.
+    if let Some(dir) = &args.output {
+        crate::report::rundir::check_new(dir)?;
+    }
+    build_setup(args, command_line).await
+}
+
+/// [`build`] without the look at the output directory (`--resume` continues an existing one).
+async fn build_setup(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, SetupError> {
     let mut warnings = Vec::new();
     let ports = targets::parse_ports(&args.ports).map_err(SetupError::Ports)?;
     if args.concurrency == 0 {
@@ -255,11 +334,17 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         reason: format!("client key unusable: {e}"),
     })?;
 
+    // Every output path is checked before the first packet, not found unwritable after a long sweep.
     if let Some(p) = &args.prometheus {
-        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            return Err(file_error(p, "--prometheus: the directory does not exist"));
-        }
+        crate::report::prometheus::check(p)?;
+    }
+    if let Some(sni) = &args.sni
+        && rustls::pki_types::ServerName::try_from(sni.as_str()).is_err()
+    {
+        return Err(SetupError::Invalid(format!(
+            "--sni: '{}' is not a DNS name or IP address",
+            crate::text::sanitize(sni, 100)
+        )));
     }
     let concurrency = clamp_concurrency(args.concurrency, &mut warnings);
     let started_at = crate::cert::rfc3339(crate::scan::unix_now());
@@ -290,6 +375,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         cipher_scan: args.cipher_scan.as_str().into(),
         warn_days: args.warn_days,
         endpoints_planned: u64::try_from(planned).unwrap_or(u64::MAX),
+        plan_digest: Some(plan.digest()),
         seed,
         shard: args.shard.as_ref().map(|_| format!("{}/{}", shard.index, shard.count)),
         reserved_excluded: !args.allow_reserved,
@@ -323,6 +409,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         prometheus: args.prometheus.clone(),
         order,
         resume: None,
+        lock: None,
     })
 }
 
@@ -449,7 +536,10 @@ fn file_error(path: &Path, reason: impl Into<String>) -> SetupError {
 }
 
 fn read_file(path: &Path) -> Result<(Vec<u8>, FileProof), SetupError> {
-    let bytes = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
+    let bytes = crate::input::read_capped(path, crate::input::MAX_PEM_FILE).map_err(|e| match e {
+        crate::input::InputError::Io(e) => file_error(path, format!("cannot read: {e}")),
+        other => file_error(path, other.to_string()),
+    })?;
     let sha = sha256_hex(&bytes);
     Ok((bytes, FileProof { path: path.display().to_string(), sha256: sha }))
 }

@@ -221,6 +221,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: u64::try_from(plan.len()).unwrap_or(0),
+        plan_digest: Some(plan.digest()),
         seed: 0,
         shard: None,
         reserved_excluded: true,
@@ -255,6 +256,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         prometheus: None,
         order: crate::scan::Order::default(),
         resume: None,
+        lock: None,
     };
     Ok((setup, endpoints))
 }

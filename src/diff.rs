@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{EndpointRecord, ScanMeta, Severity, SuiteClass, Summary, TlsVersion, VersionStatus};
+use crate::model::{
+    EndpointRecord, Enumeration, HandshakeFailure, ScanMeta, Severity, SuiteClass, Summary, TlsVersion, VersionStatus,
+};
 
 /// A `report.json` as read back.
 #[derive(Debug, Clone, Deserialize)]
@@ -43,8 +45,13 @@ pub struct DiffError {
 pub fn load(path: &Path) -> Result<ReportFile, DiffError> {
     let file = if path.is_dir() { path.join("report.json") } else { path.to_path_buf() };
     let err = |reason: String| DiffError { path: file.clone(), reason };
-    let bytes = std::fs::read(&file).map_err(|e| err(format!("cannot read: {e}")))?;
-    let report: ReportFile = serde_json::from_slice(&bytes).map_err(|e| err(format!("not a report.json: {e}")))?;
+    // Bounded: `diff DIR /dev/zero` fails at its first byte, a huge file at the cap.
+    let opened = std::fs::File::open(&file).map_err(|e| err(format!("cannot read: {e}")))?;
+    let reader = std::io::BufReader::new(crate::input::Capped::new(opened, crate::input::MAX_REPORT_FILE));
+    let report: ReportFile = serde_json::from_reader(reader).map_err(|e| DiffError {
+        path: PathBuf::from(format!("{}:{}", file.display(), e.line())),
+        reason: format!("not a report.json: {e}"),
+    })?;
     if report.schema_version != crate::model::SCHEMA_VERSION {
         return Err(err(format!(
             "schema {} (this tool reads {})",
@@ -136,6 +143,12 @@ pub struct Diff {
     pub suites_added: Vec<SuiteChange>,
     /// Suites no longer accepted.
     pub suites_removed: Vec<SuiteChange>,
+    /// Findings of the older scan that the newer one could not re-check (its cipher enumeration or
+    /// version probe was cut short by timeouts): unknown, neither resolved nor present.
+    pub findings_unknown: Vec<FindingChange>,
+    /// Suites of the older scan that the newer one could not re-check (enumeration incomplete): unknown,
+    /// not removed.
+    pub suites_unknown: Vec<SuiteChange>,
     /// The posture got worse.
     pub worse: bool,
 }
@@ -155,6 +168,19 @@ fn findings(endpoint: &str, r: &EndpointRecord) -> BTreeMap<String, FindingChang
             )
         })
         .collect()
+}
+
+/// The version probe of `v` ended on a timeout or a failed connect: its verdict is unknown.
+fn timed_out(r: &EndpointRecord, v: TlsVersion) -> bool {
+    r.tls.as_ref().and_then(|t| t.versions.get(&v)).is_some_and(|p| {
+        matches!(p.failure, Some(HandshakeFailure::Timeout | HandshakeFailure::ConnectFailed))
+            || p.enumeration == Enumeration::Incomplete
+    })
+}
+
+/// Some version's suite list or verdict of `r` is incomplete.
+fn enumeration_cut_short(r: &EndpointRecord) -> bool {
+    TlsVersion::ALL.iter().any(|v| timed_out(r, *v))
 }
 
 fn suites(r: &EndpointRecord) -> BTreeMap<(TlsVersion, String), SuiteClass> {
@@ -193,7 +219,16 @@ pub fn compare(old: &ReportFile, new: &ReportFile) -> Diff {
                 Some(_) => {}
             }
         }
-        d.findings_resolved.extend(of.iter().filter(|(id, _)| !nf.contains_key(*id)).map(|(_, f)| f.clone()));
+        // A finding that depends on the suite and version lists is not "resolved" when the newer scan
+        // could not finish those lists (a busy server timing out): it is unknown.
+        let unsure = n.is_some_and(|r| enumeration_cut_short(r));
+        for (_, f) in of.iter().filter(|(id, _)| !nf.contains_key(*id)) {
+            if unsure && matches!(f.id.as_str(), "weak_cipher" | "legacy_protocol" | "weak_key_exchange") {
+                d.findings_unknown.push(f.clone());
+            } else {
+                d.findings_resolved.push(f.clone());
+            }
+        }
 
         let (Some(o), Some(n)) = (o, n) else {
             if let Some(n) = n {
@@ -218,8 +253,10 @@ pub fn compare(old: &ReportFile, new: &ReportFile) -> Diff {
                 r.tls.as_ref().and_then(|t| t.versions.get(&v)).map_or(VersionStatus::NotTested, |p| p.status)
             };
             let (os, ns) = (status(o), status(n));
-            // "not tested" in one scan is a change of method, not of the server.
-            if os != ns && os != VersionStatus::NotTested && ns != VersionStatus::NotTested {
+            // "not tested" in one scan is a change of method, not of the server; a version whose probe
+            // timed out is unknown, not rejected.
+            let unknown = |r: &EndpointRecord| status(r) == VersionStatus::NotTested || timed_out(r, v);
+            if os != ns && !unknown(o) && !unknown(n) {
                 d.version_drift.push(VersionChange {
                     endpoint: k.clone(),
                     version: v.key().into(),
@@ -236,7 +273,12 @@ pub fn compare(old: &ReportFile, new: &ReportFile) -> Diff {
             class: *class,
         };
         d.suites_added.extend(ns.iter().filter(|(s, _)| !os.contains_key(*s)).map(change));
-        d.suites_removed.extend(os.iter().filter(|(s, _)| !ns.contains_key(*s)).map(change));
+        for gone in os.iter().filter(|(s, _)| !ns.contains_key(*s)) {
+            let complete = n.tls.as_ref().and_then(|t| t.versions.get(&gone.0.0)).is_some_and(|p| {
+                p.status == VersionStatus::Rejected && !timed_out(n, gone.0.0) || p.enumeration == Enumeration::Full
+            });
+            if complete { d.suites_removed.push(change(gone)) } else { d.suites_unknown.push(change(gone)) }
+        }
     }
     let legacy_on = d
         .version_drift
@@ -317,5 +359,11 @@ pub fn render(d: &Diff) -> String {
     };
     section(&mut out, "Suites added", s(&d.suites_added));
     section(&mut out, "Suites removed", s(&d.suites_removed));
+    section(&mut out, "Suites not re-checked (enumeration incomplete)", s(&d.suites_unknown));
+    section(
+        &mut out,
+        "Findings not re-checked (enumeration incomplete)",
+        d.findings_unknown.iter().map(|f| format!("{} {} ({})", f.endpoint, f.id, f.severity.as_str())).collect(),
+    );
     out
 }

@@ -3,10 +3,10 @@
 //! Runs after the probes, before the record is journaled. Each finding carries its evidence (what was
 //! observed) and the remediation as the concrete `redis.conf` change.
 
-use crate::cert::is_weak_signature;
+use crate::cert::{is_weak_key, is_weak_signature};
 use crate::model::{
-    ClientAuth, EndpointRecord, Finding, FindingId, PingStatus, Severity, SuiteClass, TlsResult, TlsVersion,
-    TrustReason, VersionStatus,
+    ClientAuth, EndpointRecord, Finding, FindingId, PingResult, PingStatus, Severity, SuiteClass, TlsResult,
+    TlsVersion, TrustReason, VersionStatus,
 };
 
 /// Policy knobs the rules depend on.
@@ -60,24 +60,38 @@ pub(crate) fn finding(id: FindingId, title: &str, evidence: String, remediation:
 const RENEW: &str =
     "renew the certificate and point tls-cert-file / tls-key-file at it, then CONFIG SET them or restart";
 
+/// How an unauthenticated PING was answered, for the evidence.
+fn answered(p: &PingResult) -> String {
+    match p.status {
+        PingStatus::Pong => "+PONG".into(),
+        s => format!(
+            "{} (Redis checks this only after authentication, so no credential was needed)",
+            p.reply.as_deref().unwrap_or(s.as_str())
+        ),
+    }
+}
+
 /// All findings for one endpoint, most severe first.
 pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
     let mut out = Vec::new();
     let plain = rec.plaintext.as_ref();
     let tls = rec.tls.as_ref();
 
-    let plain_pong = plain.is_some_and(|p| p.status == PingStatus::Pong);
-    let tls_pong = tls.and_then(|t| t.ping.as_ref()).is_some_and(|p| p.status == PingStatus::Pong);
-    if plain_pong || tls_pong {
-        let how = match (plain_pong, tls_pong) {
-            (true, true) => "in plaintext and over TLS",
-            (true, false) => "in plaintext",
-            _ => "over TLS without a client certificate",
+    // +PONG, or an error Redis sends only after the authentication check passed (-LOADING, -BUSY,
+    // -MASTERDOWN, -NOPERM): either way no credential was needed.
+    let open_plain = plain.filter(|p| p.status.no_credentials_needed());
+    let open_tls = tls.and_then(|t| t.ping.as_ref()).filter(|p| p.status.no_credentials_needed());
+    if open_plain.is_some() || open_tls.is_some() {
+        let how = match (open_plain, open_tls) {
+            (Some(p), Some(_)) => format!("{} in plaintext and over TLS", answered(p)),
+            (Some(p), None) => format!("{} in plaintext", answered(p)),
+            (None, Some(t)) => format!("{} over TLS without a client certificate", answered(t)),
+            (None, None) => String::new(),
         };
         out.push(finding(
             FindingId::UnauthenticatedAccess,
             "Redis answers commands without any credentials",
-            format!("PING answered +PONG {how}"),
+            format!("PING answered {how}"),
             "requirepass <long random secret> (or ACL users with 'user default off'), and keep protected-mode yes",
         ));
     }
@@ -274,15 +288,6 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
             why.join("; "),
             "tls-dh-params-file with a 2048-bit (or larger) group, and restrict curves in the OpenSSL configuration (Groups = X25519:P-256:P-384)",
         ));
-    }
-}
-
-/// RSA/DSA below 2048 bits, EC below 256 bits.
-fn is_weak_key(key_type: &str, bits: Option<u32>) -> bool {
-    match (key_type, bits) {
-        ("RSA" | "DSA", Some(b)) => b < 2048,
-        ("EC", Some(b)) => b < 256,
-        _ => false,
     }
 }
 

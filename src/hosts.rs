@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::finding::finding;
 use crate::model::{ClientAuth, EndpointRecord, FindingId, HostFindingLine, TlsVersion};
 use crate::probe::hello::{DEFAULT_GROUPS, HelloSpec, Reply, client_hello, parse_reply};
-use crate::probe::{Budget, ReadEnd, connect, io_end};
+use crate::probe::{Budget, ReadEnd, connect, read_by};
 use crate::report::{ReportError, for_each_endpoint};
 
 /// What a host's Redis endpoints look like.
@@ -26,6 +26,8 @@ use crate::report::{ReportError, for_each_endpoint};
 struct Host {
     plaintext: Vec<u16>,
     tls: Vec<u16>,
+    /// Every port of the host with a record in the journal (the scanned set's open ports).
+    scanned: std::collections::BTreeSet<u16>,
 }
 
 /// A TLS port that (likely) is Redis: PING answered over TLS, or a client certificate is required.
@@ -44,7 +46,11 @@ enum BusAnswer {
 }
 
 async fn ask_tls(addr: SocketAddr, budget: &Budget) -> BusAnswer {
-    let Ok(mut sock) = connect(addr, budget).await else { return BusAnswer::NotOpen };
+    let mut sock = match connect(addr, budget).await {
+        Ok(sock) => sock,
+        Err(crate::model::Reachability::Open) => return BusAnswer::Other,
+        Err(_) => return BusAnswer::NotOpen,
+    };
     let hello = client_hello(&HelloSpec {
         version: TlsVersion::Tls12,
         suites: &[0xc02f, 0xc030, 0xc02b, 0xc02c, 0xcca8, 0xcca9, 0x009e, 0x009c, 0x002f, 0x0035],
@@ -57,12 +63,10 @@ async fn ask_tls(addr: SocketAddr, budget: &Budget) -> BusAnswer {
         return BusAnswer::Dropped;
     }
     let mut buf = [0u8; 512];
-    match tokio::time::timeout(budget.read(), sock.read(&mut buf)).await {
+    match read_by(&mut sock, &mut buf, budget.reply_deadline()).await {
+        Err(ReadEnd::Reset | ReadEnd::Eof) => BusAnswer::Dropped,
         Err(_) => BusAnswer::Other,
-        Ok(Ok(0)) => BusAnswer::Dropped,
-        Ok(Err(e)) if matches!(io_end(&e), ReadEnd::Reset | ReadEnd::Eof) => BusAnswer::Dropped,
-        Ok(Err(_)) => BusAnswer::Other,
-        Ok(Ok(n)) => match parse_reply(buf.get(..n).unwrap_or_default()) {
+        Ok(n) => match parse_reply(buf.get(..n).unwrap_or_default()) {
             Reply::Hello { .. } | Reply::Alert { .. } | Reply::Incomplete => BusAnswer::Tls,
             Reply::NotTls => BusAnswer::Other,
         },
@@ -90,18 +94,19 @@ pub async fn assess(journal: &Path, budget_of: impl Fn() -> Budget) -> Result<Ve
             for bus in candidates {
                 let budget = budget_of();
                 if ask_tls(SocketAddr::new(*address, bus), &budget).await == BusAnswer::Dropped {
-                    out.push(HostFindingLine {
-                        address: *address,
-                        port: *tls_port,
-                        finding: finding(
-                            FindingId::ClusterBusPlaintext,
-                            "The cluster bus next to this TLS port does not use TLS",
-                            format!(
-                                "{address}:{bus} is open and drops a TLS ClientHello like a plaintext Redis cluster bus, while {address}:{tls_port} speaks TLS"
-                            ),
-                            "tls-cluster yes (and tls-replication yes)",
+                    let found = finding(
+                        FindingId::ClusterBusPlaintext,
+                        "The cluster bus next to this TLS port does not use TLS",
+                        format!(
+                            "{address}:{bus} is open and drops a TLS ClientHello like a plaintext Redis cluster bus, while {address}:{tls_port} speaks TLS"
                         ),
-                    });
+                        "tls-cluster yes (and tls-replication yes)",
+                    );
+                    // The bus port's own row carries it too when the sweep scanned that port.
+                    if host.scanned.contains(&bus) {
+                        out.push(HostFindingLine { address: *address, port: bus, finding: found.clone() });
+                    }
+                    out.push(HostFindingLine { address: *address, port: *tls_port, finding: found });
                 }
             }
         }
@@ -113,6 +118,7 @@ pub async fn assess(journal: &Path, budget_of: impl Fn() -> Budget) -> Result<Ve
 fn collect(journal: &Path) -> Result<BTreeMap<IpAddr, Host>, ReportError> {
     let mut hosts: BTreeMap<IpAddr, Host> = BTreeMap::new();
     for_each_endpoint(journal, &Default::default(), |r| {
+        hosts.entry(r.address).or_default().scanned.insert(r.port);
         if r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
             hosts.entry(r.address).or_default().plaintext.push(r.port);
         } else if tls_redis(&r) {

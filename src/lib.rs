@@ -1,7 +1,9 @@
 //! redis-tls-scan: audits the transport security of Redis endpoints.
 //!
 //! ```text
-//! targets (args, -f files, stdin)  ──targets::parse──►  endpoints::Plan (lazy, indexed, exclusions cut out)
+//! targets (args, -f files, stdin)  ──input (byte caps)──targets::parse──►  endpoints::Plan (lazy, indexed,
+//!        │                          exclusions cut out, each (address, port) once, digest in the metadata)
+//!        │  report::rundir: the run directory claimed and locked (flock) before the first packet
 //!        │
 //!        ▼  scan::run: concurrency cap, per-endpoint deadline, Ctrl-C/SIGTERM → graceful stop
 //!  ┌──────────── scan::probe_endpoint, a fresh TCP connection per probe ────────────┐
@@ -20,7 +22,7 @@
 //!  report::finalize: report.json, endpoints.csv, findings.csv, summary.txt, SHA256SUMS
 //! ```
 //!
-//! Modules: [`targets`] syntax · [`endpoints`] the lazy plan · [`config`] validated setup · [`scan`]
+//! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`config`] validated setup · [`scan`]
 //! scheduler and pipeline · [`probe`] network probes · [`cert`] certificate facts and trust · [`finding`]
 //! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] sinks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
@@ -35,6 +37,7 @@ pub mod diff;
 pub mod endpoints;
 pub mod finding;
 pub mod hosts;
+pub mod input;
 pub mod manpage;
 pub mod merge;
 pub mod model;
@@ -48,3 +51,4 @@ pub mod scan;
 pub mod target_formats;
 pub mod targets;
 pub mod text;
+pub mod weak_sig;

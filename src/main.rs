@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use redis_tls_scan::app::{self, Outcome, exit};
 use redis_tls_scan::cli::{Cli, Color, Command};
-use redis_tls_scan::config::{self, Setup, SetupError};
+use redis_tls_scan::config::{self, FinishedRun, Setup, SetupError};
 use redis_tls_scan::demo;
 use redis_tls_scan::progress::Progress;
+use redis_tls_scan::text::sanitize;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -52,7 +53,8 @@ fn main() -> ExitCode {
                     (None, None) => config::build(&args, command_line).await,
                 } {
                     Ok(setup) => run(setup, color, verbose).await,
-                    Err(e) => fail(&e),
+                    Err(SetupError::Finished(f)) => finished(&f, args.quiet, color),
+                    Err(e) => error(&e),
                 }
             }
             Command::Demo(args) => match demo::prepare(&args, command_line).await {
@@ -66,7 +68,7 @@ fn main() -> ExitCode {
                     }
                     run(setup, color, verbose).await
                 }
-                Err(e) => fail(&e),
+                Err(e) => error(&e),
             },
             Command::Diff(args) => diff(&args),
             Command::Merge(args) => merge(&args, color),
@@ -94,10 +96,8 @@ fn completions(shell: redis_tls_scan::cli::Shell) -> u8 {
 /// `man`: the roff man page, generated from the command definition (subcommands included).
 fn man_page() -> u8 {
     let mut out = Vec::new();
-    let cmd = Cli::command();
-    if let Err(e) = redis_tls_scan::manpage::render(cmd, &mut out) {
-        eprintln!("error: {e}");
-        return exit::SETUP;
+    if let Err(e) = redis_tls_scan::manpage::render(Cli::command(), &mut out) {
+        return error(&e);
     }
     write_stdout(&out)
 }
@@ -109,13 +109,12 @@ fn write_stdout(bytes: &[u8]) -> u8 {
         Ok(()) => exit::OK,
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::SETUP
-        }
+        Err(e) => error(&e),
     }
 }
 
+/// `merge`: the shards given, or every `shard-<I>` of `--run DIR` (of the newest run under
+/// `--latest-in PARENT`) into `DIR/merged` unless `-o` says otherwise.
 fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> u8 {
     use redis_tls_scan::runs;
     let run = match (&args.run, &args.latest_in) {
@@ -124,39 +123,21 @@ fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> u8 {
         (None, None) => Ok(None),
     };
     let (shards, output) = match run.and_then(|run| match (run, &args.output) {
-        (Some(run), Some(out)) => Ok((runs::shards_of(&run)?, out.clone())),
-        (Some(run), None) => {
-            // The default output is the tool's own: a retried pod replaces what it wrote before.
-            let out = run.join(runs::MERGED);
-            runs::clear_previous_merge(&out)?;
-            Ok((runs::shards_of(&run)?, out))
-        }
+        (Some(run), out) => Ok((runs::shards_of(&run)?, out.clone().unwrap_or_else(|| run.join(runs::MERGED)))),
         (None, Some(out)) => Ok((args.shards.clone(), out.clone())),
         (None, None) => Err(runs::RunsError("merge needs -o DIR (or --run / --latest-in)".into())),
     }) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::SETUP;
-        }
+        Err(e) => return error(&e),
     };
-    match redis_tls_scan::merge::merge(&shards, &output).and_then(|d| {
-        if let Some(p) = &args.prometheus {
-            let journal = output.join(redis_tls_scan::report::JOURNAL);
-            redis_tls_scan::report::prometheus::write(p, &d, &journal)?;
-        }
-        Ok(d)
-    }) {
+    match redis_tls_scan::merge::merge(&shards, &output, args.prometheus.as_deref()) {
         Ok(digest) => {
             let interrupted = digest.meta.interrupted;
             let outcome = Outcome { digest, dir: output, interrupted };
             report(&outcome, args.quiet, color);
             outcome.exit_code(args.fail_on)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::SETUP
-        }
+        Err(e) => error(&e),
     }
 }
 
@@ -166,40 +147,29 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
             Ok(reports) => match reports.as_slice() {
                 [.., old, new] => (old.report.clone(), new.report.clone(), Some(new.run.clone())),
                 [only] => {
-                    eprintln!("{}: the only run so far; nothing to compare", only.run.display());
+                    let run = sanitize(&only.run.display().to_string(), usize::MAX);
+                    eprintln!("{run}: the only run so far; nothing to compare");
                     return exit::OK;
                 }
                 [] => {
-                    eprintln!("error: {}: no run directory with a report.json", parent.display());
-                    return exit::SETUP;
+                    let parent = parent.display().to_string();
+                    return error(&format!("{parent}: no run directory with a report.json"));
                 }
             },
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::SETUP;
-            }
+            Err(e) => return error(&e),
         },
         (None, Some(old), Some(new)) => (old.clone(), new.clone(), None),
-        _ => {
-            eprintln!("error: diff needs OLD and NEW (or --latest-in DIR)");
-            return exit::SETUP;
-        }
+        _ => return error(&"diff needs OLD and NEW (or --latest-in DIR)"),
     };
     let (old, new) = match (redis_tls_scan::diff::load(&pair.0), redis_tls_scan::diff::load(&pair.1)) {
         (Ok(o), Ok(n)) => (o, n),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return exit::SETUP;
-        }
+        (Err(e), _) | (_, Err(e)) => return error(&e),
     };
     let d = redis_tls_scan::diff::compare(&old, &new);
     let text = if args.json {
         match serde_json::to_string_pretty(&d) {
             Ok(j) => j + "\n",
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::SETUP;
-            }
+            Err(e) => return error(&e),
         }
     } else {
         redis_tls_scan::diff::render(&d)
@@ -208,8 +178,7 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
     let kept = pair.2.map(|run| run.join(if args.json { "diff.json" } else { "diff.txt" }));
     for file in args.output.iter().chain(kept.iter()) {
         if let Err(e) = redis_tls_scan::runs::replace_file(file, text.as_bytes()) {
-            eprintln!("error: {}: {e}", file.display());
-            return exit::SETUP;
+            return error(&format!("{}: {e}", file.display()));
         }
     }
     if write_stdout(text.as_bytes()) != exit::OK {
@@ -221,7 +190,7 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
 async fn run(setup: Setup, color: Color, verbose: u8) -> u8 {
     let progress = Progress::new(setup.meta.endpoints_planned, setup.progress).with_endpoint_lines(verbose > 0);
     for w in &setup.warnings {
-        progress.println(&format!("warning: {w}"));
+        progress.println(&format!("warning: {}", sanitize(w, usize::MAX)));
     }
     let (quiet, fail_on) = (setup.quiet, setup.fail_on);
     let stop = app::stop_on_signals();
@@ -230,7 +199,7 @@ async fn run(setup: Setup, color: Color, verbose: u8) -> u8 {
             report(&outcome, quiet, color);
             outcome.exit_code(fail_on)
         }
-        Err(e) => fail(&e),
+        Err(e) => error(&e),
     }
 }
 
@@ -248,26 +217,27 @@ fn report(outcome: &Outcome, quiet: bool, color: Color) {
     }
 }
 
-fn fail(e: &SetupError) -> u8 {
-    // Killed after the sweep but before (or while) the reports were written: rebuild them.
-    if let SetupError::Finished(dir) = e {
-        let journal = dir.join(redis_tls_scan::report::JOURNAL);
-        let include_closed = redis_tls_scan::report::digest(&journal)
-            .is_ok_and(|d| d.meta.command_line.iter().any(|a| a == "--include-closed"));
-        return match redis_tls_scan::report::finalize(dir, include_closed) {
-            Ok(digest) => {
-                let outcome = Outcome { digest, dir: dir.clone(), interrupted: false };
-                eprintln!("{}: the sweep had finished; reports rebuilt from the journal", dir.display());
-                outcome.exit_code(None)
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::SETUP
-            }
-        };
+/// `--resume` of a run whose sweep had finished: its reports (and `--prometheus`) rebuilt from the
+/// journal, and the exit code the uninterrupted run would have given.
+fn finished(f: &FinishedRun, quiet: bool, color: Color) -> u8 {
+    match app::rebuild(f) {
+        Ok(outcome) => {
+            eprintln!(
+                "{}: the sweep had finished; reports rebuilt from the journal",
+                sanitize(&f.dir.display().to_string(), usize::MAX)
+            );
+            report(&outcome, quiet, color);
+            outcome.exit_code(f.fail_on)
+        }
+        Err(e) => error(&e),
     }
+}
+
+/// Prints an error, one `error: ` line per line, local text escaped (a file name or target line may hold
+/// ESC or BEL), and gives the setup exit code.
+fn error(e: &dyn std::fmt::Display) -> u8 {
     for line in e.to_string().lines() {
-        eprintln!("error: {line}");
+        eprintln!("error: {}", sanitize(line, usize::MAX));
     }
     exit::SETUP
 }

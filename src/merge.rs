@@ -1,9 +1,10 @@
 //! `merge DIR... -o OUT`: the shards of one sweep (`--shard I/N`, one seed) into one run directory.
 //!
 //! Checks that the shards belong together (same tool version and schema, same seed, same N, every index
-//! once), concatenates their endpoints (no endpoint twice), keeps their cluster-bus findings (each
-//! shard saw every port it needed for those) and recomputes `mixed_mode` over the whole, since one host's
-//! plaintext and TLS ports can land in different shards. Then writes every report as a scan would.
+//! once, the same scan definition: plan digest, ports, options), locks them and its output, concatenates
+//! their endpoints (no endpoint twice), keeps their cluster-bus findings (each shard saw every port it
+//! needed for those) and recomputes `mixed_mode` over the whole, since one host's plaintext and TLS
+//! ports can land in different shards. Then writes every report as a scan would.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -71,17 +72,28 @@ fn read_shard(dir: &Path) -> Result<ShardRun, MergeError> {
 ///
 /// # Errors
 /// When the shards do not form one complete sweep, or files cannot be read or written.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<JournalDigest, MergeError> {
+pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<JournalDigest, MergeError> {
+    // Every output path is checked before anything is written.
+    if let Some(p) = prometheus {
+        report::prometheus::check(p)?;
+    }
     let mut runs: Vec<ShardRun> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
     runs.sort_by_key(|r| r.shard.index);
     let first = runs.first().ok_or_else(|| MergeError::Set("no shard directory given".into()))?;
-    let (seed, count, version) = (first.meta.seed, first.shard.count, first.meta.version.clone());
+    let count = first.shard.count;
+    let reference = definition(&first.meta);
     for r in &runs {
         let bad = |reason: String| MergeError::Shard { path: r.dir.clone(), reason };
-        if r.meta.seed != seed || r.shard.count != count || r.meta.version != version {
+        if r.shard.count != count {
+            return Err(bad(format!("shard {}/{}: the first shard is one of {count}", r.shard.index, r.shard.count)));
+        }
+        let differing = definition(&r.meta).into_iter().zip(&reference).find(|((_, a), (_, b))| a != b);
+        if let Some(((field, mine), (_, theirs))) = differing {
             return Err(bad(format!(
-                "seed {}, shard {}/{}, version {}: the first shard has seed {seed}, N {count}, version {version}",
-                r.meta.seed, r.shard.index, r.shard.count, r.meta.version
+                "{field} differs from {}'s ({} here, {} there): not a shard of the same sweep",
+                first.dir.display(),
+                clip(&mine.to_string()),
+                clip(&theirs.to_string())
             )));
         }
     }
@@ -93,6 +105,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<JournalDigest, MergeError> 
     if !missing.is_empty() {
         return Err(MergeError::Set(format!("shard(s) {} missing", missing.join(", "))));
     }
+    // No shard may change under the merge (a `--resume` of it holds its lock).
+    let _shard_locks = runs.iter().map(|r| report::rundir::lock(&r.dir)).collect::<Result<Vec<_>, _>>()?;
 
     let mut meta = first.meta.clone();
     meta.shard = None;
@@ -102,10 +116,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<JournalDigest, MergeError> 
         .iter()
         .map(|r| {
             let path = r.dir.join(JOURNAL);
-            let sha = std::fs::read(&path).map(|b| crate::cert::sha256_hex(&b)).unwrap_or_default();
+            let sha = report::sha256_file(&path).unwrap_or_default();
             FileProof { path: path.display().to_string(), sha256: sha }
         })
         .collect();
+    // Held until every report is written; a re-run into its own earlier output replaces it.
+    let _lock = report::rundir::claim_merge(out)?;
     let mut journal = Journal::create(out, &meta)?;
     let mut seen: BTreeSet<(IpAddr, u16)> = BTreeSet::new();
     let mut bus: Vec<HostFindingLine> = Vec::new();
@@ -134,5 +150,42 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<JournalDigest, MergeError> 
     let interrupted = runs.iter().any(|r| r.end.interrupted);
     journal.close(EndMark { finished_at, counts, interrupted })?;
     let include_closed = first.meta.command_line.iter().any(|a| a == "--include-closed");
-    Ok(report::finalize(out, include_closed)?)
+    let digest = report::finalize(out, include_closed)?;
+    if let Some(p) = prometheus {
+        report::prometheus::write(p, &digest, &out.join(JOURNAL))?;
+    }
+    Ok(digest)
+}
+
+/// The scan definition shards of one sweep share, field by field (named as in `report.json`). Journals
+/// without a plan digest (written before it existed) compare their targets and exclusions as given.
+fn definition(m: &ScanMeta) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    let plan = match &m.plan_digest {
+        Some(d) => ("plan_digest", json!(d)),
+        None => ("targets", json!([m.targets, m.exclusions])),
+    };
+    let ca_files: Vec<&str> = m.trust.ca_files.iter().map(|f| f.sha256.as_str()).collect();
+    vec![
+        ("version", json!(m.version)),
+        ("schema_version", json!(m.schema_version)),
+        ("seed", json!(m.seed)),
+        // The specific fields first, so that the message names the most telling difference.
+        ("ports", json!(m.ports)),
+        ("reserved_excluded", json!(m.reserved_excluded)),
+        plan,
+        ("cipher_scan", json!(m.cipher_scan)),
+        ("trust.roots", json!(m.trust.roots)),
+        ("trust.ca_files", json!(ca_files)),
+        ("trust.anchors", json!(m.trust.anchors)),
+        ("timeouts_ms", json!(m.timeouts_ms)),
+        ("sni", json!(m.sni)),
+        ("client_certificate", json!(m.client_certificate.as_ref().map(|c| &c.sha256))),
+        ("warn_days", json!(m.warn_days)),
+        ("--include-closed", json!(m.command_line.iter().any(|a| a == "--include-closed"))),
+    ]
+}
+
+fn clip(s: &str) -> String {
+    crate::text::sanitize(s, 80)
 }

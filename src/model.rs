@@ -100,6 +100,14 @@ pub enum PingStatus {
     Denied,
     /// `-WRONGPASS`: Redis rejected credentials.
     Wrongpass,
+    /// `-NOPERM`: no credentials were needed, but the default user may not run PING (ACL).
+    Noperm,
+    /// `-LOADING`: Redis is loading its dataset; sent only after the authentication check passed.
+    Loading,
+    /// `-BUSY`: Redis is running a script or module command; sent only after authentication passed.
+    Busy,
+    /// `-MASTERDOWN`: a replica cut from its master; sent only after authentication passed.
+    Masterdown,
     /// Another RESP error (`-ERR ...`, renamed or disabled command, ...).
     Error,
     /// A well-formed RESP reply other than the above.
@@ -122,7 +130,24 @@ impl PingStatus {
     /// True when the reply proves a Redis server (any recognised Redis reply).
     pub fn is_redis(self) -> bool {
         // A "+OK" greeting (POP3) or another RESP-shaped line is not a reply a Redis PING can produce.
-        matches!(self, Self::Pong | Self::Noauth | Self::Denied | Self::Wrongpass | Self::Error)
+        matches!(
+            self,
+            Self::Pong
+                | Self::Noauth
+                | Self::Denied
+                | Self::Wrongpass
+                | Self::Noperm
+                | Self::Loading
+                | Self::Busy
+                | Self::Masterdown
+                | Self::Error
+        )
+    }
+
+    /// True when Redis executed or considered the command without any credentials: `+PONG`, or an error
+    /// Redis checks only after the authentication check passed (src/server.c `processCommand`).
+    pub fn no_credentials_needed(self) -> bool {
+        matches!(self, Self::Pong | Self::Noperm | Self::Loading | Self::Busy | Self::Masterdown)
     }
 
     /// Stable lowercase name, as in the reports.
@@ -132,6 +157,10 @@ impl PingStatus {
             Self::Noauth => "noauth",
             Self::Denied => "denied",
             Self::Wrongpass => "wrongpass",
+            Self::Noperm => "noperm",
+            Self::Loading => "loading",
+            Self::Busy => "busy",
+            Self::Masterdown => "masterdown",
             Self::Error => "error",
             Self::OtherResp => "other_resp",
             Self::TlsReply => "tls_reply",
@@ -405,7 +434,10 @@ pub enum HandshakeFailure {
     ConnectFailed,
     /// The server's handshake signature or key could not be verified.
     BadSignature,
-    /// The server's messages broke the protocol, or another error occurred.
+    /// The server broke the protocol (e.g. its ServerHello chose a cipher suite the hello never
+    /// offered): whatever it accepts, a conforming client cannot talk to it.
+    ProtocolViolation,
+    /// Another error occurred.
     Error,
 }
 
@@ -439,6 +471,9 @@ pub enum ClientAuth {
     Optional,
     /// The server asked and refused us without one (`tls-auth-clients yes`, Redis' default).
     Required,
+    /// The server asks for a client certificate (a CertificateRequest in its clear-text TLS ≤ 1.2 flight),
+    /// but no handshake completed to tell whether it insists (TLS 1.0-only, CBC-only, legacy suites).
+    Requested,
     /// Not determined (no handshake completed, or the outcome was inconclusive).
     Unknown,
 }
@@ -450,6 +485,7 @@ impl ClientAuth {
             Self::None => "none",
             Self::Optional => "optional",
             Self::Required => "required",
+            Self::Requested => "requested",
             Self::Unknown => "unknown",
         }
     }
@@ -533,8 +569,11 @@ pub enum TrustReason {
     UnknownIssuer,
     /// A signature in the path does not verify.
     BadSignature,
-    /// A signature algorithm or key in the path is not acceptable (e.g. SHA-1, RSA < 2048).
+    /// A signature algorithm in the path is not acceptable (SHA-1, MD5).
     UnsupportedSignatureAlgorithm,
+    /// A signature in the path was made with a key too weak to be accepted (RSA < 2048 bits); the
+    /// signature itself is valid.
+    WeakKey,
     /// The checked identity is not in the leaf's SANs.
     NameMismatch,
     /// The leaf is not valid for TLS server authentication (EKU).
@@ -559,6 +598,7 @@ impl TrustReason {
             Self::UnknownIssuer => "unknown_issuer",
             Self::BadSignature => "bad_signature",
             Self::UnsupportedSignatureAlgorithm => "unsupported_signature_algorithm",
+            Self::WeakKey => "weak_key",
             Self::NameMismatch => "name_mismatch",
             Self::InvalidPurpose => "invalid_purpose",
             Self::BadEncoding => "bad_encoding",
@@ -726,6 +766,10 @@ pub struct ScanMeta {
     pub warn_days: i64,
     /// Endpoints planned (targets × ports − exclusions, this shard's part).
     pub endpoints_planned: u64,
+    /// SHA-256 of the resolved plan (targets, exclusions, ports), see [`crate::endpoints::Plan::digest`];
+    /// absent in journals and reports written before it existed (still schema 1.0).
+    #[serde(default)]
+    pub plan_digest: Option<String>,
     /// Seed of the visiting order.
     pub seed: u64,
     /// `--shard I/N`, if any.

@@ -89,26 +89,6 @@ pub fn latest_reports(parent: &Path) -> Result<Vec<RunReport>, RunsError> {
         .collect())
 }
 
-/// Before `merge --run` writes `RUN/merged` again (a retried Job pod), removes what an earlier attempt
-/// wrote there: only a directory holding a run journal (`scan.jsonl`) is removed, never anything else.
-///
-/// # Errors
-/// When the directory holds files but no journal, or cannot be removed.
-pub fn clear_previous_merge(out: &Path) -> Result<(), RunsError> {
-    let Ok(mut entries) = std::fs::read_dir(out) else { return Ok(()) };
-    if out.join(crate::report::JOURNAL).is_file() {
-        return std::fs::remove_dir_all(out).map_err(|e| RunsError(format!("{}: cannot replace: {e}", out.display())));
-    }
-    match entries.next() {
-        None => Ok(()),
-        Some(_) => Err(RunsError(format!(
-            "{}: not an earlier merge (no {}): not replacing it",
-            out.display(),
-            crate::report::JOURNAL
-        ))),
-    }
-}
-
 /// Writes `bytes` to `path` through a temporary file and a rename: a reader (or a retried job) sees the
 /// old file or the new one, never half of one.
 ///
@@ -148,12 +128,5 @@ mod tests {
         assert_eq!(reports.len(), 1);
         assert!(reports.first().is_some_and(|r| r.run.ends_with("job-29000000")));
         assert!(shards_of(&p.join("job-29002880")).is_err());
-        // A retried merge replaces its own output, never a directory that is not a run.
-        let merged = p.join("job-29000000/merged");
-        clear_previous_merge(&merged).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!merged.exists());
-        std::fs::create_dir_all(&merged).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(merged.join("notes.txt"), "mine").unwrap_or_else(|e| panic!("{e}"));
-        assert!(clear_previous_merge(&merged).is_err());
     }
 }

@@ -77,6 +77,14 @@ async fn probe_or_dead(ep: &Endpoint, ctx: &ProbeContext, full: bool) -> Probed 
     // Stage 1: the connect doubles as the plaintext probe's connection.
     match connect(ep.addr, &budget).await {
         Ok(sock) => Probed::Record(Box::new(Box::pin(probe_open(ep, ctx, sock, budget, start)).await)),
+        // Accepted, then reset before we could send: an open port whose answer is a reset.
+        Err(Reachability::Open) => {
+            let mut rec = closed_record(ep, ctx, Reachability::Open, 0);
+            rec.plaintext = Some(resp::classify(&[], crate::probe::ReadEnd::Reset));
+            rec.findings = assess(&rec, &ctx.rules);
+            rec.duration_ms = elapsed_ms(start);
+            Probed::Record(Box::new(rec))
+        }
         Err(r) if full => Probed::Record(Box::new(closed_record(ep, ctx, r, elapsed_ms(start)))),
         Err(r) => Probed::Dead(r),
     }
@@ -126,6 +134,7 @@ async fn probe_open(
             let audit = Box::pin(raw::audit(ep.addr, name.as_deref(), ctx.cipher_scan, &budget)).await;
             rec.connections += audit.connections;
             raw::merge(&mut outcome.result, &audit);
+            outcome.result.client_auth = tls::with_raw_flight(outcome.result.client_auth, audit.cert_request);
             if outcome.chain.is_empty() && !audit.chain.is_empty() {
                 outcome.chain = audit.chain.into_iter().map(rustls::pki_types::CertificateDer::from).collect();
                 outcome.key_proof = KeyProof::Unverified;

@@ -23,7 +23,7 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Line 0: the whole file (cannot be opened or read), not a line of it.
+        // Line 0 is the whole file (it cannot be opened): named without a line.
         if self.line == 0 { write!(f, "{}", self.source) } else { write!(f, "{}:{}", self.source, self.line) }
     }
 }
@@ -95,10 +95,12 @@ pub fn reserved() -> Vec<(IpAddr, IpAddr)> {
 
 impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Local text is escaped like remote text: a line of a target file may hold ESC or BEL.
+        let origin = crate::text::sanitize(&self.origin.to_string(), usize::MAX);
         if self.text.is_empty() {
-            write!(f, "{}: {}", self.origin, self.reason)
+            write!(f, "{origin}: {}", self.reason)
         } else {
-            write!(f, "{}: {}: '{}'", self.origin, self.reason, self.text)
+            write!(f, "{origin}: {}: '{}'", self.reason, crate::text::sanitize(&self.text, 80))
         }
     }
 }
@@ -260,28 +262,48 @@ pub fn parse_ports(s: &str) -> Result<Vec<u16>, String> {
 ///
 /// Returns the specs and every error found; the caller decides that any error is fatal.
 pub fn parse_lines(source: &str, reader: impl BufRead) -> (Vec<TargetSpec>, Vec<TargetError>) {
+    use crate::input::{BoundedLines, MAX_TARGET_FILE, MAX_TARGET_LINE};
+    // Past this many bad lines the input is not a target list at all (a binary file): stop reading.
+    const MAX_ERRORS: usize = 20;
     let mut specs = Vec::new();
     let mut errors = Vec::new();
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let origin = Origin { source: source.to_string(), line: i + 1 };
-        let bytes = match line {
-            Ok(b) => b,
+    let mut lines = BoundedLines::new(reader, MAX_TARGET_LINE, MAX_TARGET_FILE);
+    let mut bytes = Vec::new();
+    loop {
+        let origin = |line| Origin { source: source.to_string(), line };
+        let info = match lines.next_line(&mut bytes) {
+            Ok(Some(info)) => info,
+            Ok(None) => break,
             Err(e) => {
-                errors.push(TargetError { origin, text: String::new(), reason: format!("read error: {e}") });
+                // A line or file over the cap (`/dev/zero`) or a read error: nothing after it is read.
+                errors.push(TargetError {
+                    origin: origin(lines.line_number()),
+                    text: String::new(),
+                    reason: e.to_string(),
+                });
                 break;
             }
         };
-        let Ok(line) = std::str::from_utf8(&bytes) else {
-            errors.push(TargetError { origin, text: String::new(), reason: "not UTF-8 text".into() });
-            continue;
+        // A UTF-8 byte-order mark (Windows editors) is not part of the first target.
+        let body = if info.number == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes) } else { &bytes };
+        let Ok(line) = std::str::from_utf8(body) else {
+            // Not text (a binary file, `/dev/urandom`): nothing after it is read.
+            let reason = "not UTF-8 text: reading stopped".into();
+            errors.push(TargetError { origin: origin(info.number), text: String::new(), reason });
+            break;
         };
+        if line.contains('\0') {
+            let reason = "binary data (NUL byte): not a target list".into();
+            errors.push(TargetError { origin: origin(info.number), text: String::new(), reason });
+            break;
+        }
         // nmap -oG, masscan -oL and redis:// lines (whole, before '#' comments are cut).
         if let Some(expanded) = crate::target_formats::expand(line) {
             match expanded {
-                Ok(targets) => targets.iter().for_each(|t| push_spec(&mut specs, &mut errors, t, origin.clone())),
+                Ok(targets) => targets.iter().for_each(|t| push_spec(&mut specs, &mut errors, t, origin(info.number))),
                 Err(reason) => {
                     let text = crate::target_formats::redact(line.trim()).chars().take(80).collect();
-                    errors.push(TargetError { origin, text, reason });
+                    errors.push(TargetError { origin: origin(info.number), text, reason });
                 }
             }
             continue;
@@ -290,7 +312,15 @@ pub fn parse_lines(source: &str, reader: impl BufRead) -> (Vec<TargetSpec>, Vec<
         if text.is_empty() {
             continue;
         }
-        push_spec(&mut specs, &mut errors, text, origin);
+        push_spec(&mut specs, &mut errors, text, origin(info.number));
+        if errors.len() >= MAX_ERRORS {
+            errors.push(TargetError {
+                origin: origin(info.number),
+                text: String::new(),
+                reason: format!("{MAX_ERRORS} bad lines: reading stopped"),
+            });
+            break;
+        }
     }
     (specs, errors)
 }

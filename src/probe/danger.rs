@@ -3,7 +3,9 @@
 //!
 //! [`RecordingVerifier`] accepts any chain *and records it*; the real trust verdict is computed from
 //! the recorded chain by [`crate::cert::verdict`], with every reason rather than the first. Handshake
-//! signatures are still verified, so a peer cannot fake possession of the certificate's key.
+//! signatures are still verified, so a peer cannot fake possession of the certificate's key, including
+//! with keys and hashes the provider refuses ([`crate::weak_sig`]: RSA < 2048, SHA-1), which OpenSSL
+//! clients still accept: those servers complete the handshake and their weakness is a finding.
 //! [`RecordingResolver`] records whether the server asked for a client certificate.
 //! Nothing here may be used for a connection that carries data we care about.
 
@@ -16,6 +18,8 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, Error, SignatureScheme};
+
+use crate::weak_sig;
 
 /// Accepts every certificate chain and keeps a copy of it; checks handshake signatures for real.
 #[derive(Debug)]
@@ -87,7 +91,11 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.note(verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
+        let strict = verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms);
+        // A key or hash the provider refuses (RSA < 2048, SHA-1) is checked for real with the weak
+        // algorithms: a valid weak signature still proves possession; a forged one fails both.
+        let r = strict.or_else(|e| verify_tls12_signature(message, cert, dss, &weak_sig::HANDSHAKE).map_err(|_| e));
+        self.note(r)
     }
 
     fn verify_tls13_signature(
@@ -96,11 +104,17 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.note(verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms))
+        let strict = verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms);
+        let r = strict.or_else(|e| verify_tls13_signature(message, cert, dss, &weak_sig::HANDSHAKE).map_err(|_| e));
+        self.note(r)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        // The provider's schemes, then SHA-1 with RSA last: a TLS 1.2 server picks it only when it can sign
+        // nothing better (rustls never accepts it in TLS 1.3).
+        let mut schemes = self.provider.signature_verification_algorithms.supported_schemes();
+        schemes.push(SignatureScheme::RSA_PKCS1_SHA1);
+        schemes
     }
 }
 

@@ -103,12 +103,38 @@ impl Budget {
     pub fn expired(&self) -> bool {
         self.left().is_zero()
     }
+
+    /// The instant by which a whole reply (or a whole handshake flight) that starts now must have
+    /// arrived: one read timeout from now, cut to the deadline. A peer that dribbles a byte at a time
+    /// cannot stretch it, as it could a per-read timeout.
+    pub fn reply_deadline(&self) -> Instant {
+        Instant::now() + self.read()
+    }
+}
+
+/// Reads some bytes into `buf` unless `deadline` passes first; how the read ended when no byte came.
+///
+/// # Errors
+/// The [`ReadEnd`] when the peer closed, reset, failed, or the deadline passed.
+pub async fn read_by<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> Result<usize, ReadEnd> {
+    match tokio::time::timeout_at(deadline, reader.read(buf)).await {
+        Err(_) => Err(ReadEnd::Timeout),
+        Ok(Err(e)) => Err(io_end(&e)),
+        Ok(Ok(0)) => Err(ReadEnd::Eof),
+        Ok(Ok(n)) => Ok(n),
+    }
 }
 
 /// Opens a TCP connection within the budget, mapping failures to a [`Reachability`].
 ///
 /// # Errors
-/// `Closed` when refused, `Filtered` on timeout, `Unreachable` for any other error.
+/// `Closed` when refused, `Filtered` on timeout, `Open` when the peer accepted the connection and reset
+/// it at once (a listener that drops clients: the port is open, its answer is a reset), `Unreachable` for
+/// any other error.
 pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<TcpStream, Reachability> {
     if let Some(rate) = &budget.rate {
         let waited = rate.acquire().await;
@@ -121,6 +147,11 @@ pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<TcpStream, Rea
             Ok(s)
         }
         Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Err(Reachability::Closed),
+        // A refused SYN is ECONNREFUSED; a reset seen while or right after the connect completes means
+        // the handshake finished and the listener dropped us.
+        Ok(Err(e)) if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
+            Err(Reachability::Open)
+        }
         Ok(Err(_)) => Err(Reachability::Unreachable),
         Err(_) => Err(Reachability::Filtered),
     }
@@ -165,28 +196,64 @@ pub enum ReadEnd {
     Error,
 }
 
-/// Reads until a `\n`, `cap` bytes, EOF, an error or the timeout, whichever comes first.
-pub async fn read_line_capped<R: AsyncRead + Unpin>(reader: &mut R, cap: usize, budget: &Budget) -> (Vec<u8>, ReadEnd) {
-    let mut buf = Vec::with_capacity(cap.min(512));
+/// A reply line being read: keeps the first `keep` bytes and counts the rest, so that a long but
+/// well-formed line (Redis' ~1 KB protected-mode `-DENIED` text) is still seen to end while memory stays
+/// capped. Shared by the plaintext read and the PING inside a TLS session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRead {
+    /// The first bytes of the reply, at most `keep` of them.
+    pub kept: Vec<u8>,
+    keep: usize,
+    line_cap: usize,
+    total: usize,
+}
+
+impl LineRead {
+    /// An empty reply that keeps `keep` bytes and gives up on a line longer than `line_cap`.
+    pub fn new(keep: usize, line_cap: usize) -> Self {
+        Self { kept: Vec::with_capacity(keep.min(512)), keep, line_cap, total: 0 }
+    }
+
+    /// How many more bytes may be read before the line cap.
+    pub fn room(&self) -> usize {
+        self.line_cap.saturating_sub(self.total)
+    }
+
+    /// Adds bytes that arrived; `Some(end)` once the line ended (`Line`) or hit the cap (`Cap`).
+    pub fn push(&mut self, got: &[u8]) -> Option<ReadEnd> {
+        let room = self.keep.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(got.get(..room.min(got.len())).unwrap_or_default());
+        self.total = self.total.saturating_add(got.len());
+        if got.contains(&b'\n') {
+            Some(ReadEnd::Line)
+        } else if self.total >= self.line_cap {
+            Some(ReadEnd::Cap)
+        } else {
+            None
+        }
+    }
+}
+
+/// Reads one reply line: until a `\n`, the line cap, EOF, an error or the reply deadline (one read
+/// timeout for the whole reply), whichever comes first.
+pub async fn read_line_capped<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    mut line: LineRead,
+    budget: &Budget,
+) -> (LineRead, ReadEnd) {
+    let deadline = budget.reply_deadline();
     let mut chunk = [0u8; 512];
     loop {
-        let want = chunk.len().min(cap.saturating_sub(buf.len()));
+        let want = chunk.len().min(line.room());
         let Some(slot) = chunk.get_mut(..want) else {
-            return (buf, ReadEnd::Error);
+            return (line, ReadEnd::Error);
         };
-        let n = match tokio::time::timeout(budget.read(), reader.read(slot)).await {
-            Err(_) => return (buf, ReadEnd::Timeout),
-            Ok(Err(e)) => return (buf, io_end(&e)),
-            Ok(Ok(0)) => return (buf, ReadEnd::Eof),
-            Ok(Ok(n)) => n,
+        let n = match read_by(reader, slot, deadline).await {
+            Ok(n) => n,
+            Err(end) => return (line, end),
         };
-        let got = slot.get(..n).unwrap_or_default();
-        buf.extend_from_slice(got);
-        if got.contains(&b'\n') {
-            return (buf, ReadEnd::Line);
-        }
-        if buf.len() >= cap {
-            return (buf, ReadEnd::Cap);
+        if let Some(end) = line.push(slot.get(..n).unwrap_or_default()) {
+            return (line, end);
         }
     }
 }

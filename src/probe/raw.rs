@@ -9,19 +9,23 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::hello::{
     DEFAULT_GROUPS, HelloSpec, Reply, ServerHello, WEAK_GROUPS, client_hello, complete_records_len, group_bits,
     parse_reply, version_of,
 };
 use super::suites::{self, bundles, weak_bundles};
-use super::{Budget, ReadEnd, connect, io_end};
+use super::{Budget, ReadEnd, connect, io_end, read_by};
 use crate::model::{Alert, Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::escape_bytes;
 
 /// Most bytes read per hello: a ServerHello plus a large certificate chain.
 const RAW_CAP: usize = 128 * 1024;
+
+/// Retries of a hello that timed out mid-enumeration (busy server), and the first pause (then x3).
+const RETRIES: u32 = 2;
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// How much cipher-suite work to do per endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -67,6 +71,9 @@ pub struct RawOutcome {
     pub key_exchange: KeyExchange,
     /// True when any reply was TLS (a ServerHello or an alert).
     pub tls_reply: bool,
+    /// From a complete clear-text TLS ≤ 1.2 flight (through ServerHelloDone): whether it held a
+    /// CertificateRequest. `None` when no complete flight was seen.
+    pub cert_request: Option<bool>,
     /// Connections used.
     pub connections: u32,
 }
@@ -90,25 +97,27 @@ impl Prober<'_> {
         let _ = self.random.fill(&mut key_share);
         let bytes = client_hello(&HelloSpec { version, suites, sni: self.sni, groups, random, key_share });
         self.out.connections += 1;
-        let Ok(mut sock) = connect(self.addr, self.budget).await else {
-            return Answer::ConnectFailed;
+        let mut sock = match connect(self.addr, self.budget).await {
+            Ok(sock) => sock,
+            Err(crate::model::Reachability::Open) => return Answer::Io(ReadEnd::Reset),
+            Err(_) => return Answer::ConnectFailed,
         };
         match tokio::time::timeout(self.budget.read(), sock.write_all(&bytes)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Answer::Io(io_end(&e)),
             Err(_) => return Answer::Io(ReadEnd::Timeout),
         }
+        // One deadline for the whole first flight, however slowly it trickles in.
+        let deadline = self.budget.reply_deadline();
         let mut buf = Vec::with_capacity(4096);
         let mut chunk = [0u8; 8192];
         // Re-parse only when a new record has completed: a peer trickling bytes cannot make us re-parse
         // the whole buffer per byte.
         let mut complete = 0;
         loop {
-            let end = match tokio::time::timeout(self.budget.read(), sock.read(&mut chunk)).await {
-                Err(_) => ReadEnd::Timeout,
-                Ok(Err(e)) => io_end(&e),
-                Ok(Ok(0)) => ReadEnd::Eof,
-                Ok(Ok(n)) => {
+            let end = match read_by(&mut sock, &mut chunk, deadline).await {
+                Err(end) => end,
+                Ok(n) => {
                     buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
                     let now_complete = complete_records_len(&buf, complete);
                     let looks_tls = matches!(buf.as_slice(), [0x14..=0x17, 0x03, ..] | [0x14..=0x17]);
@@ -137,12 +146,34 @@ impl Prober<'_> {
         }
     }
 
+    /// A hello in the middle of an enumeration, where the server has already answered: a timeout, a
+    /// failed connect or a reset there is most likely a busy server, not a refusal, so the same hello is
+    /// tried again, at most [`RETRIES`] times, after a growing pause, within the endpoint's deadline.
+    async fn hello_again(&mut self, version: TlsVersion, suites: &[u16], groups: &[u16]) -> Answer {
+        let mut pause = RETRY_PAUSE;
+        let mut answer = self.hello(version, suites, groups).await;
+        for _ in 0..RETRIES {
+            if !matches!(answer, Answer::Io(ReadEnd::Timeout | ReadEnd::Reset) | Answer::ConnectFailed)
+                || self.budget.left() <= pause
+            {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 3;
+            answer = self.hello(version, suites, groups).await;
+        }
+        answer
+    }
+
     /// Records what every TLS answer teaches, whatever the probe that asked.
     fn seen(&mut self, a: Answer) -> Answer {
         self.out.tls_reply = true;
         if let Answer::Hello(h) = &a {
             if self.out.chain.is_empty() && !h.certificates.is_empty() {
                 self.out.chain = h.certificates.clone();
+            }
+            if h.done {
+                self.out.cert_request = Some(self.out.cert_request.unwrap_or(false) || h.certificate_request);
             }
             let kx = &mut self.out.key_exchange;
             if let Some(bits) = h.dh_bits {
@@ -201,6 +232,10 @@ pub async fn audit(addr: SocketAddr, sni: Option<&str>, mode: CipherScan, budget
         out.versions.insert(version, probe);
         out.connections += part.connections;
         out.tls_reply |= part.tls_reply;
+        out.cert_request = match (out.cert_request, part.cert_request) {
+            (Some(a), Some(b)) => Some(a || b),
+            (a, b) => a.or(b),
+        };
         // The newest version's chain: the one clients most likely see.
         if out.chain.is_empty() {
             out.chain = part.chain;
@@ -244,10 +279,24 @@ async fn enumerate(p: &mut Prober<'_>, version: TlsVersion, mode: CipherScan) ->
                 run.incomplete = true;
                 break 'bundles;
             }
-            match p.hello(version, &remaining, DEFAULT_GROUPS).await {
+            // The first hello of a version is not retried: a silent peer must cost one timeout, and its
+            // verdict (rejected: timeout) is read as unknown by `diff`.
+            let answer = if run.accepted.is_empty() {
+                p.hello(version, &remaining, DEFAULT_GROUPS).await
+            } else {
+                p.hello_again(version, &remaining, DEFAULT_GROUPS).await
+            };
+            match answer {
                 Answer::Hello(h) if version_of(h.version) == Some(version) => {
                     if !remaining.contains(&h.cipher) {
-                        run.detail = Some(format!("server chose 0x{:04X}, which was not offered", h.cipher));
+                        // A protocol violation, whatever the version: what this server accepts is unknown.
+                        let why = format!("server chose 0x{:04X}, which was not offered", h.cipher);
+                        if run.accepted.is_empty() {
+                            run.first_failure = Some((HandshakeFailure::ProtocolViolation, None, Some(why)));
+                        } else {
+                            run.detail = Some(why);
+                            run.incomplete = true;
+                        }
                         break 'bundles;
                     }
                     run.accepted.push(h.cipher);
@@ -291,6 +340,13 @@ async fn enumerate(p: &mut Prober<'_>, version: TlsVersion, mode: CipherScan) ->
                     if run.accepted.is_empty() && run.first_failure.is_none() {
                         run.first_failure = Some((failure, None, detail));
                     }
+                    // Still no answer after the retries: the list is cut short, and says so.
+                    if !run.accepted.is_empty()
+                        && matches!(failure, HandshakeFailure::Timeout | HandshakeFailure::ConnectFailed)
+                    {
+                        run.incomplete = true;
+                        break 'bundles;
+                    }
                     if run.accepted.is_empty()
                         && matches!(
                             failure,
@@ -317,7 +373,7 @@ async fn preference(p: &mut Prober<'_>, version: TlsVersion, run: &mut VersionRu
     if p.budget.expired() {
         return;
     }
-    let server_order = match p.hello(version, &[second, first], DEFAULT_GROUPS).await {
+    let server_order = match p.hello_again(version, &[second, first], DEFAULT_GROUPS).await {
         Answer::Hello(h) if h.cipher == first => true,
         Answer::Hello(h) if h.cipher == second => false,
         _ => return,
@@ -329,7 +385,7 @@ async fn preference(p: &mut Prober<'_>, version: TlsVersion, run: &mut VersionRu
         let mut remaining = run.accepted.clone();
         let mut ordered = Vec::new();
         while !remaining.is_empty() && !p.budget.expired() {
-            match p.hello(version, &remaining, DEFAULT_GROUPS).await {
+            match p.hello_again(version, &remaining, DEFAULT_GROUPS).await {
                 Answer::Hello(h) if remaining.contains(&h.cipher) => {
                     ordered.push(h.cipher);
                     remaining.retain(|s| *s != h.cipher);
@@ -354,12 +410,13 @@ async fn quick_classes(p: &mut Prober<'_>, version: TlsVersion, run: &mut Versio
             if offer.is_empty() {
                 continue;
             }
-            if let Answer::Hello(h) = p.hello(version, &offer, DEFAULT_GROUPS).await
-                && version_of(h.version) == Some(version)
-                && offer.contains(&h.cipher)
-            {
-                run.accepted.push(h.cipher);
-                break;
+            match p.hello_again(version, &offer, DEFAULT_GROUPS).await {
+                Answer::Hello(h) if version_of(h.version) == Some(version) && offer.contains(&h.cipher) => {
+                    run.accepted.push(h.cipher);
+                    break;
+                }
+                Answer::Io(ReadEnd::Timeout) | Answer::ConnectFailed => run.incomplete = true,
+                _ => {}
             }
         }
     }

@@ -15,13 +15,14 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;
 use rustls::{AlertDescription, ClientConfig, ClientConnection, PeerIncompatible, ProtocolVersion};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::danger::{RecordingResolver, RecordingVerifier};
-use super::resp::{self, PING, REPLY_CAP};
-use super::{Budget, ReadEnd, connect, io_end};
+use super::resp::{self, PING};
+use super::{Budget, ReadEnd, connect, io_end, read_by};
 use crate::cert::KeyProof;
+use crate::model::Reachability;
 use crate::model::{
     Alert, ClientAuth, Enumeration, HandshakeFailure, KeyExchange, Negotiated, PingResult, PingStatus, TlsResult,
     TlsVersion, VersionProbe, VersionStatus,
@@ -88,29 +89,36 @@ struct Handshake {
     ping: Option<PingResult>,
 }
 
-/// Runs the TLS stage: TLS 1.3, TLS 1.2, then the client-certificate handshake if configured.
+/// Runs the TLS stage: the TLS 1.3 and TLS 1.2 handshakes at once, one `PING` on the best session that
+/// completed, then the client-certificate handshake (with its own `PING`) if configured. A TLS service
+/// that never answers `PING` costs one read timeout, not one per session.
 pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings, budget: &Budget) -> TlsOutcome {
     let server_name = server_name(addr, name);
-    let mut connections = 0;
     let mut versions: std::collections::BTreeMap<TlsVersion, VersionProbe> =
         TlsVersion::ALL.iter().map(|v| (*v, VersionProbe::not_tested())).collect();
+    // The TLS 1.3 session PINGs as soon as its handshake completes and is then closed, while the TLS 1.2
+    // handshake runs: a server that serves one connection at a time (openssl s_server, some proxies) gets
+    // to the second connection without waiting for us. The 1.2 session PINGs only when 1.3 did not
+    // complete.
+    let newest = async {
+        let mut o = open(addr, &server_name, TlsVersion::Tls13, None, settings, budget).await;
+        if let Some(mut s) = o.session.take() {
+            ping_on(&mut o.hs, &mut s, false).await;
+        }
+        o
+    };
+    let (o13, mut o12) = tokio::join!(newest, open(addr, &server_name, TlsVersion::Tls12, None, settings, budget));
+    if o13.hs.ping.is_none()
+        && let Some(mut s) = o12.session.take()
+    {
+        ping_on(&mut o12.hs, &mut s, false).await;
+    }
+    drop(o12.session.take());
+    let mut connections = o13.connections + o12.connections;
     let mut done = Vec::new();
-    for version in [TlsVersion::Tls13, TlsVersion::Tls12] {
-        if budget.expired() {
-            break;
-        }
-        connections += 1;
-        let hs = handshake(addr, &server_name, version, None, settings, budget).await;
-        versions.insert(version, hs.probe.clone());
-        // No TLS reply at all (a plaintext service, a tarpit): another hello would only wait again.
-        let hopeless = matches!(hs.probe.failure, Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout));
-        done.push((version, hs));
-        if hopeless {
-            if let Some(v12) = versions.get_mut(&TlsVersion::Tls12).filter(|v| v.status == VersionStatus::NotTested) {
-                v12.detail = Some("not attempted: no TLS reply to the TLS 1.3 hello".into());
-            }
-            break;
-        }
+    for (version, opened) in [(TlsVersion::Tls13, o13), (TlsVersion::Tls12, o12)] {
+        versions.insert(version, opened.hs.probe.clone());
+        done.push((version, opened.hs));
     }
     let accepted = |h: &Handshake| h.probe.status == VersionStatus::Accepted;
     let best = done.iter().find(|(_, h)| accepted(h) && h.negotiated.is_some());
@@ -121,8 +129,12 @@ pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings,
     if let (Some(key), Some(v)) = (&settings.client_key, best_version)
         && !budget.expired()
     {
-        connections += 1;
-        let hs = handshake(addr, &server_name, v, Some(key.clone()), settings, budget).await;
+        let mut opened = open(addr, &server_name, v, Some(key.clone()), settings, budget).await;
+        connections += opened.connections;
+        if let Some(mut s) = opened.session.take() {
+            ping_on(&mut opened.hs, &mut s, true).await;
+        }
+        let hs = opened.hs;
         ping_with_client_cert =
             hs.ping.clone().or_else(|| Some(PingResult { status: PingStatus::Failed, reply: hs.probe.detail.clone() }));
         with_cert = Some(hs);
@@ -138,23 +150,13 @@ pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings,
         },
     };
 
-    // "Never asked" needs a completed handshake: a server that stopped early might have asked later.
-    let any_accepted = done.iter().any(|(_, h)| accepted(h));
-    let any_completed = done.iter().any(|(_, h)| h.negotiated.is_some());
-    let requested = done.iter().any(|(_, h)| h.requested_client_cert);
-    let client_auth = if !any_accepted {
-        ClientAuth::Unknown
-    } else if !requested && any_completed {
-        ClientAuth::None
-    } else if !requested {
-        ClientAuth::Unknown
-    } else if done.iter().any(|(_, h)| h.ping.as_ref().is_some_and(|p| p.status.is_redis())) {
-        ClientAuth::Optional
-    } else if done.iter().any(|(_, h)| h.refused_without_cert) {
-        ClientAuth::Required
-    } else {
-        ClientAuth::Unknown
-    };
+    let client_auth = decide_client_auth(&AuthFacts {
+        accepted: done.iter().any(|(_, h)| accepted(h)),
+        completed: done.iter().any(|(_, h)| h.negotiated.is_some()),
+        requested: done.iter().any(|(_, h)| h.requested_client_cert),
+        answered_without_cert: done.iter().any(|(_, h)| h.ping.as_ref().is_some_and(|p| p.status.is_redis())),
+        refused_without_cert: done.iter().any(|(_, h)| h.refused_without_cert),
+    });
     let ping = best.and_then(|(_, h)| h.ping.clone()).or_else(|| {
         best_version
             .and_then(|v| done.iter().find(|(dv, _)| *dv == v))
@@ -175,6 +177,47 @@ pub async fn probe(addr: SocketAddr, name: Option<&str>, settings: &TlsSettings,
             .iter()
             .all(|(_, h)| matches!(h.probe.failure, Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout)));
     TlsOutcome { result, chain, connections, hopeless, key_proof }
+}
+
+/// What the handshakes without a client certificate showed about client authentication.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthFacts {
+    /// A handshake got a ServerHello for the version it offered.
+    pub accepted: bool,
+    /// A handshake completed.
+    pub completed: bool,
+    /// The server sent a CertificateRequest.
+    pub requested: bool,
+    /// PING got a Redis reply without a certificate.
+    pub answered_without_cert: bool,
+    /// The server alerted, closed or reset when we went on without a certificate.
+    pub refused_without_cert: bool,
+}
+
+/// The client-auth policy the handshakes prove. "Never asked" needs a completed handshake: a server that
+/// stopped early might have asked later.
+pub fn decide_client_auth(f: &AuthFacts) -> ClientAuth {
+    if !f.accepted {
+        ClientAuth::Unknown
+    } else if !f.requested {
+        if f.completed { ClientAuth::None } else { ClientAuth::Unknown }
+    } else if f.answered_without_cert {
+        ClientAuth::Optional
+    } else if f.refused_without_cert {
+        ClientAuth::Required
+    } else {
+        ClientAuth::Unknown
+    }
+}
+
+/// Completes an unknown policy from the raw probe's clear-text TLS ≤ 1.2 flight, for servers rustls could
+/// not finish a handshake with: a complete flight with or without a CertificateRequest.
+pub fn with_raw_flight(policy: ClientAuth, raw_request: Option<bool>) -> ClientAuth {
+    match (policy, raw_request) {
+        (ClientAuth::Unknown, Some(true)) => ClientAuth::Requested,
+        (ClientAuth::Unknown, Some(false)) => ClientAuth::None,
+        (p, _) => p,
+    }
 }
 
 /// The TLS result for a port that answered plaintext RESP: Redis has no STARTTLS, so a port that speaks
@@ -221,11 +264,22 @@ struct Session<'a> {
     budget: &'a Budget,
     first_bytes: Vec<u8>,
     read_total: usize,
+    /// When the peer's answer to what we last sent must have arrived in full (a whole handshake flight,
+    /// a whole PING reply): one read timeout from our last write, however the bytes trickle in.
+    reply_deadline: tokio::time::Instant,
 }
 
-impl Session<'_> {
-    /// Sends whatever rustls has queued (handshake messages, alerts, application data).
+impl<'a> Session<'a> {
+    fn new(sock: TcpStream, conn: ClientConnection, budget: &'a Budget) -> Self {
+        Self { sock, conn, budget, first_bytes: Vec::new(), read_total: 0, reply_deadline: budget.reply_deadline() }
+    }
+
+    /// Sends whatever rustls has queued (handshake messages, alerts, application data), and starts the
+    /// clock for the peer's answer.
     async fn flush(&mut self) -> Result<(), Stop> {
+        if self.conn.wants_write() {
+            self.reply_deadline = self.budget.reply_deadline();
+        }
         while self.conn.wants_write() {
             let mut out = Vec::new();
             self.conn.write_tls(&mut out).map_err(|_| Stop::Io(ReadEnd::Error))?;
@@ -241,12 +295,7 @@ impl Session<'_> {
     /// Reads one chunk from the socket and feeds it to rustls.
     async fn read_some(&mut self) -> Result<(), Stop> {
         let mut buf = [0u8; 8192];
-        let n = match tokio::time::timeout(self.budget.read(), self.sock.read(&mut buf)).await {
-            Err(_) => return Err(Stop::Io(ReadEnd::Timeout)),
-            Ok(Err(e)) => return Err(Stop::Io(io_end(&e))),
-            Ok(Ok(0)) => return Err(Stop::Io(ReadEnd::Eof)),
-            Ok(Ok(n)) => n,
-        };
+        let n = read_by(&mut self.sock, &mut buf, self.reply_deadline).await.map_err(Stop::Io)?;
         let mut data = buf.get(..n).unwrap_or_default();
         if self.first_bytes.len() < 16 {
             let take = data.len().min(16 - self.first_bytes.len());
@@ -287,43 +336,48 @@ impl Session<'_> {
     async fn ping(&mut self) -> Result<PingResult, Stop> {
         self.conn.writer().write_all(PING).map_err(|_| Stop::Io(ReadEnd::Error))?;
         self.flush().await?;
-        let mut reply = Vec::new();
+        let mut reply = resp::reply_line();
         loop {
             let mut chunk = [0u8; 512];
-            match self.conn.reader().read(&mut chunk) {
-                Ok(0) => return Ok(resp::classify(&reply, ReadEnd::Eof)),
+            let want = chunk.len().min(reply.room());
+            let slot = chunk.get_mut(..want).unwrap_or_default();
+            match self.conn.reader().read(slot) {
+                Ok(0) => return Ok(resp::classify(&reply.kept, ReadEnd::Eof)),
                 Ok(n) => {
-                    reply.extend_from_slice(chunk.get(..n).unwrap_or_default());
-                    if reply.contains(&b'\n') {
-                        return Ok(resp::classify(&reply, ReadEnd::Line));
-                    }
-                    if reply.len() >= REPLY_CAP {
-                        return Ok(resp::classify(&reply, ReadEnd::Cap));
+                    if let Some(end) = reply.push(slot.get(..n).unwrap_or_default()) {
+                        return Ok(resp::classify(&reply.kept, end));
                     }
                     continue;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Ok(resp::classify(&reply, io_end(&e))),
+                Err(e) => return Ok(resp::classify(&reply.kept, io_end(&e))),
             }
             match self.read_some().await {
                 Ok(()) => {}
-                Err(Stop::Io(end)) => return Ok(resp::classify(&reply, end)),
-                Err(Stop::TooMuch) => return Ok(resp::classify(&reply, ReadEnd::Cap)),
+                Err(Stop::Io(end)) => return Ok(resp::classify(&reply.kept, end)),
+                Err(Stop::TooMuch) => return Ok(resp::classify(&reply.kept, ReadEnd::Cap)),
                 Err(e @ Stop::Tls(_)) => return Err(e),
             }
         }
     }
 }
 
-/// One handshake offering only `version`, then a PING if it completed.
-async fn handshake(
+/// A handshake's outcome and, when it completed with the version offered, the live session for a PING.
+struct Opened<'a> {
+    hs: Handshake,
+    session: Option<Session<'a>>,
+    connections: u32,
+}
+
+/// One handshake offering only `version`. The session is kept open when the handshake completed.
+async fn open<'a>(
     addr: SocketAddr,
     server_name: &ServerName<'static>,
     version: TlsVersion,
     client_key: Option<Arc<CertifiedKey>>,
     settings: &TlsSettings,
-    budget: &Budget,
-) -> Handshake {
+    budget: &'a Budget,
+) -> Opened<'a> {
     let verifier = Arc::new(RecordingVerifier::new(settings.provider.clone()));
     let presenting = client_key.is_some();
     let resolver = Arc::new(RecordingResolver::new(client_key));
@@ -338,25 +392,35 @@ async fn handshake(
         negotiated: None,
         ping: None,
     };
+    if budget.expired() {
+        return Opened { hs, session: None, connections: 0 };
+    }
     let Some(config) = client_config(version, verifier.clone(), resolver.clone(), settings) else {
         hs.probe = rejected(HandshakeFailure::Error, None, Some("TLS configuration error".into()));
-        return hs;
+        return Opened { hs, session: None, connections: 0 };
     };
     let sock = match connect(addr, budget).await {
         Ok(s) => s,
+        Err(Reachability::Open) => {
+            hs.probe =
+                rejected(HandshakeFailure::Reset, None, Some("reset right after the connection was accepted".into()));
+            return Opened { hs, session: None, connections: 1 };
+        }
         Err(r) => {
             hs.probe = rejected(HandshakeFailure::ConnectFailed, None, Some(r.as_str().into()));
-            return hs;
+            return Opened { hs, session: None, connections: 1 };
         }
     };
     let Ok(conn) = ClientConnection::new(config, server_name.clone()) else {
         hs.probe = rejected(HandshakeFailure::Error, None, Some("TLS connection setup error".into()));
-        return hs;
+        return Opened { hs, session: None, connections: 1 };
     };
-    let mut s = Session { sock, conn, budget, first_bytes: Vec::new(), read_total: 0 };
+    let mut s = Session::new(sock, conn, budget);
     let outcome = s.complete_handshake().await;
     let negotiated_version = s.conn.protocol_version();
-    let accepted = negotiated_version == Some(protocol(version));
+    // A server that broke the protocol (chose a suite we never offered, ...) accepted nothing.
+    let violated = matches!(&outcome, Err(Stop::Tls(rustls::Error::PeerMisbehaved(_))));
+    let accepted = negotiated_version == Some(protocol(version)) && !violated;
     hs.tls_reply = matches!(s.first_bytes.as_slice(), [0x15 | 0x16, 0x03, ..]);
     hs.requested_client_cert = resolver.requested();
     hs.chain = verifier.chain();
@@ -368,6 +432,7 @@ async fn handshake(
     let enumeration = if suites.is_empty() { Enumeration::None } else { Enumeration::Negotiated };
     let group = s.conn.negotiated_key_exchange_group().map(|g| group_name(u16::from(g.name())));
 
+    let mut session = None;
     match outcome {
         Ok(()) if accepted => {
             hs.probe = VersionProbe {
@@ -384,38 +449,7 @@ async fn handshake(
             if let Some(cs) = suite {
                 hs.negotiated = Some(Negotiated { version, cipher_suite: cs, key_exchange_group: group });
             }
-            hs.ping = Some(match s.ping().await {
-                Ok(p) => {
-                    if hs.requested_client_cert
-                        && !presenting
-                        && matches!(p.status, PingStatus::Closed | PingStatus::Reset)
-                    {
-                        hs.refused_without_cert = true;
-                    }
-                    p
-                }
-                Err(Stop::Tls(e)) => {
-                    let alert = alert_of(&e);
-                    // TLS 1.3: the server checks our (empty) Certificate after its Finished, so the
-                    // refusal arrives as alert 116 on the first read (RFC 8446 §4.4.2.4).
-                    if hs.requested_client_cert && !presenting && alert.is_some() {
-                        hs.refused_without_cert = true;
-                    }
-                    PingResult { status: PingStatus::Failed, reply: Some(describe(&e, alert.as_ref())) }
-                }
-                Err(Stop::Io(end)) => {
-                    // The server closed or reset as we sent PING: how a refusal without an alert looks.
-                    let p = resp::classify(&[], end);
-                    if hs.requested_client_cert
-                        && !presenting
-                        && matches!(p.status, PingStatus::Closed | PingStatus::Reset)
-                    {
-                        hs.refused_without_cert = true;
-                    }
-                    p
-                }
-                Err(Stop::TooMuch) => PingResult { status: PingStatus::Failed, reply: None },
-            });
+            session = Some(s);
         }
         Ok(()) => {
             hs.probe = rejected(HandshakeFailure::OtherVersion, None, negotiated_version.map(|v| format!("{v:?}")));
@@ -439,12 +473,41 @@ async fn handshake(
                 server_preference: None,
             };
         }
+        Err(Stop::Tls(e)) if violated => {
+            hs.probe = rejected(HandshakeFailure::ProtocolViolation, None, Some(e.to_string()));
+        }
         Err(stop) => {
             let (failure, alert, detail) = failure_of(&stop, &s.first_bytes, verifier.signature_error());
             hs.probe = rejected(failure, alert, detail);
         }
     }
-    hs
+    Opened { hs, session, connections: 1 }
+}
+
+/// `PING` on a completed session; notes a refusal for lacking a client certificate.
+async fn ping_on(hs: &mut Handshake, s: &mut Session<'_>, presenting: bool) {
+    // Without a certificate, a server that asked for one and then closes, resets or alerts on our first
+    // record refused us for lacking it. TLS 1.3: the server checks our (empty) Certificate after its
+    // Finished, so the refusal (alert 116) arrives on the first read (RFC 8446 §4.4.2.4).
+    let asked = hs.requested_client_cert && !presenting;
+    hs.ping = Some(match s.ping().await {
+        Ok(p) => {
+            hs.refused_without_cert |= asked && matches!(p.status, PingStatus::Closed | PingStatus::Reset);
+            p
+        }
+        Err(Stop::Tls(e)) => {
+            let alert = alert_of(&e);
+            hs.refused_without_cert |= asked && alert.is_some();
+            PingResult { status: PingStatus::Failed, reply: Some(describe(&e, alert.as_ref())) }
+        }
+        Err(Stop::Io(end)) => {
+            // The server closed or reset as we sent PING: how a refusal without an alert looks.
+            let p = resp::classify(&[], end);
+            hs.refused_without_cert |= asked && matches!(p.status, PingStatus::Closed | PingStatus::Reset);
+            p
+        }
+        Err(Stop::TooMuch) => PingResult { status: PingStatus::Failed, reply: None },
+    });
 }
 
 fn client_config(
@@ -630,6 +693,28 @@ mod tests {
         assert_eq!(suite_name(0x1302), "TLS_AES_256_GCM_SHA384");
         assert_eq!(suite_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         assert_eq!(group_name(0x001d), "x25519");
+    }
+
+    #[test]
+    fn client_auth_decision() {
+        let f = |accepted, completed, requested, answered, refused| AuthFacts {
+            accepted,
+            completed,
+            requested,
+            answered_without_cert: answered,
+            refused_without_cert: refused,
+        };
+        assert_eq!(decide_client_auth(&f(false, false, false, false, false)), ClientAuth::Unknown);
+        assert_eq!(decide_client_auth(&f(true, true, false, true, false)), ClientAuth::None);
+        assert_eq!(decide_client_auth(&f(true, false, false, false, false)), ClientAuth::Unknown);
+        assert_eq!(decide_client_auth(&f(true, true, true, true, false)), ClientAuth::Optional);
+        assert_eq!(decide_client_auth(&f(true, true, true, false, true)), ClientAuth::Required);
+        assert_eq!(decide_client_auth(&f(true, false, true, false, true)), ClientAuth::Required);
+        assert_eq!(decide_client_auth(&f(true, true, true, false, false)), ClientAuth::Unknown);
+        assert_eq!(with_raw_flight(ClientAuth::Unknown, Some(true)), ClientAuth::Requested);
+        assert_eq!(with_raw_flight(ClientAuth::Unknown, Some(false)), ClientAuth::None);
+        assert_eq!(with_raw_flight(ClientAuth::Unknown, None), ClientAuth::Unknown);
+        assert_eq!(with_raw_flight(ClientAuth::Required, Some(false)), ClientAuth::Required);
     }
 
     #[test]

@@ -17,6 +17,8 @@ const HORIZON_MAX: usize = 60;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn html(s: &str) -> String {
+    // Local text (a command line, a file name) may hold control characters too: escaped as remote text is.
+    let s = crate::text::sanitize(s, usize::MAX);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -33,19 +35,26 @@ pub fn html(s: &str) -> String {
 
 /// A value for `summary.md`: a code span, so nothing inside is markup in any Markdown renderer (no
 /// link, image, HTML or emphasis), and it reads as itself when the file is pasted as plain text. The few
-/// characters that could end the span or a table row become look-alikes (`'`, `¦`, `‹`, `›`).
+/// characters that could end the span, break a table row or start an autolink become look-alikes
+/// (`'`, `¦`, `‹`, `›`, `＠`, `:⁄⁄`, `www․`); control characters are escaped as everywhere.
 pub fn markdown(s: &str) -> String {
-    let t: String = s
-        .chars()
-        .map(|c| match c {
-            '`' => '\'',
-            '|' => '\u{a6}',
-            '<' => '\u{2039}',
-            '>' => '\u{203a}',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
+    let s = crate::text::sanitize(s, usize::MAX);
+    let mut t = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '`' => t.push('\''),
+            '|' => t.push('\u{a6}'),
+            '<' => t.push('\u{2039}'),
+            '>' => t.push('\u{203a}'),
+            // No renderer may autolink remote text (GitHub's bare `http://`, `www.` and e-mail links):
+            // the `@`, the slashes of `://` and the dot of `www.` become look-alikes.
+            '@' => t.push('\u{ff20}'),
+            '/' if t.ends_with(':') || t.ends_with(":\u{2044}") => t.push('\u{2044}'),
+            '.' if t.to_ascii_lowercase().ends_with("www") => t.push('\u{2024}'),
+            c if c.is_control() => t.push(' '),
+            c => t.push(c),
+        }
+    }
     let t = t.trim();
     if t.is_empty() { "\u{2013}".into() } else { format!("`{t}`") }
 }
@@ -605,7 +614,21 @@ mod tests {
     #[test]
     fn escapes() {
         assert_eq!(html("<img src=x onerror='a()'>&"), "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;");
-        assert_eq!(markdown("CN=[x](http://e) | *b* <s>`"), "`CN=[x](http://e) \u{a6} *b* \u{2039}s\u{203a}'`");
-        assert_eq!(markdown(" \n"), "\u{2013}");
+        assert_eq!(
+            markdown("CN=[x](http://e) | *b* <s>`"),
+            "`CN=[x](http:\u{2044}\u{2044}e) \u{a6} *b* \u{2039}s\u{203a}'`"
+        );
+        assert_eq!(markdown("  "), "\u{2013}");
+        assert!(!markdown("a\nb").contains('\n'), "one line");
+    }
+
+    #[test]
+    fn no_remote_text_becomes_a_link_or_an_escape_sequence() {
+        let md =
+            markdown("-ERR see https://evil.example/x, WWW.evil.example, ftp://a or root@evil.example \u{1b}]0;t\u{7}");
+        for autolink in ["://", "www.", "WWW.", "t@e", "\u{1b}", "\u{7}"] {
+            assert!(!md.contains(autolink), "{autolink} in {md}");
+        }
+        assert_eq!(markdown("127.0.0.1:6379"), "`127.0.0.1:6379`", "addresses stay as they are");
     }
 }

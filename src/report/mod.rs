@@ -3,17 +3,20 @@
 //! One writer owns the run directory. [`Journal`] appends one JSON line per finished endpoint and flushes
 //! it, so a crash loses at most the endpoints in flight. [`finalize`] reads the journal back (tolerating
 //! a torn last line) and writes `report.json`, `endpoints.csv`, `findings.csv`, `summary.txt` and
-//! `SHA256SUMS`, each atomically (temporary file + rename). Sinks only read records; they never probe.
+//! `SHA256SUMS`, each atomically (a randomly named temporary file created exclusively, then renamed).
+//! [`rundir`] claims and locks the directory for the whole run. Sinks only read records; they never probe.
 
 pub mod csv;
 pub mod html;
 pub mod prometheus;
+pub mod rundir;
 pub mod summary;
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::model::{
@@ -37,6 +40,14 @@ pub enum ReportError {
         /// The error.
         source: io::Error,
     },
+    /// A directory or file this run must not write (not ours, or in use by another run).
+    #[error("{path}: {reason}")]
+    Refused {
+        /// The directory or file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The journal is not a journal of this tool.
     #[error("{path}: {reason}")]
     BadJournal {
@@ -59,17 +70,33 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates `dir` (if needed) and a fresh journal in it, starting with the metadata line.
+    /// Creates a fresh journal in `dir` (claimed by [`rundir::claim_new`] or [`rundir::claim_merge`]),
+    /// starting with the metadata line. When that line cannot be written (a full disk), the file is
+    /// removed again: a failed start leaves nothing that would block a re-run.
     ///
     /// # Errors
-    /// When the directory or file cannot be created or written, or a journal already exists there.
+    /// When the file cannot be created or written, or a journal already exists there.
     pub fn create(dir: &Path, meta: &ScanMeta) -> Result<Self, ReportError> {
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
         let path = dir.join(JOURNAL);
-        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_err(&path))?;
-        let mut j = Self { path, out: BufWriter::new(file) };
-        j.append(&JournalLine::Scan(Box::new(meta.clone())))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let mut j = Self { path: path.clone(), out: BufWriter::new(file) };
+        let started = j.append(&JournalLine::Scan(Box::new(meta.clone()))).and_then(|()| j.sync());
+        if let Err(e) = started {
+            drop(j);
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
         Ok(j)
+    }
+
+    fn sync(&mut self) -> Result<(), ReportError> {
+        let path = self.path.clone();
+        self.out.get_ref().sync_all().map_err(io_err(&path))
     }
 
     /// Reopens an interrupted journal for `--resume`, cut back to its last endpoint or progress line (a
@@ -79,10 +106,10 @@ impl Journal {
     /// When the file cannot be read, cut or opened.
     pub fn reopen(dir: &Path, keep_bytes: u64) -> Result<Self, ReportError> {
         let path = dir.join(JOURNAL);
-        let file = OpenOptions::new().write(true).open(&path).map_err(io_err(&path))?;
+        let file = OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(&path).map_err(io_err(&path))?;
         file.set_len(keep_bytes).map_err(io_err(&path))?;
         drop(file);
-        let file = OpenOptions::new().append(true).open(&path).map_err(io_err(&path))?;
+        let file = OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW).open(&path).map_err(io_err(&path))?;
         Ok(Self { path, out: BufWriter::new(file) })
     }
 
@@ -103,33 +130,52 @@ impl Journal {
     /// On a write error.
     pub fn close(mut self, end: EndMark) -> Result<(), ReportError> {
         self.append(&JournalLine::End(end))?;
-        let path = self.path.clone();
-        self.out.get_ref().sync_all().map_err(io_err(&path))
+        self.sync()
     }
 }
 
-/// Calls `f` for every journal line, in order. A line that does not parse is skipped when it is the last
-/// one (a write torn by a crash); elsewhere it is an error.
+/// Calls `f` for every journal line, in order. A line that does not parse is a write torn by a crash
+/// when nothing but NUL bytes and blank lines follow it (a power loss leaves NULs); elsewhere it is an
+/// error. Lines are capped at [`crate::input::MAX_JOURNAL_LINE`] bytes.
 ///
 /// # Errors
 /// When the file cannot be read or holds a corrupt line before its end.
 pub fn read_journal(path: &Path, mut f: impl FnMut(JournalLine)) -> Result<(), ReportError> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let mut lines = BufReader::new(file).split(b'\n').enumerate().peekable();
-    while let Some((i, line)) = lines.next() {
-        let line = line.map_err(io_err(path))?;
-        if line.iter().all(u8::is_ascii_whitespace) {
+    read_journal_lines(path, |line, _| f(line))
+}
+
+/// [`read_journal`] with, for each line, where it ends and whether its newline was written.
+///
+/// # Errors
+/// As [`read_journal`].
+pub fn read_journal_lines(
+    path: &Path,
+    mut f: impl FnMut(JournalLine, crate::input::LineInfo),
+) -> Result<(), ReportError> {
+    use crate::input::{BoundedLines, MAX_JOURNAL_LINE, is_filler};
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path).map_err(io_err(path))?;
+    let mut lines = BoundedLines::new(BufReader::new(file), MAX_JOURNAL_LINE, u64::MAX);
+    let bad = |n: usize, reason: String| ReportError::BadJournal {
+        path: path.to_path_buf(),
+        reason: format!("line {n}: {reason}"),
+    };
+    let mut buf = Vec::new();
+    let mut torn: Option<(usize, String)> = None;
+    loop {
+        let info = match lines.next_line(&mut buf) {
+            Ok(Some(info)) => info,
+            Ok(None) => break,
+            Err(e) => return Err(bad(lines.line_number(), e.to_string())),
+        };
+        if is_filler(&buf) {
             continue;
         }
-        match serde_json::from_slice::<JournalLine>(&line) {
-            Ok(l) => f(l),
-            Err(_) if lines.peek().is_none() => {}
-            Err(e) => {
-                return Err(ReportError::BadJournal {
-                    path: path.to_path_buf(),
-                    reason: format!("line {}: {e}", i + 1),
-                });
-            }
+        if let Some((n, reason)) = torn.take() {
+            return Err(bad(n, reason));
+        }
+        match serde_json::from_slice::<JournalLine>(&buf) {
+            Ok(l) => f(l, info),
+            Err(e) => torn = Some((info.number, e.to_string())),
         }
     }
     Ok(())
@@ -240,10 +286,11 @@ fn add_findings(summary: &mut Summary, r: &EndpointRecord) {
 /// # Errors
 /// On any I/O error; the target is then untouched.
 pub fn write_atomic(path: &Path, f: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<(), ReportError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    // A fresh, randomly named file created exclusively: a planted `.report.json.tmp` symlink redirects
+    // nothing.
+    let (file, tmp) = rundir::create_temp(path).map_err(io_err(path))?;
     let result = (|| {
-        let mut out = BufWriter::new(File::create(&tmp)?);
+        let mut out = BufWriter::new(file);
         f(&mut out)?;
         out.flush()?;
         out.get_ref().sync_all()?;
@@ -306,9 +353,24 @@ pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, Repor
     Ok(digest)
 }
 
-fn sha256_file(path: &Path) -> Result<String, ReportError> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
-    Ok(crate::cert::sha256_hex(&bytes))
+/// SHA-256 (hex) of a file, streamed: a journal is never read into memory whole.
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn sha256_file(path: &Path) -> Result<String, ReportError> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => ctx.update(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(path)(e)),
+        }
+    }
+    Ok(crate::cert::hex(ctx.finish().as_ref()))
 }
 
 /// `SHA256SUMS` over the run's files, in `sha256sum -c` format.
@@ -349,6 +411,6 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
-        assert!(!dir.path().join(".report.json.tmp").exists(), "no temporary left behind");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left behind");
     }
 }

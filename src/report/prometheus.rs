@@ -1,8 +1,8 @@
 //! Prometheus text exposition (`--prometheus FILE`) for node_exporter's textfile collector: one gauge
 //! family per fact, labels `address`, `port` (and `version`, `severity`), names in Prometheus conventions
-//! (base units, `_seconds`, `_info`-free gauges), written atomically so the collector never reads half.
+//! (base units: `_seconds`, never days; `_info`-free gauges; one series per endpoint), written atomically so the collector never reads half.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -33,7 +33,14 @@ pub fn render(digest: &JournalDigest, journal: &Path) -> Result<String, ReportEr
     let mut add = |name: &'static str, help: &'static str, labels: String, value: f64| {
         fam.entry(name).or_insert((help, Vec::new())).1.push((labels, value));
     };
+    // One endpoint is one series: a second record of the same (address, port) would be a duplicate
+    // series, which the textfile collector rejects (the plan scans each endpoint once; merged or
+    // older journals are not trusted to).
+    let mut seen: HashSet<(std::net::IpAddr, u16)> = HashSet::new();
     for_each_endpoint(journal, &digest.hosts, |r| {
+        if !seen.insert((r.address, r.port)) {
+            return;
+        }
         let base = format!("address=\"{}\",port=\"{}\"", label(&r.address.to_string()), r.port);
         let plaintext = r.plaintext.as_ref().is_some_and(|p| p.status.is_redis());
         add(
@@ -76,12 +83,13 @@ pub fn render(digest: &JournalDigest, journal: &Path) -> Result<String, ReportEr
                     t as f64,
                 );
             }
-            if let Some(d) = c.leaf.days_left {
+            // Base units (promtool, Prometheus conventions): seconds, not days.
+            if let (Some(end), Some(at)) = (ts(&c.leaf.not_after), ts(&r.started_at)) {
                 add(
-                    "redis_tls_scan_cert_days_left",
-                    "Whole days until the leaf certificate expires (negative: expired).",
+                    "redis_tls_scan_cert_remaining_seconds",
+                    "Seconds from the probe to the leaf certificate's expiry (negative: expired).",
                     base.clone(),
-                    d as f64,
+                    (end - at) as f64,
                 );
             }
             add(
@@ -130,6 +138,20 @@ pub fn render(digest: &JournalDigest, journal: &Path) -> Result<String, ReportEr
         }
     }
     Ok(out)
+}
+
+/// How every file this module writes starts (the first family's help line).
+const SIGNATURE: &[u8] = b"# HELP redis_tls_scan_";
+
+/// Checks, before the first packet, that `path` can take the exposition file: not a directory, its
+/// directory writable, and not a file of someone else (an existing file is replaced only when this
+/// tool wrote it).
+///
+/// # Errors
+/// [`ReportError::Refused`] naming the path and the reason.
+pub fn check(path: &Path) -> Result<(), ReportError> {
+    super::rundir::check_writable(path, SIGNATURE)
+        .map_err(|reason| ReportError::Refused { path: path.to_path_buf(), reason: format!("--prometheus: {reason}") })
 }
 
 /// Writes the exposition file atomically.

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::{JournalDigest, ReportError, for_each_endpoint};
 use crate::model::{EndpointRecord, FindingId, Severity, TlsVersion, VersionStatus};
+use crate::text::sanitize;
 
 /// Most endpoints listed one per line; the rest are counted.
 const LIST_MAX: usize = 200;
@@ -101,7 +102,11 @@ pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: 
         .collect();
     let _ = writeln!(out, "  findings: {} on {} endpoint(s)", by_sev.join(", "), s.endpoints_with_findings);
     if !meta.unresolved.is_empty() {
-        let names: Vec<String> = meta.unresolved.iter().map(|u| format!("{} ({})", u.target, u.origin)).collect();
+        let names: Vec<String> = meta
+            .unresolved
+            .iter()
+            .map(|u| format!("{} ({})", sanitize(&u.target, 100), sanitize(&u.origin, usize::MAX)))
+            .collect();
         let _ = writeln!(out, "  not resolved, not scanned: {}", names.join(", "));
     }
     if addresses.len() == 1 && !detail.is_empty() {
@@ -135,7 +140,8 @@ pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: 
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Reports: {}", dir.display());
+    // The directory is local text (`-o`), escaped like remote text.
+    let _ = writeln!(out, "Reports: {}", sanitize(&dir.display().to_string(), usize::MAX));
     Ok(out)
 }
 

@@ -173,13 +173,18 @@ async fn rsa_1024_key_is_weak_via_openssl_s_server() {
     let r = scan(server.port, None, &ctx).await;
     let c = cert(&r);
     assert_eq!((c.leaf.key_type.as_str(), c.leaf.key_bits), ("RSA", Some(1024)));
-    // rustls refuses to verify a handshake signature made with a 1024-bit key: the server never proved it
-    // holds the key, so the chain is not trusted (what a rustls-class client would conclude too).
-    assert_eq!(c.trust.reasons, vec![TrustReason::HandshakeSignatureInvalid]);
-    assert_eq!(cert_ids(&r), vec![FindingId::CertUntrusted, FindingId::CertWeakKey]);
-    // rustls will not verify a handshake signature made with a 1024-bit key; the version is still accepted.
+    // The handshake signature made with the 1024-bit key is verified for real (crate::weak_sig): the
+    // server proved it holds the key, the chain is valid, and the weak key is a finding.
+    assert_eq!(c.trust.reasons, vec![]);
+    assert_eq!(cert_ids(&r), vec![FindingId::CertWeakKey]);
     let v13 = r.tls.as_ref().unwrap().versions.get(&TlsVersion::Tls13).unwrap();
     assert_eq!(v13.status, VersionStatus::Accepted);
+    assert_eq!(v13.failure, None);
+    assert_eq!(
+        r.tls.as_ref().unwrap().ping.as_ref().unwrap().status,
+        PingStatus::NotResp,
+        "PING over TLS went through"
+    );
 }
 
 #[tokio::test]

@@ -2,45 +2,11 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 use crate::support::*;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run binary")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
-}
-
-/// Every file listed in SHA256SUMS exists and matches.
-fn check_sums(dir: &Path) {
-    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
-    let mut n = 0;
-    for line in sums.lines() {
-        let (hash, name) = line.split_once("  ").unwrap();
-        let bytes = std::fs::read(dir.join(name)).unwrap();
-        let actual = redis_tls_scan::cert::sha256_hex(&bytes);
-        assert_eq!(hash, actual, "{name}");
-        n += 1;
-    }
-    assert_eq!(n, 7);
-}
 
 #[test]
 fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
@@ -225,16 +191,7 @@ fn targets_from_stdin() {
 #[test]
 fn sigint_stops_cleanly_with_partial_reports() {
     // A tarpit the test owns: it tells us when the scanner has connected, then we interrupt.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().take(64).flatten() {
-            let _ = tx.send(());
-            held.push(s);
-        }
-    });
+    let (port, rx) = tarpit();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     // 127.0.0.1-127.0.0.20 × the tarpit port: the first endpoint hangs until its deadline.
@@ -365,17 +322,19 @@ fn prometheus_textfile() {
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = std::fs::read_to_string(&prom).unwrap();
+    // Base units, valid exposition format: what node_exporter's textfile collector takes.
+    promtool_check(&text);
     // Every line is a comment or `name{labels} value` (exposition format).
     let sample = regex_lite(&text);
     let ep = format!("address=\"127.0.0.1\",port=\"{}\"", server.port);
     assert_eq!(sample(&format!("redis_tls_scan_tls_version_accepted{{{ep},version=\"TLS 1.3\"}}")), Some(1.0));
     assert_eq!(sample(&format!("redis_tls_scan_tls_version_accepted{{{ep},version=\"TLS 1.0\"}}")), Some(0.0));
     assert_eq!(sample(&format!("redis_tls_scan_plaintext_enabled{{{ep}}}")), Some(0.0));
-    let days = sample(&format!("redis_tls_scan_cert_days_left{{{ep}}}")).unwrap();
-    assert!((19.0..=20.0).contains(&days), "{days}");
+    let left = sample(&format!("redis_tls_scan_cert_remaining_seconds{{{ep}}}")).unwrap();
+    assert!((19.0 * 86400.0..=20.0 * 86400.0).contains(&left), "{left}");
     assert_eq!(sample(&format!("redis_tls_scan_findings{{{ep},severity=\"critical\"}}")), Some(1.0));
     assert_eq!(sample("redis_tls_scan_endpoints_scanned"), Some(1.0));
-    assert!(text.contains("# TYPE redis_tls_scan_cert_days_left gauge"));
+    assert!(text.contains("# TYPE redis_tls_scan_cert_remaining_seconds gauge"));
     // Unwritable location: refused before scanning.
     let o = run(&["scan", "127.0.0.1", "-p", &closed_port().to_string(), "--prometheus", "/no/such/dir/x.prom"]);
     assert_eq!(code(&o), 2);
@@ -461,6 +420,12 @@ fn bad_local_input_table() {
             vec!["127.0.0.1".into(), "--endpoint-timeout".into(), "0s".into()],
             "--endpoint-timeout must be more than 0".into(),
         ),
+        // Unbounded local input ends at its cap with file and line; outputs are checked before any packet.
+        (vec!["-f".into(), "/dev/zero".into()], "/dev/zero:1: line longer than 4096 bytes".into()),
+        (vec!["127.0.0.1".into(), "--ca-file".into(), "/dev/zero".into()], "/dev/zero: larger than 16 MiB".into()),
+        (vec!["127.0.0.1".into(), "--prometheus".into(), p(d)], format!("{}: --prometheus: is a directory", p(d))),
+        (vec!["127.0.0.1".into(), "--sni".into(), "a\u{1b}]0;x\u{7}".into()], "--sni: 'a\\u{1b}]0;x\\u{7}'".into()),
+        (vec!["--resume".into(), p(&d.join("missing"))], "missing: No such file".into()),
     ];
     for (args, needle) in cases {
         let mut full = vec!["scan".to_string()];

@@ -35,6 +35,7 @@ fn cluster_redis(dir: &std::path::Path, pki: &Pki, tls_cluster: bool) -> (Peer, 
                 ("cluster-port".into(), bus.to_string()),
                 ("tls-cluster".into(), if tls_cluster { "yes" } else { "no" }.into()),
             ],
+            ..Default::default()
         },
     );
     (peer, bus)
@@ -68,4 +69,17 @@ fn tls_cluster_bus_is_not_a_finding() {
     let (node, _) = cluster_redis(dir.path(), &pki, true);
     let r = scan_json(&[format!("127.0.0.1:{}", node.port)], &pki.ca_file, &dir.path().join("out"));
     assert_eq!(ids_of(&r, node.port), Vec::<String>::new());
+}
+
+#[test]
+fn the_bus_ports_own_row_carries_the_finding_when_scanned() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (node, bus) = cluster_redis(dir.path(), &pki, false);
+    let targets = vec![format!("127.0.0.1:{}", node.port), format!("127.0.0.1:{bus}")];
+    let r = scan_json(&targets, &pki.ca_file, &dir.path().join("out"));
+    assert_eq!(ids_of(&r, node.port), vec!["cluster_bus_plaintext"]);
+    assert_eq!(ids_of(&r, bus), vec!["cluster_bus_plaintext"]);
+    let csv = std::fs::read_to_string(dir.path().join("out").join("findings.csv")).unwrap();
+    assert_eq!(csv.matches(",cluster_bus_plaintext,medium,").count(), 2);
 }

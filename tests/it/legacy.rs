@@ -210,31 +210,43 @@ fn ecdhe_flight(cipher: u16, group: u16) -> Vec<u8> {
 /// A replay server: an old stack that only speaks `version` and picks the first of `prefs` that the
 /// client offers; it answers other versions with its own version's ServerHello (as old stacks do).
 async fn replay(version: u16, prefs: &'static [u16]) -> u16 {
+    answering(move |hello| {
+        let (_, suites) = offered(hello)?;
+        Some(match prefs.iter().find(|p| suites.contains(p)) {
+            Some(c) => server_flight(version, *c),
+            None => record(0x15, version, &[2, 40]),
+        })
+    })
+    .await
+}
+
+/// A fake that reads each connection's ClientHello (until it parses, or 4 KiB) and answers it with
+/// `reply(hello)`.
+async fn answering<F>(reply: F) -> u16
+where
+    F: Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+{
+    let reply = std::sync::Arc::new(reply);
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let port = l.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((mut s, _)) = l.accept().await {
+            let reply = reply.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
                 let mut n = 0;
-                let parsed = loop {
+                loop {
                     match s.read(&mut buf[n..]).await {
                         Ok(0) | Err(_) => return,
                         Ok(k) => n += k,
                     }
-                    if let Some(p) = offered(&buf[..n]) {
-                        break p;
+                    if offered(&buf[..n]).is_some() || n == buf.len() {
+                        break;
                     }
-                    if n == buf.len() {
-                        return;
-                    }
-                };
-                let (_, suites) = parsed;
-                let reply = match prefs.iter().find(|p| suites.contains(p)) {
-                    Some(c) => server_flight(version, *c),
-                    None => record(0x15, version, &[2, 40]),
-                };
-                let _ = s.write_all(&reply).await;
+                }
+                if let Some(bytes) = reply(&buf[..n]) {
+                    let _ = s.write_all(&bytes).await;
+                }
             });
         }
     });
@@ -281,21 +293,13 @@ async fn canned_export_suite_choice() {
 #[tokio::test]
 async fn canned_ecdhe_on_a_192_bit_curve() {
     // OpenSSL 3 will not negotiate curves under 224 bits any more, even at security level 0.
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let n = s.read(&mut buf).await.unwrap_or(0);
-                let reply = match offered(&buf[..n]) {
-                    Some((0x0303, suites)) if suites.contains(&0xc02b) => ecdhe_flight(0xc02b, 0x0013),
-                    _ => record(0x15, 0x0303, &[2, 70]),
-                };
-                let _ = s.write_all(&reply).await;
-            });
-        }
-    });
+    let port = answering(|hello| {
+        Some(match offered(hello) {
+            Some((0x0303, suites)) if suites.contains(&0xc02b) => ecdhe_flight(0xc02b, 0x0013),
+            _ => record(0x15, 0x0303, &[2, 70]),
+        })
+    })
+    .await;
     let mut ctx = context(Pki::new().anchors());
     ctx.read_timeout = std::time::Duration::from_millis(700);
     let r = scan(port, None, &ctx).await;
@@ -303,4 +307,19 @@ async fn canned_ecdhe_on_a_192_bit_curve() {
     assert_eq!(kx.weak_groups_accepted, vec!["secp192r1"]);
     let f = r.findings.iter().find(|f| f.id == FindingId::WeakKeyExchange).expect("weak_key_exchange");
     assert_eq!(f.evidence, "accepts curves under 224 bits: secp192r1");
+}
+
+#[tokio::test]
+async fn a_suite_never_offered_is_a_protocol_violation_for_every_version() {
+    // A broken stack that answers every hello with a TLS 1.2 ServerHello choosing 0x1337, an id no hello
+    // offers (it is unassigned): neither probe may call TLS 1.2 accepted.
+    let port = answering(|_| Some(server_flight(0x0303, 0x1337))).await;
+    let mut ctx = context(Pki::new().anchors());
+    ctx.read_timeout = std::time::Duration::from_millis(700);
+    let r = scan(port, None, &ctx).await;
+    assert_eq!(accepted(&r), Vec::<TlsVersion>::new());
+    let v12 = version(&r, TlsVersion::Tls12);
+    assert_eq!(v12.status, VersionStatus::Rejected);
+    assert_eq!(v12.failure, Some(HandshakeFailure::ProtocolViolation), "{v12:?}");
+    assert!(v12.detail.as_deref().unwrap_or_default().contains("0x1337"), "{v12:?}");
 }

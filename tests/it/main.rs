@@ -4,6 +4,8 @@
 // Test code panics on purpose when an expectation fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod abuse;
+mod accuracy;
 mod certs;
 mod cli;
 mod cli_compat;

