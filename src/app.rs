@@ -153,6 +153,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         match finished {
             Finished::Record(position, rec) => {
                 tracker.done(position, Counts::of(&rec));
+                progress.endpoint(&rec);
                 if write_error.is_none() && (setup.include_closed || rec.reachability == Reachability::Open) {
                     let line =
                         JournalLine::Endpoint(Box::new(JournaledEndpoint { position: Some(position), record: *rec }));

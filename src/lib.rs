@@ -31,7 +31,8 @@
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`config`] validated setup · [`scan`]
 //! scheduler and pipeline · [`probe`] network probes · [`cert`] certificate facts and trust · [`finding`]
 //! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
-//! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags.
+//! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
+//! [`runs`] run directories for scheduled jobs · [`target_formats`] nmap/masscan/URI target input.
 
 pub mod app;
 pub mod cert;
@@ -43,6 +44,7 @@ pub mod endpoints;
 pub mod finding;
 pub mod hosts;
 pub mod input;
+pub mod manpage;
 pub mod merge;
 pub mod model;
 pub mod permute;
@@ -50,7 +52,9 @@ pub mod pki;
 pub mod probe;
 pub mod progress;
 pub mod report;
+pub mod runs;
 pub mod scan;
+pub mod target_formats;
 pub mod targets;
 pub mod text;
 pub mod weak_sig;

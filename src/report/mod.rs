@@ -397,6 +397,8 @@ pub fn finalize_index(
         Box::new(json::ReportJson::new(&dir.join("report.json"), digest, build.include_closed)?),
         Box::new(csv::EndpointsCsv::new(&dir.join("endpoints.csv"), build.include_closed)?),
         Box::new(csv::FindingsCsv::new(&dir.join("findings.csv"))?),
+        Box::new(html::MarkdownSink::new(&dir.join("summary.md"), digest)),
+        Box::new(html::HtmlSink::new(&dir.join("report.html"), digest, journal_sha256)),
     ];
     if let Some(p) = build.prometheus {
         sinks.push(Box::new(prometheus::PrometheusSink::new(p, digest)?));
@@ -414,13 +416,6 @@ pub fn finalize_index(
     }
     let ((name, sha), rendered) = summary.finish()?;
     sums.insert(name, sha);
-    tracing::debug!("sorted pass done");
-    let md = html::render_markdown(digest, index)?;
-    sums.insert("summary.md".into(), write_atomic(&dir.join("summary.md"), |out| out.write_all(md.as_bytes()))?);
-    tracing::debug!("summary.md done");
-    let page = html::render_html(digest, index, journal_sha256)?;
-    tracing::debug!("report.html done");
-    sums.insert("report.html".into(), write_atomic(&dir.join("report.html"), |out| out.write_all(page.as_bytes()))?);
     let mut lines = String::new();
     for name in REPORT_FILES {
         if let Some(sha) = sums.get(name) {

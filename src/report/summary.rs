@@ -247,6 +247,11 @@ fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
     out
 }
 
+/// The summary's compact line for one endpoint, uncoloured (`-v` prints it as each endpoint finishes).
+pub fn plain_endpoint_line(r: &EndpointRecord) -> String {
+    endpoint_line(r, Paint(false))
+}
+
 /// One compact line per endpoint.
 fn endpoint_line(r: &EndpointRecord, paint: Paint) -> String {
     let ep = match (&r.name, r.address) {

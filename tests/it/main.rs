@@ -8,6 +8,8 @@ mod abuse;
 mod accuracy;
 mod certs;
 mod cli;
+mod cli_compat;
+mod deploy;
 mod diff;
 mod hostile;
 mod hostpass;
