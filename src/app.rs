@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{Setup, SetupError};
 use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, ProgressMark, Reachability};
 use crate::progress::Progress;
+use crate::report::index::JournalIndex;
 use crate::report::{self, Journal, JournalDigest};
 use crate::scan::Finished;
 
@@ -20,6 +21,8 @@ use crate::scan::Finished;
 pub struct Outcome {
     /// Metadata and totals, as written to `report.json`.
     pub digest: JournalDigest,
+    /// The summary for the terminal, rendered in the reports' pass.
+    pub rendered: report::summary::Rendered,
     /// The run directory.
     pub dir: PathBuf,
     /// True when a signal stopped the scan early.
@@ -128,6 +131,12 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         }
     });
     let scan = tokio::spawn(crate::scan::run(setup.sweep(), tx, abort_rx));
+    // A fresh run indexes its journal as it writes it: the reports' pass then needs no first read.
+    let mut live = setup.resume.is_none().then(|| {
+        let mut b = report::index::Builder::new(&setup.output.join(report::JOURNAL));
+        b.meta = Some(setup.meta.clone());
+        b
+    });
     let mut write_error = None;
     let mut last_mark = std::time::Instant::now();
     let mut since_mark = 0u32;
@@ -136,9 +145,15 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         match finished {
             Finished::Record(position, rec) => {
                 tracker.done(position, Counts::of(&rec));
+                progress.endpoint(&rec);
                 if write_error.is_none() && (setup.include_closed || rec.reachability == Reachability::Open) {
-                    let line = JournaledEndpoint { position: Some(position), record: *rec };
-                    result = journal.append(&JournalLine::Endpoint(Box::new(line)));
+                    let line =
+                        JournalLine::Endpoint(Box::new(JournaledEndpoint { position: Some(position), record: *rec }));
+                    result = journal.append_at(&line).map(|(offset, len)| {
+                        if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
+                            b.endpoint(&j.record, offset, len);
+                        }
+                    });
                 }
                 since_mark += 1;
                 progress.tick(1, tracker.total().redis);
@@ -172,21 +187,44 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     }
     journal.append(&JournalLine::Progress(tracker.mark()))?;
     let counts = tracker.total();
-    let interrupted = !completed || *stop.borrow();
-    if !interrupted {
-        // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus).
-        let ctx = setup.ctx.clone();
-        let budget = move || ctx.budget();
-        for line in crate::hosts::assess(&setup.output.join(report::JOURNAL), budget).await? {
-            journal.append(&JournalLine::HostFinding(line))?;
+    let mut interrupted = !completed || *stop.borrow();
+    // The first of the two reads: metadata, summary and where each record is; its hash is continued by
+    // what the writer appends, so the final file is never read again to be hashed.
+    let phase = std::time::Instant::now();
+    let mut index = match (live, journal.hash()) {
+        (Some(b), Some(hash)) => b.build(hash)?,
+        _ => {
+            // A resumed run: the first of the two reads. Its hash is continued by what the writer appends,
+            // so the final file is never read again to be hashed.
+            let index = JournalIndex::read(&setup.output.join(report::JOURNAL))?;
+            journal.continue_hash(index.hash.clone());
+            index
         }
+    };
+    tracing::debug!(records = index.len(), ms = phase.elapsed().as_millis(), "journal indexed");
+    if !interrupted {
+        // The host-level pass: findings that need several endpoints of a host (mixed mode, cluster bus),
+        // concurrent under the scan's limits and stopped by the same signals.
+        let ctx = setup.ctx.clone();
+        let pass = crate::hosts::assess(&index, move || ctx.budget(), setup.concurrency, stop.clone()).await;
+        for line in &pass.lines {
+            journal.append(&JournalLine::HostFinding(line.clone()))?;
+        }
+        index.add_host_findings(&pass.lines);
+        interrupted = !pass.complete;
+        tracing::debug!(findings = pass.lines.len(), ms = phase.elapsed().as_millis(), "host pass done");
     }
-    journal.close(EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted })?;
-    let digest = report::finalize(&setup.output, setup.include_closed)?;
-    if let Some(path) = &setup.prometheus {
-        report::prometheus::write(path, &digest, &setup.output.join(report::JOURNAL))?;
-    }
-    Ok(Outcome { digest, dir: setup.output, interrupted })
+    let end = EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted };
+    index.set_end(&end);
+    let sha = journal.close(end)?.unwrap_or_default();
+    let build = report::Build {
+        dir: &setup.output,
+        include_closed: setup.include_closed,
+        prometheus: setup.prometheus.as_deref(),
+    };
+    let rendered = report::finalize_index(&index, &sha, &build)?;
+    tracing::debug!(ms = phase.elapsed().as_millis(), "reports written");
+    Ok(Outcome { digest: index.digest, rendered, dir: setup.output, interrupted })
 }
 
 /// Rebuilds the reports of a run whose sweep had finished (a `--resume` after a kill while the reports
@@ -195,11 +233,9 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
 /// # Errors
 /// When the journal cannot be read or a report cannot be written.
 pub fn rebuild(f: &crate::config::FinishedRun) -> Result<Outcome, SetupError> {
-    let digest = report::finalize(&f.dir, f.include_closed)?;
-    if let Some(path) = &f.prometheus {
-        report::prometheus::write(path, &digest, &f.dir.join(report::JOURNAL))?;
-    }
-    Ok(Outcome { digest, dir: f.dir.clone(), interrupted: false })
+    let build = report::Build { dir: &f.dir, include_closed: f.include_closed, prometheus: f.prometheus.as_deref() };
+    let (digest, rendered) = report::finalize(&build)?;
+    Ok(Outcome { digest, rendered, dir: f.dir.clone(), interrupted: false })
 }
 
 /// A channel set to `true` on Ctrl-C or SIGTERM.

@@ -8,6 +8,33 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Severity;
 
+/// `--fail-on` values; the model's [`Severity`] carries no CLI derive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Informational.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Info => Self::Info,
+            SeverityArg::Low => Self::Low,
+            SeverityArg::Medium => Self::Medium,
+            SeverityArg::High => Self::High,
+            SeverityArg::Critical => Self::Critical,
+        }
+    }
+}
+
 /// Audit the transport security of Redis endpoints: plaintext exposure, TLS, certificates.
 ///
 /// Scan only networks you are authorised to test.
@@ -17,9 +44,50 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    /// More output on stderr: -v one line per finished endpoint (and info logs), -vv debug logs;
+    /// RUST_LOG overrides the log level.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Colour in the terminal summary: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN", global = true, ignore_case = true)]
+    pub color: Color,
+}
+
+/// When to colour the terminal output (as ripgrep's `--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always (also into pipes and files).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Color {
+    /// Whether to colour, given whether the output is a terminal and the NO_COLOR variable.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// Shells `completions` can write a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+    /// Elvish.
+    Elvish,
+    /// PowerShell.
+    Powershell,
 }
 
 /// Subcommands.
@@ -33,23 +101,43 @@ pub enum Command {
     Diff(DiffArgs),
     /// Combine the shard directories of one sweep (--shard I/N, one seed) into one run directory.
     Merge(MergeArgs),
+    /// Print a shell completion script (e.g. `redis-tls-scan completions bash > /etc/bash_completion.d/redis-tls-scan`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout (e.g. `redis-tls-scan man | man -l -`).
+    Man,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, ignore_case = true)]
+    pub shell: Shell,
 }
 
 /// `merge` arguments.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Shard run directories (every index of the sweep once).
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = ["run", "latest_in"])]
     pub shards: Vec<PathBuf>,
-    /// Output directory for the merged run.
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
+    /// Merge every `shard-*` directory of this run directory (no shell glob needed); output defaults to
+    /// `DIR/merged`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["shards", "latest_in"])]
+    pub run: Option<PathBuf>,
+    /// Like --run, on the newest run directory under PARENT (the greatest name holding a `shard-*`
+    /// directory; CronJob and `reports/<UTC time>` names sort by time).
+    #[arg(long, value_name = "PARENT", conflicts_with = "shards")]
+    pub latest_in: Option<PathBuf>,
+    /// Output directory for the merged run [default with --run/--latest-in: RUN/merged].
+    #[arg(short, long, value_name = "DIR", required_unless_present_any = ["run", "latest_in"])]
+    pub output: Option<PathBuf>,
     /// Also write the merged results in Prometheus text format to FILE.
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
-    /// Exit with code 1 when a finding of this severity or higher is found.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<Severity>,
+    /// Exit with code 1 when a finding of this severity or higher is found (any case: high, HIGH).
+    #[arg(long, value_enum, value_name = "SEVERITY", ignore_case = true)]
+    pub fail_on: Option<SeverityArg>,
     /// No summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,
@@ -59,9 +147,19 @@ pub struct MergeArgs {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The older scan: a run directory or its report.json.
-    pub old: PathBuf,
+    #[arg(required_unless_present = "latest_in")]
+    pub old: Option<PathBuf>,
     /// The newer scan.
-    pub new: PathBuf,
+    #[arg(required_unless_present = "latest_in")]
+    pub new: Option<PathBuf>,
+    /// Compare the two newest runs under PARENT (by name; a run is a directory holding `report.json` or
+    /// `merged/report.json`) and keep the result in the newer one (diff.txt, or diff.json with --json).
+    /// With a single run there is nothing to compare: exit 0.
+    #[arg(long, value_name = "PARENT", conflicts_with_all = ["old", "new"])]
+    pub latest_in: Option<PathBuf>,
+    /// Also write the comparison to FILE (replaced when it exists).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -83,7 +181,8 @@ pub enum Roots {
 pub struct ScanArgs {
     /// Targets: IP, CIDR, first-last range, hostname, each optionally with :port ([v6]:port); '-' reads stdin.
     pub targets: Vec<String>,
-    /// Read targets from a file (one per line, '#' comments); repeatable.
+    /// Read targets from a file ('-': stdin); repeatable. One target per line ('#' comments), or the
+    /// output of `nmap -oG`, `masscan -oL`, or redis:// and rediss:// URIs.
     #[arg(short = 'f', long = "targets-file", value_name = "FILE")]
     pub targets_files: Vec<PathBuf>,
     /// Ports for targets without one: list and ranges, e.g. 6379,6380,7000-7005.
@@ -132,27 +231,28 @@ pub struct ScanArgs {
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
     /// Built-in trust anchors [default: system, or none when --ca-file is given].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub roots: Option<Roots>,
-    /// PEM file of CA certificates to trust (your private CA); repeatable.
-    #[arg(long, value_name = "PEM")]
+    /// PEM file of CA certificates to trust (your private CA); repeatable. Alias --cacert (redis-cli).
+    #[arg(long, value_name = "PEM", visible_alias = "cacert")]
     pub ca_file: Vec<PathBuf>,
     /// Client certificate chain (PEM) to present in an extra handshake, to test PING with mTLS.
-    #[arg(long, value_name = "PEM", requires = "client_key")]
+    /// Alias --cert (redis-cli).
+    #[arg(long, value_name = "PEM", requires = "client_key", visible_alias = "cert")]
     pub client_cert: Option<PathBuf>,
-    /// Private key (PEM) of --client-cert.
-    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    /// Private key (PEM) of --client-cert. Alias --key (redis-cli).
+    #[arg(long, value_name = "PEM", requires = "client_cert", visible_alias = "key")]
     pub client_key: Option<PathBuf>,
     /// Raw ClientHello probe: full (every accepted suite of SSLv3..TLS 1.3), quick (versions and weak-suite
     /// classes only: fewer connections for huge sweeps), off (TLS 1.2/1.3 through rustls only).
-    #[arg(long, value_enum, default_value = "full", value_name = "MODE")]
+    #[arg(long, value_enum, default_value = "full", value_name = "MODE", ignore_case = true)]
     pub cipher_scan: crate::probe::raw::CipherScan,
     /// Raise cert_expiring_soon when the certificate has at most this many days left.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_days: i64,
-    /// Exit with code 1 when a finding of this severity or higher is found.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<Severity>,
+    /// Exit with code 1 when a finding of this severity or higher is found (any case: high, HIGH).
+    #[arg(long, value_enum, value_name = "SEVERITY", ignore_case = true)]
+    pub fail_on: Option<SeverityArg>,
     /// Refuse to scan more endpoints than this (protects against typos like a /8 instead of a /24).
     #[arg(long, default_value_t = 100_000_000, value_name = "N")]
     pub max_endpoints: u64,
@@ -169,6 +269,11 @@ pub struct ScanArgs {
     /// endpoint is scanned exactly once overall. Takes no targets.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["targets", "targets_files"])]
     pub resume: Option<PathBuf>,
+    /// When the -o directory already holds this scan's journal, resume it instead of refusing to
+    /// overwrite it; otherwise start it. For restarted Job pods and retried timers: the same command
+    /// line starts or continues.
+    #[arg(long, requires = "output")]
+    pub resume_existing: bool,
 }
 
 /// `demo` arguments.

@@ -66,10 +66,17 @@ async fn serve_resp<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, reply: Reply) {
     }
 }
 
+/// The port every demo endpoint listens on when it is free, so that two demo runs name the same
+/// endpoints (and `diff` of two runs shows no change); a free port is taken otherwise.
+pub const DEMO_PORT: u16 = 36379;
+
 /// Each demo endpoint gets its own loopback address (127.0.0.N), as separate servers would: one shared
 /// address would make the host-level pass see one host serving plaintext and TLS (mixed mode).
 async fn listen(host: u8) -> Result<TcpListener, SetupError> {
     let ip = Ipv4Addr::new(127, 0, 0, host);
+    if let Ok(l) = TcpListener::bind((ip, DEMO_PORT)).await {
+        return Ok(l);
+    }
     match TcpListener::bind((ip, 0)).await {
         Ok(l) => Ok(l),
         // Systems where only 127.0.0.1 is usable.
@@ -137,12 +144,16 @@ async fn tls(
 /// When a loopback listener or a certificate cannot be made.
 pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setup, Vec<DemoEndpoint>), SetupError> {
     let pki = |e: crate::pki::Error| SetupError::Invalid(format!("demo certificates: {e}"));
-    let ca = Authority::new("redis-tls-scan demo CA").map_err(pki)?;
-    let good = ca.issue(&LeafSpec::server("redis-demo", &["127.0.0.3", "127.0.0.5", "localhost"], 365)).map_err(pki)?;
+    // Reproducible certificates (keys, serials and validity fixed for the day): two runs compare equal.
+    let day = crate::pki::today();
+    let ca = Authority::seeded("redis-tls-scan demo CA", day).map_err(pki)?;
+    let mut good_spec = LeafSpec::server("redis-demo", &["127.0.0.3", "127.0.0.5", "localhost"], 365);
+    (good_spec.not_before, good_spec.not_after) = (day - time::Duration::days(1), day + time::Duration::days(365));
+    let good = ca.issue_seeded(&good_spec).map_err(pki)?;
     let mut expired_spec = LeafSpec::server("redis-demo-expired", &["127.0.0.4", "localhost"], 0);
-    expired_spec.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(400);
-    expired_spec.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(12);
-    let expired = ca.issue(&expired_spec).map_err(pki)?;
+    expired_spec.not_before = day - time::Duration::days(400);
+    expired_spec.not_after = day - time::Duration::days(12);
+    let expired = ca.issue_seeded(&expired_spec).map_err(pki)?;
 
     let endpoints = vec![
         DemoEndpoint {

@@ -52,11 +52,11 @@ pub fn load(path: &Path) -> Result<ReportFile, DiffError> {
         path: PathBuf::from(format!("{}:{}", file.display(), e.line())),
         reason: format!("not a report.json: {e}"),
     })?;
-    if report.schema_version != crate::model::SCHEMA_VERSION {
+    if !crate::model::SCHEMA_READ.contains(&report.schema_version.as_str()) {
         return Err(err(format!(
             "schema {} (this tool reads {})",
             report.schema_version,
-            crate::model::SCHEMA_VERSION
+            crate::model::SCHEMA_READ.join(", ")
         )));
     }
     Ok(report)

@@ -14,51 +14,23 @@ use crate::model::{
 pub struct Rules {
     /// `cert_expiring_soon` when the leaf has at most this many days left.
     pub warn_days: i64,
+    /// The instant certificate ages are measured from (Unix time): the scan's start, the same for every
+    /// endpoint of a sweep, so that a day boundary cannot fall between two endpoints' `days_left`.
+    pub as_of: i64,
+}
+
+impl Rules {
+    /// Rules with `warn_days`, certificate ages as of now.
+    pub fn new(warn_days: i64) -> Self {
+        Self { warn_days, as_of: time::OffsetDateTime::now_utc().unix_timestamp() }
+    }
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Self { warn_days: 30 }
+        Self::new(30)
     }
 }
-
-/// Severity of a finding id; `legacy_protocol` and `weak_cipher` vary with what was seen, so the
-/// finding's own severity field is authoritative.
-pub fn default_severity(id: FindingId) -> Severity {
-    match id {
-        FindingId::UnauthenticatedAccess => Severity::Critical,
-        FindingId::PlaintextEnabled
-        | FindingId::CertExpired
-        | FindingId::CertNotYetValid
-        | FindingId::CertUntrusted
-        | FindingId::CertWeakKey
-        | FindingId::LegacyProtocol
-        | FindingId::WeakCipher => Severity::High,
-        FindingId::WeakKeyExchange
-        | FindingId::CertExpiringSoon
-        | FindingId::CertSelfSigned
-        | FindingId::CertChainIncomplete
-        | FindingId::CertHostnameMismatch
-        | FindingId::CertWeakSignature
-        | FindingId::MixedMode
-        | FindingId::ClusterBusPlaintext => Severity::Medium,
-        FindingId::ClientAuthNotRequired => Severity::Low,
-    }
-}
-
-/// A finding with its id's default severity.
-pub(crate) fn finding(id: FindingId, title: &str, evidence: String, remediation: &str) -> Finding {
-    Finding {
-        id,
-        severity: default_severity(id),
-        title: title.to_string(),
-        evidence,
-        remediation: remediation.to_string(),
-    }
-}
-
-const RENEW: &str =
-    "renew the certificate and point tls-cert-file / tls-key-file at it, then CONFIG SET them or restart";
 
 /// How an unauthenticated PING was answered, for the evidence.
 fn answered(p: &PingResult) -> String {
@@ -88,33 +60,25 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             (None, Some(t)) => format!("{} over TLS without a client certificate", answered(t)),
             (None, None) => String::new(),
         };
-        out.push(finding(
-            FindingId::UnauthenticatedAccess,
-            "Redis answers commands without any credentials",
-            format!("PING answered {how}"),
-            "requirepass <long random secret> (or ACL users with 'user default off'), and keep protected-mode yes",
-        ));
+        // Evidence kept short: it is journaled for every open Redis of a sweep.
+        out.push(Finding::new(FindingId::UnauthenticatedAccess, how));
     }
     if let Some(p) = plain.filter(|p| p.status.is_redis()) {
-        out.push(finding(
+        out.push(Finding::new(
             FindingId::PlaintextEnabled,
-            "Redis is reachable without TLS",
-            format!("plaintext PING answered {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
-            "port 0 and tls-port <port> (with tls-cert-file, tls-key-file, tls-ca-cert-file)",
+            format!("plaintext PING: {}", p.reply.as_deref().unwrap_or(p.status.as_str())),
         ));
     }
     if let Some(t) = tls {
         let ping_ok = t.ping.as_ref().is_some_and(|p| p.status.is_redis());
         if ping_ok && t.client_auth != ClientAuth::Required {
-            out.push(finding(
+            out.push(Finding::new(
                 FindingId::ClientAuthNotRequired,
-                "TLS clients are not required to present a certificate",
                 format!(
                     "PING over TLS answered {} without a client certificate (client auth: {})",
                     t.ping.as_ref().and_then(|p| p.reply.as_deref()).unwrap_or("a Redis reply"),
                     t.client_auth.as_str()
                 ),
-                "tls-auth-clients yes",
             ));
         }
     }
@@ -131,25 +95,21 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
                 .filter(|s| s.days_left.is_some_and(|d| d < 0))
                 .map(|s| format!("'{}' expired {}", s.subject, s.not_after))
                 .collect();
-            out.push(finding(FindingId::CertExpired, "The certificate has expired", expired.join("; "), RENEW));
+            out.push(Finding::new(FindingId::CertExpired, expired.join("; ")));
         }
         if reasons.contains(&TrustReason::NotYetValid) {
-            out.push(finding(
+            out.push(Finding::new(
                 FindingId::CertNotYetValid,
-                "The certificate is not valid yet",
                 format!(
                     "'{}' valid from {} (check the server clock and the issuing process)",
                     leaf.subject, leaf.not_before
                 ),
-                RENEW,
             ));
         }
         if let Some(days) = leaf.days_left.filter(|d| (0..=rules.warn_days).contains(d)) {
-            out.push(finding(
+            out.push(Finding::new(
                 FindingId::CertExpiringSoon,
-                "The certificate expires soon",
                 format!("{days} days left (not after {}), threshold {} days", leaf.not_after, rules.warn_days),
-                RENEW,
             ));
         }
         let path_reasons: Vec<&str> = reasons
@@ -166,38 +126,27 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             .map(|r| r.as_str())
             .collect();
         if !path_reasons.is_empty() {
-            out.push(finding(
+            out.push(Finding::new(
                 FindingId::CertUntrusted,
-                "The certificate chain does not validate to a trusted anchor",
                 format!("{} (issuer '{}')", path_reasons.join(", "), leaf.issuer),
-                "use a certificate issued by the CA your clients trust (tls-cert-file), and send its intermediates",
             ));
         }
         if leaf.self_signed {
-            out.push(finding(
-                FindingId::CertSelfSigned,
-                "The certificate is self-signed",
-                format!("subject and issuer '{}'", leaf.subject),
-                "issue the server certificate from a CA (private CA is fine) and set tls-cert-file; clients pin tls-ca-cert-file",
-            ));
+            out.push(Finding::new(FindingId::CertSelfSigned, format!("subject and issuer '{}'", leaf.subject)));
         } else if !c.chain_complete {
-            out.push(finding(
+            out.push(Finding::new(
                 FindingId::CertChainIncomplete,
-                "The server does not send the intermediate certificates validation needs",
                 format!(
                     "chain sent: {} certificate(s), last issuer '{}' not sent and not an anchor",
                     c.chain.len(),
                     c.chain.last().map_or("", |s| s.issuer.as_str())
                 ),
-                "put the leaf followed by its intermediates in the PEM file named by tls-cert-file",
             ));
         }
         if !c.hostname_match {
-            out.push(finding(
+            out.push(Finding::new(
                 FindingId::CertHostnameMismatch,
-                "The certificate does not name this endpoint",
                 format!("'{}' not in SANs [{}]", c.checked_identity, leaf.sans.join(", ")),
-                "reissue the certificate with the DNS name (and IP, if clients connect by IP) in subjectAltName",
             ));
         }
         let weak_keys: Vec<String> = c
@@ -207,12 +156,7 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             .map(|s| format!("'{}' {} {} bits", s.subject, s.key_type, s.key_bits.unwrap_or(0)))
             .collect();
         if !weak_keys.is_empty() {
-            out.push(finding(
-                FindingId::CertWeakKey,
-                "A certificate key is too small",
-                weak_keys.join("; "),
-                "generate an RSA >= 2048-bit or ECDSA P-256+ key, reissue, and set tls-key-file / tls-cert-file",
-            ));
+            out.push(Finding::new(FindingId::CertWeakKey, weak_keys.join("; ")));
         }
         let weak_sigs: Vec<String> = c
             .chain
@@ -221,12 +165,7 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             .map(|s| format!("'{}' signed with {}", s.subject, s.signature_algorithm))
             .collect();
         if !weak_sigs.is_empty() {
-            out.push(finding(
-                FindingId::CertWeakSignature,
-                "A certificate is signed with SHA-1 or MD5",
-                weak_sigs.join("; "),
-                "reissue the certificate signed with SHA-256 or better, then update tls-cert-file",
-            ));
+            out.push(Finding::new(FindingId::CertWeakSignature, weak_sigs.join("; ")));
         }
     }
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
@@ -239,11 +178,9 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
     let legacy: Vec<TlsVersion> =
         [TlsVersion::Ssl3, TlsVersion::Tls10, TlsVersion::Tls11].into_iter().filter(|v| accepted(*v)).collect();
     if let Some(oldest) = legacy.first() {
-        let mut f = finding(
+        let mut f = Finding::new(
             FindingId::LegacyProtocol,
-            "The server accepts protocol versions older than TLS 1.2",
             format!("accepts {}", legacy.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")),
-            "tls-protocols \"TLSv1.2 TLSv1.3\"",
         );
         f.severity = if *oldest == TlsVersion::Tls11 { Severity::Medium } else { Severity::High };
         out.push(f);
@@ -259,16 +196,14 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
         let insecure = weak.iter().any(|(c, _)| *c == SuiteClass::Insecure);
         let shown: Vec<&str> = weak.iter().take(12).map(|(_, n)| n.as_str()).collect();
         let more = weak.len().saturating_sub(shown.len());
-        let mut f = finding(
+        let mut f = Finding::new(
             FindingId::WeakCipher,
-            if insecure { "The server accepts broken cipher suites" } else { "The server accepts weak cipher suites" },
             format!(
                 "{} weak or insecure suite(s): {}{}",
                 weak.len(),
                 shown.join(", "),
                 if more > 0 { format!(" and {more} more") } else { String::new() }
             ),
-            "tls-ciphers \"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\" and tls-prefer-server-ciphers yes",
         );
         f.severity = if insecure { Severity::High } else { Severity::Low };
         out.push(f);
@@ -282,18 +217,14 @@ fn legacy_and_weak(t: &TlsResult, out: &mut Vec<Finding>) {
         why.push(format!("accepts curves under 224 bits: {}", kx.weak_groups_accepted.join(", ")));
     }
     if !why.is_empty() {
-        out.push(finding(
-            FindingId::WeakKeyExchange,
-            "The key exchange is too small",
-            why.join("; "),
-            "tls-dh-params-file with a 2048-bit (or larger) group, and restrict curves in the OpenSSL configuration (Groups = X25519:P-256:P-384)",
-        ));
+        out.push(Finding::new(FindingId::WeakKeyExchange, why.join("; ")));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CertSummary, CertificateInfo};
 
     #[test]
     fn key_strength_thresholds() {
@@ -303,5 +234,235 @@ mod tests {
         assert!(is_weak_key("EC", Some(224)));
         assert!(!is_weak_key("EC", Some(256)));
         assert!(!is_weak_key("Ed25519", Some(256)));
+    }
+
+    fn open_record() -> EndpointRecord {
+        EndpointRecord {
+            address: "10.0.0.1".parse().unwrap(),
+            port: 6379,
+            name: None,
+            reachability: crate::model::Reachability::Open,
+            plaintext: None,
+            tls: None,
+            certificate: None,
+            findings: Vec::new(),
+            started_at: String::new(),
+            duration_ms: 0,
+            connections: 1,
+            deadline_exceeded: false,
+        }
+    }
+
+    fn ping(status: PingStatus) -> Option<PingResult> {
+        Some(PingResult { status, reply: None })
+    }
+
+    fn tls(ping_status: Option<PingStatus>, client_auth: ClientAuth) -> TlsResult {
+        TlsResult {
+            speaks_tls: true,
+            versions: Default::default(),
+            negotiated: None,
+            client_auth,
+            ping: ping_status.and_then(ping),
+            ping_with_client_cert: None,
+            key_exchange: Default::default(),
+        }
+    }
+
+    fn accepting(mut t: TlsResult, v: TlsVersion, suites: &[u16]) -> TlsResult {
+        let mut p = crate::model::VersionProbe::not_tested();
+        p.status = VersionStatus::Accepted;
+        p.cipher_suites = suites.iter().map(|id| crate::probe::suites::info(*id)).collect();
+        t.versions.insert(v, p);
+        t
+    }
+
+    fn cert(
+        days_left: i64,
+        reasons: Vec<TrustReason>,
+        key_bits: u32,
+        signature: &str,
+        self_signed: bool,
+    ) -> CertificateInfo {
+        let leaf = CertSummary {
+            subject: "CN=leaf".into(),
+            issuer: if self_signed { "CN=leaf".into() } else { "CN=ca".into() },
+            sans: vec!["IP:10.0.0.1".into()],
+            serial: "01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2027-01-01T00:00:00Z".into(),
+            days_left: Some(days_left),
+            key_type: "RSA".into(),
+            key_bits: Some(key_bits),
+            key_curve: None,
+            signature_algorithm: signature.into(),
+            sha256: String::new(),
+            self_signed,
+            is_ca: false,
+        };
+        let hostname_match = !reasons.contains(&TrustReason::NameMismatch);
+        CertificateInfo {
+            leaf: leaf.clone(),
+            chain: vec![leaf],
+            chain_complete: true,
+            trust: crate::model::TrustVerdict { trusted: reasons.is_empty(), reasons },
+            checked_identity: "10.0.0.1".into(),
+            hostname_match,
+        }
+    }
+
+    /// The contract's rules over hand-built records: each row a record and the (id, severity) it raises.
+    #[test]
+    fn finding_rules_table() {
+        use FindingId as F;
+        use Severity as S;
+        let good_cert = || cert(200, vec![], 2048, "sha256WithRSAEncryption", false);
+        let required = || tls(None, ClientAuth::Required);
+        type Row = (&'static str, EndpointRecord, Vec<(FindingId, Severity)>);
+        let rows: Vec<Row> = vec![
+            ("open, nothing answered", open_record(), vec![]),
+            (
+                "plaintext +PONG",
+                EndpointRecord { plaintext: ping(PingStatus::Pong), ..open_record() },
+                vec![(F::UnauthenticatedAccess, S::Critical), (F::PlaintextEnabled, S::High)],
+            ),
+            (
+                "plaintext -NOAUTH",
+                EndpointRecord { plaintext: ping(PingStatus::Noauth), ..open_record() },
+                vec![(F::PlaintextEnabled, S::High)],
+            ),
+            (
+                "plaintext -DENIED (protected mode)",
+                EndpointRecord { plaintext: ping(PingStatus::Denied), ..open_record() },
+                vec![(F::PlaintextEnabled, S::High)],
+            ),
+            (
+                "plaintext -LOADING: checked after authentication",
+                EndpointRecord { plaintext: ping(PingStatus::Loading), ..open_record() },
+                vec![(F::UnauthenticatedAccess, S::Critical), (F::PlaintextEnabled, S::High)],
+            ),
+            ("not RESP", EndpointRecord { plaintext: ping(PingStatus::NotResp), ..open_record() }, vec![]),
+            (
+                "TLS +PONG without a client certificate",
+                EndpointRecord {
+                    tls: Some(tls(Some(PingStatus::Pong), ClientAuth::None)),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::UnauthenticatedAccess, S::Critical), (F::ClientAuthNotRequired, S::Low)],
+            ),
+            (
+                "TLS -NOAUTH, optional client auth",
+                EndpointRecord {
+                    tls: Some(tls(Some(PingStatus::Noauth), ClientAuth::Optional)),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::ClientAuthNotRequired, S::Low)],
+            ),
+            (
+                "TLS, client certificate required",
+                EndpointRecord { tls: Some(required()), certificate: Some(good_cert()), ..open_record() },
+                vec![],
+            ),
+            (
+                "TLS 1.0 accepted",
+                EndpointRecord {
+                    tls: Some(accepting(required(), TlsVersion::Tls10, &[0xc02f])),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::LegacyProtocol, S::High)],
+            ),
+            (
+                "TLS 1.1 the oldest accepted, with a CBC suite",
+                EndpointRecord {
+                    tls: Some(accepting(required(), TlsVersion::Tls11, &[0xc013])),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::LegacyProtocol, S::Medium), (F::WeakCipher, S::Low)],
+            ),
+            (
+                "an RC4 suite",
+                EndpointRecord {
+                    tls: Some(accepting(required(), TlsVersion::Tls12, &[0x0005])),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::WeakCipher, S::High)],
+            ),
+            (
+                "a 1024-bit DH group",
+                EndpointRecord {
+                    tls: Some(TlsResult {
+                        key_exchange: crate::model::KeyExchange { dh_bits: Some(1024), ..Default::default() },
+                        ..required()
+                    }),
+                    certificate: Some(good_cert()),
+                    ..open_record()
+                },
+                vec![(F::WeakKeyExchange, S::Medium)],
+            ),
+            (
+                "expired, from an unknown issuer, for another name",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(
+                        -3,
+                        vec![TrustReason::Expired, TrustReason::UnknownIssuer, TrustReason::NameMismatch],
+                        2048,
+                        "sha256WithRSAEncryption",
+                        false,
+                    )),
+                    ..open_record()
+                },
+                vec![(F::CertExpired, S::High), (F::CertUntrusted, S::High), (F::CertHostnameMismatch, S::Medium)],
+            ),
+            (
+                "expiring in 10 days",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(10, vec![], 2048, "sha256WithRSAEncryption", false)),
+                    ..open_record()
+                },
+                vec![(F::CertExpiringSoon, S::Medium)],
+            ),
+            (
+                "self-signed RSA-1024 SHA-1",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(
+                        200,
+                        vec![TrustReason::UnknownIssuer, TrustReason::WeakKey],
+                        1024,
+                        "sha1WithRSAEncryption",
+                        true,
+                    )),
+                    ..open_record()
+                },
+                vec![(F::CertUntrusted, S::High), (F::CertWeakKey, S::High), (F::CertSelfSigned, S::Medium)],
+            ),
+            (
+                "a SHA-1 signature by a CA",
+                EndpointRecord {
+                    tls: Some(required()),
+                    certificate: Some(cert(
+                        200,
+                        vec![TrustReason::UnsupportedSignatureAlgorithm],
+                        2048,
+                        "sha1WithRSAEncryption",
+                        false,
+                    )),
+                    ..open_record()
+                },
+                vec![(F::CertUntrusted, S::High), (F::CertWeakSignature, S::Medium)],
+            ),
+        ];
+        for (what, record, want) in rows {
+            let got: Vec<(FindingId, Severity)> =
+                assess(&record, &Rules { warn_days: 30, as_of: 0 }).iter().map(|f| (f.id, f.severity)).collect();
+            assert_eq!(got, want, "{what}");
+        }
     }
 }

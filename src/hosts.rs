@@ -6,34 +6,17 @@
 //!   connection on the first invalid message, so a ClientHello answered by a bare close or reset is a
 //!   plaintext bus; a TLS reply is a TLS bus; anything else (an HTTP answer, silence) is something else.
 //!
-//! Reads the journal (only Redis endpoints are kept in memory), probes bus ports, returns findings;
-//! the caller journals them.
+//! Works from the journal's index (the records are not read again), asks the bus ports concurrently
+//! under the scan's limits, returns findings; the caller journals them.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 
 use tokio::io::AsyncWriteExt;
 
-use crate::finding::finding;
-use crate::model::{ClientAuth, EndpointRecord, FindingId, HostFindingLine, TlsVersion};
+use crate::model::{Finding, FindingId, HostFindingLine, TlsVersion};
 use crate::probe::hello::{DEFAULT_GROUPS, HelloSpec, Reply, client_hello, parse_reply};
 use crate::probe::{Budget, ReadEnd, connect, read_by};
-use crate::report::{ReportError, for_each_endpoint};
-
-/// What a host's Redis endpoints look like.
-#[derive(Debug, Default)]
-struct Host {
-    plaintext: Vec<u16>,
-    tls: Vec<u16>,
-    /// Every port of the host with a record in the journal (the scanned set's open ports).
-    scanned: std::collections::BTreeSet<u16>,
-}
-
-/// A TLS port that (likely) is Redis: PING answered over TLS, or a client certificate is required.
-fn tls_redis(r: &EndpointRecord) -> bool {
-    r.tls.as_ref().is_some_and(|t| t.speaks_tls && (t.is_redis() || t.client_auth == ClientAuth::Required))
-}
+use crate::report::index::JournalIndex;
 
 /// What a port said to a ClientHello.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,85 +60,119 @@ fn ports(list: &[u16]) -> String {
     list.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// Runs the host-level pass over a journal.
-///
-/// # Errors
-/// When the journal cannot be read.
-pub async fn assess(journal: &Path, budget_of: impl Fn() -> Budget) -> Result<Vec<HostFindingLine>, ReportError> {
-    let hosts = collect(journal)?;
-    let mut out = mixed_mode_of(&hosts);
-    for (address, host) in &hosts {
-        for tls_port in &host.tls {
+/// How the host-level pass ended.
+#[derive(Debug, Default)]
+pub struct HostPass {
+    /// Findings, for the journal.
+    pub lines: Vec<HostFindingLine>,
+    /// False when a signal stopped it before every bus port was asked.
+    pub complete: bool,
+}
+
+/// One bus port to ask: the host, the TLS client port beside it, the bus port, whether the sweep
+/// scanned the bus port itself (its row then carries the finding too).
+#[derive(Debug, Clone, Copy)]
+struct BusCheck {
+    address: IpAddr,
+    tls_port: u16,
+    bus: u16,
+    scanned: bool,
+}
+
+/// Runs the host-level pass over a journal's index: `mixed_mode` from the records, and the bus ports
+/// asked concurrently (at most `concurrency` at once, each under its own endpoint budget from
+/// `budget_of`, which also carries the scan's `--rate`), so the pass costs about one endpoint deadline
+/// however many hosts there are. `stop` (Ctrl-C, SIGTERM) ends it early with what is done.
+pub async fn assess(
+    index: &JournalIndex,
+    budget_of: impl Fn() -> Budget,
+    concurrency: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> HostPass {
+    let hosts = index.redis_hosts();
+    let mut out = HostPass { lines: mixed_mode_of(&hosts), complete: true };
+    let checks = hosts.iter().flat_map(|(address, plaintext, tls)| {
+        tls.iter().flat_map(move |tls_port| {
             let mut candidates: Vec<u16> = tls_port.checked_add(10_000).into_iter().collect();
-            if host.plaintext.is_empty() && !candidates.contains(&10_000) {
+            if plaintext.is_empty() && !candidates.contains(&10_000) {
                 // With `port 0` and no `tls-cluster`, the bus listens on 0 + 10000.
                 candidates.push(10_000);
             }
-            for bus in candidates {
+            candidates.into_iter().map(move |bus| BusCheck {
+                address: *address,
+                tls_port: *tls_port,
+                bus,
+                scanned: index.has_open(*address, bus),
+            })
+        })
+    });
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut running = tokio::task::JoinSet::new();
+    let mut checks = checks.collect::<Vec<_>>().into_iter();
+    while checks.len() > 0 || !running.is_empty() {
+        // Start checks while slots are free; collect answers; stop on a signal.
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => {
+                running.abort_all();
+                out.complete = false;
+                break;
+            }
+            permit = slots.clone().acquire_owned(), if checks.len() > 0 => {
+                let (Ok(permit), Some(check)) = (permit, checks.next()) else { continue };
                 let budget = budget_of();
-                if ask_tls(SocketAddr::new(*address, bus), &budget).await == BusAnswer::Dropped {
-                    let found = finding(
-                        FindingId::ClusterBusPlaintext,
-                        "The cluster bus next to this TLS port does not use TLS",
-                        format!(
-                            "{address}:{bus} is open and drops a TLS ClientHello like a plaintext Redis cluster bus, while {address}:{tls_port} speaks TLS"
-                        ),
-                        "tls-cluster yes (and tls-replication yes)",
-                    );
-                    // The bus port's own row carries it too when the sweep scanned that port.
-                    if host.scanned.contains(&bus) {
-                        out.push(HostFindingLine { address: *address, port: bus, finding: found.clone() });
-                    }
-                    out.push(HostFindingLine { address: *address, port: *tls_port, finding: found });
+                running.spawn(async move {
+                    let answer = ask_tls(SocketAddr::new(check.address, check.bus), &budget).await;
+                    drop(permit);
+                    (check, answer)
+                });
+            }
+            done = running.join_next(), if !running.is_empty() => {
+                if let Some(Ok((check, BusAnswer::Dropped))) = done {
+                    bus_finding(&mut out.lines, check);
                 }
             }
         }
     }
-    Ok(out)
+    out.lines.sort_by_key(|l| (l.address, l.port, l.finding.id));
+    out
 }
 
-/// The Redis endpoints of a journal, by host.
-fn collect(journal: &Path) -> Result<BTreeMap<IpAddr, Host>, ReportError> {
-    let mut hosts: BTreeMap<IpAddr, Host> = BTreeMap::new();
-    for_each_endpoint(journal, &Default::default(), |r| {
-        hosts.entry(r.address).or_default().scanned.insert(r.port);
-        if r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
-            hosts.entry(r.address).or_default().plaintext.push(r.port);
-        } else if tls_redis(&r) {
-            hosts.entry(r.address).or_default().tls.push(r.port);
-        }
-    })?;
-    Ok(hosts)
+fn bus_finding(out: &mut Vec<HostFindingLine>, c: BusCheck) {
+    let (address, bus, tls_port) = (c.address, c.bus, c.tls_port);
+    let found = Finding::new(
+        FindingId::ClusterBusPlaintext,
+        format!(
+            "{address}:{bus} is open and drops a TLS ClientHello like a plaintext Redis cluster bus, while {address}:{tls_port} speaks TLS"
+        ),
+    );
+    // The bus port's own row carries it too when the sweep scanned that port.
+    if c.scanned {
+        out.push(HostFindingLine { address, port: bus, finding: found.clone() });
+    }
+    out.push(HostFindingLine { address, port: tls_port, finding: found });
 }
 
-/// `mixed_mode` alone, from a journal, without any network probe (for `merge`, whose shards each saw
-/// only part of a host).
-///
-/// # Errors
-/// When the journal cannot be read.
-pub fn mixed_mode(journal: &Path) -> Result<Vec<HostFindingLine>, ReportError> {
-    Ok(mixed_mode_of(&collect(journal)?))
+/// `mixed_mode` alone, from a journal's index, without any network probe (for `merge`, whose shards each
+/// saw only part of a host).
+pub fn mixed_mode(index: &JournalIndex) -> Vec<HostFindingLine> {
+    mixed_mode_of(&index.redis_hosts())
 }
 
-fn mixed_mode_of(hosts: &BTreeMap<IpAddr, Host>) -> Vec<HostFindingLine> {
+fn mixed_mode_of(hosts: &[(IpAddr, Vec<u16>, Vec<u16>)]) -> Vec<HostFindingLine> {
     let mut out = Vec::new();
-    for (address, host) in hosts {
-        if !host.plaintext.is_empty() && !host.tls.is_empty() {
+    for (address, plaintext, tls) in hosts {
+        if !plaintext.is_empty() && !tls.is_empty() {
             let evidence = format!(
                 "{address} serves Redis in plaintext on port(s) {} and over TLS on port(s) {}",
-                ports(&host.plaintext),
-                ports(&host.tls)
+                ports(plaintext),
+                ports(tls)
             );
-            for port in host.plaintext.iter().chain(&host.tls) {
+            for port in plaintext.iter().chain(tls) {
                 out.push(HostFindingLine {
                     address: *address,
                     port: *port,
-                    finding: finding(
-                        FindingId::MixedMode,
-                        "The host serves Redis both in plaintext and over TLS",
-                        evidence.clone(),
-                        "port 0 (keep only tls-port), so that no client can fall back to plaintext",
-                    ),
+                    finding: Finding::new(FindingId::MixedMode, evidence.clone()),
                 });
             }
         }

@@ -75,6 +75,11 @@ impl<R: BufRead> BoundedLines<R> {
         Self { reader, max_line, max_total, consumed: 0, number: 0 }
     }
 
+    /// The reader, for what it holds after the last line.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     /// Reads the next line into `buf` (cleared first, newline stripped); `None` at the end.
     ///
     /// # Errors

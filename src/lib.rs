@@ -12,28 +12,35 @@
 //!  │ probe::Identity       SNI / hostname-check identity, resolved once               │
 //!  │ probe::connect        a socket from the scan's Sockets budget (waits, never      │
 //!  │                       fails for want of one); refused / timeout → closed /       │
-//!  │                       filtered; EMFILE → scanner_out_of_resources; stop          │
-//!  │ probe::resp::ping     plaintext PING → pong / noauth / denied / ... / reset      │
-//!  │ probe::tls::probe     TLS 1.3 and 1.2 via rustls (session, handshake, auth):     │
-//!  │                       version, suite, group, chain, client-auth policy, PING     │
-//!  │                       over TLS (+ with --client-cert)                            │
-//!  │ probe::raw::audit     raw ClientHellos: SSLv3..TLS 1.3, every suite, weak groups │
+//!  │                       filtered; accept+reset → open; EMFILE after waiting →      │
+//!  │                       scanner_out_of_resources, never a verdict on the target    │
+//!  │ probe::resp::ping     plaintext PING → pong / noauth / denied / loading / ...    │
+//!  │ probe::tls::probe     TLS 1.3 and 1.2 handshakes at once via rustls (session,    │
+//!  │                       handshake, auth; weak keys verified by weak_sig), one      │
+//!  │                       PING; + with --client-cert                                 │
+//!  │ probe::raw::audit     hand-built ClientHellos: versions, every suite, DH, curves │
 //!  │ cert::inspect         x509 facts, chain completeness, trust verdict (all reasons)│
-//!  │ finding::assess       contract finding ids with evidence and remediation         │
+//!  │ finding::assess       contract finding ids with evidence                         │
 //!  └──────────────────────────────── model::EndpointRecord ───────────────────────────┘
 //!        │ bounded channel
 //!        ▼
-//!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record), progress bar
-//!        │ at the end: hosts::assess (mixed mode, cluster bus) → host findings journaled
+//!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record, hashed as
+//!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint),
+//!        │ progress bar
+//!        │ at the end: hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
-//!  report::finalize: report.json, endpoints.csv, findings.csv, summary.txt, SHA256SUMS
+//!  report::finalize_index: one pass over the records in (address, port) order (each line read
+//!  once at its offset) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
+//!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
+//!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
 //! ```
 //!
-//! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated setup
-//! ([`config`]: its old path) · [`scan`] scheduler and pipeline · [`probe`] network probes (shared wire idioms in
+//! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated
+//! setup ([`config`]: its old path) · [`scan`] scheduler and pipeline · [`probe`] network probes (wire idioms in
 //! [`probe::wire`], the socket budget in [`probe::Sockets`]) · [`cert`] certificate facts and trust · [`finding`]
-//! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] sinks · [`progress`] bar · [`text`] sanitising ·
-//! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags.
+//! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
+//! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
+//! [`runs`] run directories for scheduled jobs · [`target_formats`] nmap/masscan/URI target input.
 
 pub mod app;
 pub mod cert;
@@ -45,6 +52,7 @@ pub mod endpoints;
 pub mod finding;
 pub mod hosts;
 pub mod input;
+pub mod manpage;
 pub mod merge;
 pub mod model;
 pub mod permute;
@@ -52,8 +60,10 @@ pub mod pki;
 pub mod probe;
 pub mod progress;
 pub mod report;
+pub mod runs;
 pub mod scan;
 pub mod setup;
+pub mod target_formats;
 pub mod targets;
 pub mod text;
 pub mod weak_sig;

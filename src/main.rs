@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use redis_tls_scan::app::{self, Outcome, exit};
-use redis_tls_scan::cli::{Cli, Command};
+use redis_tls_scan::cli::{Cli, Color, Command};
 use redis_tls_scan::config::{self, FinishedRun, Setup, SetupError};
 use redis_tls_scan::demo;
 use redis_tls_scan::progress::Progress;
@@ -12,7 +12,14 @@ use redis_tls_scan::text::sanitize;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generators first: they need no runtime and print only what they generate.
+    match &cli.command {
+        Command::Completions(args) => return ExitCode::from(completions(args.shell)),
+        Command::Man => return ExitCode::from(man_page()),
+        _ => {}
+    }
     init_logging(cli.verbose);
+    let (color, verbose) = (cli.color, cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -20,17 +27,36 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::SETUP);
         }
     };
-    let command_line: Vec<String> = std::env::args().collect();
+    // Recorded in the reports: a redis:// URI's password is not.
+    let command_line: Vec<String> = std::env::args()
+        .map(
+            |a| if redis_tls_scan::target_formats::is_uri(&a) { redis_tls_scan::target_formats::redact(&a) } else { a },
+        )
+        .collect();
     ExitCode::from(runtime.block_on(async {
         match cli.command {
-            Command::Scan(args) => match match &args.resume {
-                Some(dir) => config::resume(dir, args.quiet).await,
-                None => config::build(&args, command_line).await,
-            } {
-                Ok(setup) => run(setup, None).await,
-                Err(SetupError::Finished(f)) => finished(&f, args.quiet),
-                Err(e) => error(&e),
-            },
+            Command::Scan(mut args) => {
+                // `-f -` is stdin, like the `-` target.
+                if args.targets_files.iter().any(|f| f.as_os_str() == "-") {
+                    args.targets_files.retain(|f| f.as_os_str() != "-");
+                    if !args.targets.iter().any(|t| t == "-") {
+                        args.targets.push("-".into());
+                    }
+                }
+                // --resume-existing: the same command line starts the scan or continues its journal.
+                let existing = args
+                    .output
+                    .as_ref()
+                    .filter(|o| args.resume_existing && o.join(redis_tls_scan::report::JOURNAL).is_file());
+                match match (&args.resume, existing) {
+                    (Some(dir), _) | (None, Some(dir)) => config::resume(dir, args.quiet).await,
+                    (None, None) => config::build(&args, command_line).await,
+                } {
+                    Ok(setup) => run(setup, color, verbose).await,
+                    Err(SetupError::Finished(f)) => finished(&f, args.quiet, color),
+                    Err(e) => error(&e),
+                }
+            }
             Command::Demo(args) => match demo::prepare(&args, command_line).await {
                 Ok((setup, endpoints)) => {
                     if !setup.quiet {
@@ -40,45 +66,129 @@ fn main() -> ExitCode {
                         }
                         println!();
                     }
-                    run(setup, Some("demo")).await
+                    run(setup, color, verbose).await
                 }
                 Err(e) => error(&e),
             },
             Command::Diff(args) => diff(&args),
-            Command::Merge(args) => {
-                match redis_tls_scan::merge::merge(&args.shards, &args.output, args.prometheus.as_deref()) {
-                    Ok(digest) => {
-                        let interrupted = digest.meta.interrupted;
-                        let outcome = Outcome { digest, dir: args.output.clone(), interrupted };
-                        report(&outcome, args.quiet);
-                        outcome.exit_code(args.fail_on)
-                    }
-                    Err(e) => error(&e),
-                }
-            }
+            Command::Merge(args) => merge(&args, color),
+            Command::Completions(_) | Command::Man => exit::OK,
         }
     }))
 }
 
+/// `completions SHELL`: clap's generator over the same command definition as the parser.
+fn completions(shell: redis_tls_scan::cli::Shell) -> u8 {
+    use clap_complete::Shell as S;
+    use redis_tls_scan::cli::Shell;
+    let target = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Elvish => S::Elvish,
+        Shell::Powershell => S::PowerShell,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(target, &mut Cli::command(), "redis-tls-scan", &mut out);
+    write_stdout(&out)
+}
+
+/// `man`: the roff man page, generated from the command definition (subcommands included).
+fn man_page() -> u8 {
+    let mut out = Vec::new();
+    if let Err(e) = redis_tls_scan::manpage::render(Cli::command(), &mut out) {
+        return error(&e);
+    }
+    write_stdout(&out)
+}
+
+fn write_stdout(bytes: &[u8]) -> u8 {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => exit::OK,
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => error(&e),
+    }
+}
+
+/// `merge`: the shards given, or every `shard-<I>` of `--run DIR` (of the newest run under
+/// `--latest-in PARENT`) into `DIR/merged` unless `-o` says otherwise.
+fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> u8 {
+    use redis_tls_scan::runs;
+    let run = match (&args.run, &args.latest_in) {
+        (Some(run), _) => Ok(Some(run.clone())),
+        (None, Some(parent)) => runs::latest_sweep(parent).map(Some),
+        (None, None) => Ok(None),
+    };
+    let (shards, output) = match run.and_then(|run| match (run, &args.output) {
+        (Some(run), out) => Ok((runs::shards_of(&run)?, out.clone().unwrap_or_else(|| run.join(runs::MERGED)))),
+        (None, Some(out)) => Ok((args.shards.clone(), out.clone())),
+        (None, None) => Err(runs::RunsError("merge needs -o DIR (or --run / --latest-in)".into())),
+    }) {
+        Ok(v) => v,
+        Err(e) => return error(&e),
+    };
+    match redis_tls_scan::merge::merge(&shards, &output, args.prometheus.as_deref()) {
+        Ok((digest, rendered)) => {
+            let interrupted = digest.meta.interrupted;
+            let outcome = Outcome { digest, rendered, dir: output, interrupted };
+            report(&outcome, args.quiet, color);
+            outcome.exit_code(args.fail_on.map(Into::into))
+        }
+        Err(e) => error(&e),
+    }
+}
+
 fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
-    let (old, new) = match (redis_tls_scan::diff::load(&args.old), redis_tls_scan::diff::load(&args.new)) {
+    let pair = match (&args.latest_in, &args.old, &args.new) {
+        (Some(parent), _, _) => match redis_tls_scan::runs::latest_reports(parent) {
+            Ok(reports) => match reports.as_slice() {
+                [.., old, new] => (old.report.clone(), new.report.clone(), Some(new.run.clone())),
+                [only] => {
+                    let run = sanitize(&only.run.display().to_string(), usize::MAX);
+                    eprintln!("{run}: the only run so far; nothing to compare");
+                    return exit::OK;
+                }
+                [] => {
+                    let parent = parent.display().to_string();
+                    return error(&format!("{parent}: no run directory with a report.json"));
+                }
+            },
+            Err(e) => return error(&e),
+        },
+        (None, Some(old), Some(new)) => (old.clone(), new.clone(), None),
+        _ => return error(&"diff needs OLD and NEW (or --latest-in DIR)"),
+    };
+    let (old, new) = match (redis_tls_scan::diff::load(&pair.0), redis_tls_scan::diff::load(&pair.1)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return error(&e),
     };
     let d = redis_tls_scan::diff::compare(&old, &new);
-    if args.json {
+    let text = if args.json {
         match serde_json::to_string_pretty(&d) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => j + "\n",
             Err(e) => return error(&e),
         }
     } else {
-        print!("{}", redis_tls_scan::diff::render(&d));
+        redis_tls_scan::diff::render(&d)
+    };
+    // With --latest-in the comparison is also kept in the newer run (diff.txt or diff.json).
+    let kept = pair.2.map(|run| run.join(if args.json { "diff.json" } else { "diff.txt" }));
+    for file in args.output.iter().chain(kept.iter()) {
+        if let Err(e) = redis_tls_scan::runs::replace_file(file, text.as_bytes()) {
+            return error(&format!("{}: {e}", file.display()));
+        }
+    }
+    if write_stdout(text.as_bytes()) != exit::OK {
+        return exit::SETUP;
     }
     if d.worse { exit::FINDINGS } else { exit::OK }
 }
 
-async fn run(setup: Setup, _label: Option<&str>) -> u8 {
-    let progress = Progress::new(setup.meta.endpoints_planned, setup.progress);
+async fn run(setup: Setup, color: Color, verbose: u8) -> u8 {
+    let progress = Progress::new(setup.meta.endpoints_planned, setup.progress).with_endpoint_lines(verbose > 0);
     for w in &setup.warnings {
         progress.println(&format!("warning: {}", sanitize(w, usize::MAX)));
     }
@@ -86,37 +196,33 @@ async fn run(setup: Setup, _label: Option<&str>) -> u8 {
     let stop = app::stop_on_signals();
     match app::execute(setup, stop, &progress).await {
         Ok(outcome) => {
-            report(&outcome, quiet);
+            report(&outcome, quiet, color);
             outcome.exit_code(fail_on)
         }
         Err(e) => error(&e),
     }
 }
 
-fn report(outcome: &Outcome, quiet: bool) {
+fn report(outcome: &Outcome, quiet: bool, color: Color) {
     use std::io::IsTerminal;
     if quiet {
         return;
     }
-    // Colour only for a person at a terminal (https://no-color.org); a pipe gets the plain report.
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let journal = outcome.dir.join(redis_tls_scan::report::JOURNAL);
-    match redis_tls_scan::report::summary::render_styled(&outcome.digest, &journal, &outcome.dir, color) {
-        Ok(text) => print!("{text}"),
-        Err(e) => eprintln!("warning: cannot render the summary: {e}"),
-    }
+    // By default colour only for a person at a terminal (https://no-color.org); a pipe gets plain text.
+    let color = color.enabled(std::io::stdout().is_terminal());
+    print!("{}", outcome.rendered.text(color));
 }
 
 /// `--resume` of a run whose sweep had finished: its reports (and `--prometheus`) rebuilt from the
 /// journal, and the exit code the uninterrupted run would have given.
-fn finished(f: &FinishedRun, quiet: bool) -> u8 {
+fn finished(f: &FinishedRun, quiet: bool, color: Color) -> u8 {
     match app::rebuild(f) {
         Ok(outcome) => {
             eprintln!(
                 "{}: the sweep had finished; reports rebuilt from the journal",
                 sanitize(&f.dir.display().to_string(), usize::MAX)
             );
-            report(&outcome, quiet);
+            report(&outcome, quiet, color);
             outcome.exit_code(f.fail_on)
         }
         Err(e) => error(&e),

@@ -11,9 +11,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::model::{
-    Counts, EndMark, FileProof, FindingId, HostFindingLine, JournalLine, JournaledEndpoint, SCHEMA_VERSION, ScanMeta,
+    Counts, EndMark, FileProof, FindingId, HostFindingLine, JournalLine, JournaledEndpoint, SCHEMA_READ,
+    SCHEMA_VERSION, ScanMeta,
 };
 use crate::permute::Shard;
+use crate::report::index::JournalIndex;
 use crate::report::{self, JOURNAL, Journal, JournalDigest, ReportError, read_journal};
 
 /// Why shards cannot be merged.
@@ -56,8 +58,8 @@ fn read_shard(dir: &Path) -> Result<ShardRun, MergeError> {
         _ => {}
     })?;
     let meta = meta.ok_or_else(|| bad("no scan metadata line".into()))?;
-    if meta.schema_version != SCHEMA_VERSION {
-        return Err(bad(format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version)));
+    if !SCHEMA_READ.contains(&meta.schema_version.as_str()) {
+        return Err(bad(format!("schema {} (this tool reads {})", meta.schema_version, SCHEMA_READ.join(", "))));
     }
     let shard = meta
         .shard
@@ -72,7 +74,11 @@ fn read_shard(dir: &Path) -> Result<ShardRun, MergeError> {
 ///
 /// # Errors
 /// When the shards do not form one complete sweep, or files cannot be read or written.
-pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<JournalDigest, MergeError> {
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    prometheus: Option<&Path>,
+) -> Result<(JournalDigest, report::summary::Rendered), MergeError> {
     // Every output path is checked before anything is written.
     if let Some(p) = prometheus {
         report::prometheus::check(p)?;
@@ -110,6 +116,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<
 
     let mut meta = first.meta.clone();
     meta.shard = None;
+    // The merged journal is written in this tool's schema, whatever the shards' (1.0 reads as 2.0).
+    meta.schema_version = SCHEMA_VERSION.into();
     meta.started_at = runs.iter().map(|r| r.meta.started_at.clone()).min().unwrap_or_default();
     meta.endpoints_planned = runs.iter().map(|r| r.meta.endpoints_planned).sum();
     meta.merged_from = runs
@@ -143,18 +151,23 @@ pub fn merge(dirs: &[PathBuf], out: &Path, prometheus: Option<&Path>) -> Result<
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    for h in bus.into_iter().chain(crate::hosts::mixed_mode(&out.join(JOURNAL))?) {
-        journal.append(&JournalLine::HostFinding(h))?;
+    // One read for the index (mixed mode across shards, the summary), one for the reports.
+    let mut index = JournalIndex::read(&out.join(JOURNAL))?;
+    journal.continue_hash(index.hash.clone());
+    let hosts: Vec<HostFindingLine> = bus.into_iter().chain(crate::hosts::mixed_mode(&index)).collect();
+    for h in &hosts {
+        journal.append(&JournalLine::HostFinding(h.clone()))?;
     }
+    index.add_host_findings(&hosts);
     let finished_at = runs.iter().map(|r| r.end.finished_at.clone()).max().unwrap_or_default();
     let interrupted = runs.iter().any(|r| r.end.interrupted);
-    journal.close(EndMark { finished_at, counts, interrupted })?;
+    let end = EndMark { finished_at, counts, interrupted };
+    index.set_end(&end);
+    let sha = journal.close(end)?.unwrap_or_default();
     let include_closed = crate::setup::resume::include_closed(&first.meta);
-    let digest = report::finalize(out, include_closed)?;
-    if let Some(p) = prometheus {
-        report::prometheus::write(p, &digest, &out.join(JOURNAL))?;
-    }
-    Ok(digest)
+    let build = report::Build { dir: out, include_closed, prometheus };
+    let rendered = report::finalize_index(&index, &sha, &build)?;
+    Ok((index.digest, rendered))
 }
 
 /// The scan definition shards of one sweep share, field by field (named as in `report.json`). Journals

@@ -4,17 +4,21 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::model::{EndpointRecord, Reachability};
+
 /// Done/total, rate, ETA and Redis endpoints found.
 #[derive(Debug, Clone)]
 pub struct Progress {
     bar: ProgressBar,
+    /// `-v`: one line per finished (open) endpoint above the bar.
+    endpoint_lines: bool,
 }
 
 impl Progress {
     /// A bar for `total` endpoints; hidden unless `visible`.
     pub fn new(total: u64, visible: bool) -> Self {
         if !visible {
-            return Self { bar: ProgressBar::hidden() };
+            return Self { bar: ProgressBar::hidden(), endpoint_lines: false };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
         let style =
@@ -30,7 +34,21 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(250));
-        Self { bar }
+        Self { bar, endpoint_lines: false }
+    }
+
+    /// With `on` (`-v`), [`Progress::endpoint`] prints one line per finished endpoint.
+    #[must_use]
+    pub fn with_endpoint_lines(mut self, on: bool) -> Self {
+        self.endpoint_lines = on;
+        self
+    }
+
+    /// One line for a finished endpoint (with `-v`; closed and filtered ones only with `-vv`'s logs).
+    pub fn endpoint(&self, r: &EndpointRecord) {
+        if self.endpoint_lines && r.reachability == Reachability::Open {
+            self.println(&format!("done {}", crate::report::summary::plain_endpoint_line(r)));
+        }
     }
 
     /// `n` more endpoints done; `redis` is the running count of Redis endpoints.

@@ -125,9 +125,10 @@ async fn probe_open(
     rec.plaintext = Some(resp::ping(&mut sock, &budget).await);
     drop(sock);
     // Stage 3: TLS handshakes, on fresh connections (a plaintext PING poisons a TLS stream).
-    if rec.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
-        rec.tls = Some(tls::skipped_for_plaintext());
-    } else if !budget.expired() {
+    // Redis has no STARTTLS: a port that answered RESP in plaintext cannot speak TLS, and a ClientHello
+    // would only wait for a newline that never comes. Its record has no TLS section.
+    let plaintext_redis = rec.plaintext.as_ref().is_some_and(|p| p.status.is_redis());
+    if !plaintext_redis && !budget.expired() {
         // The TLS stages' futures are large (read buffers, five concurrent version probes): boxed, they
         // are allocated only when reached.
         let mut outcome = Box::pin(tls::probe(ep.addr, &identity, &ctx.tls, &budget)).await;
@@ -144,7 +145,8 @@ async fn probe_open(
             }
         }
         // Stage 4: certificate facts and trust verdict, for the identity the client would check.
-        rec.certificate = inspect(&outcome.chain, &identity.server_name, &ctx.anchors, unix_now(), &outcome.key_proof);
+        rec.certificate =
+            inspect(&outcome.chain, &identity.server_name, &ctx.anchors, ctx.rules.as_of, &outcome.key_proof);
         rec.tls = Some(outcome.result);
     }
     // Stage 5: findings.

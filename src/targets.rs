@@ -148,7 +148,8 @@ fn parse_body(body: &str) -> Result<TargetKind, String> {
         return Err("empty address".into());
     }
     if body.contains('/') {
-        let net = IpNetwork::from_str(body).map_err(|e| format!("bad CIDR ({e})"))?;
+        let net = IpNetwork::from_str(body)
+            .map_err(|e| crate::target_formats::prefix_error(body).unwrap_or_else(|| format!("bad CIDR ({e})")))?;
         let (first, last) = network_bounds(net);
         return Ok(TargetKind::Range { first, last });
     }
@@ -296,6 +297,17 @@ pub fn parse_lines(source: &str, reader: impl BufRead) -> (Vec<TargetSpec>, Vec<
             errors.push(TargetError { origin: origin(info.number), text: String::new(), reason });
             break;
         }
+        // nmap -oG, masscan -oL and redis:// lines (whole, before '#' comments are cut).
+        if let Some(expanded) = crate::target_formats::expand(line) {
+            match expanded {
+                Ok(targets) => targets.iter().for_each(|t| push_spec(&mut specs, &mut errors, t, origin(info.number))),
+                Err(reason) => {
+                    let text = crate::target_formats::redact(line.trim()).chars().take(80).collect();
+                    errors.push(TargetError { origin: origin(info.number), text, reason });
+                }
+            }
+            continue;
+        }
         let text = line.split('#').next().unwrap_or("").trim();
         if text.is_empty() {
             continue;
@@ -342,6 +354,16 @@ pub fn parse_arg(source: &str, position: usize, text: &str) -> Result<TargetSpec
 }
 
 fn push_spec(specs: &mut Vec<TargetSpec>, errors: &mut Vec<TargetError>, text: &str, origin: Origin) {
+    // A redis:// or rediss:// URI names host and port; its credentials are never kept.
+    let uri = match crate::target_formats::is_uri(text).then(|| crate::target_formats::uri(text)) {
+        Some(Ok(target)) => Some(target),
+        Some(Err(reason)) => {
+            let text = crate::target_formats::redact(text).chars().take(80).collect();
+            return errors.push(TargetError { origin, text, reason });
+        }
+        None => None,
+    };
+    let text = uri.as_deref().unwrap_or(text);
     match parse_target(text) {
         Ok((kind, port)) => specs.push(TargetSpec { kind, port, text: text.to_string(), origin }),
         Err(reason) => errors.push(TargetError { origin, text: text.chars().take(80).collect(), reason }),

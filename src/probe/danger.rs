@@ -2,7 +2,7 @@
 //! certificates are expired, self-signed or for another name, to learn everything else about them.
 //!
 //! [`RecordingVerifier`] accepts any chain *and records it*; the real trust verdict is computed from
-//! the recorded chain by [`crate::cert::verdict`], with every reason rather than the first. Handshake
+//! the recorded chain by [`crate::cert::inspect`], with every reason rather than the first. Handshake
 //! signatures are still verified, so a peer cannot fake possession of the certificate's key, including
 //! with keys and hashes the provider refuses ([`crate::weak_sig`]: RSA < 2048, SHA-1), which OpenSSL
 //! clients still accept: those servers complete the handshake and their weakness is a finding.

@@ -5,8 +5,10 @@
 
 use std::path::Path;
 
-use super::{HostFindings, ReportError, for_each_endpoint, write_atomic};
-use crate::model::{EndpointRecord, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus};
+use super::{AtomicFile, ReportError, Sink, io_err};
+use crate::model::{
+    EndpointRecord, PingResult, Reachability, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus,
+};
 use crate::text::csv_cell;
 
 /// `endpoints.csv` columns, in order.
@@ -69,7 +71,9 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
     let ping_status = |p: &Option<PingResult>| opt(p.as_ref().map(|p| p.status.as_str().to_string()));
     let ping_reply = |p: &Option<PingResult>| opt(p.as_ref().and_then(|p| p.reply.clone()));
     let tls = r.tls.as_ref();
-    let version = |v: TlsVersion| opt(tls.and_then(|t| t.versions.get(&v)).map(version_cell));
+    // Within a TLS section, a version absent from the record was not tested.
+    let version =
+        |v: TlsVersion| opt(tls.map(|t| t.versions.get(&v).map_or_else(|| "not_tested".to_string(), version_cell)));
     let cert = r.certificate.as_ref();
     let leaf = cert.map(|c| &c.leaf);
     let b = |x: bool| x.to_string();
@@ -140,12 +144,7 @@ fn suites(t: &TlsResult, keep: impl Fn(SuiteClass) -> bool) -> String {
 pub fn version_cell(v: &VersionProbe) -> String {
     match (v.status, &v.alert, v.failure) {
         (VersionStatus::Rejected, Some(a), _) => format!("rejected:alert:{}", a.name),
-        (VersionStatus::Rejected, None, Some(f)) => {
-            format!(
-                "rejected:{}",
-                serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-            )
-        }
+        (VersionStatus::Rejected, None, Some(f)) => format!("rejected:{}", f.as_str()),
         (s, _, _) => s.as_str().to_string(),
     }
 }
@@ -161,9 +160,9 @@ pub fn finding_rows(r: &EndpointRecord) -> Vec<Vec<String>> {
                 r.name.clone().unwrap_or_default(),
                 f.id.as_str().to_string(),
                 f.severity.as_str().to_string(),
-                f.title.clone(),
+                f.title().to_string(),
                 f.evidence.clone(),
-                f.remediation.clone(),
+                f.remediation().to_string(),
             ]
             .iter()
             .map(|c| csv_cell(c))
@@ -172,51 +171,78 @@ pub fn finding_rows(r: &EndpointRecord) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn write_rows(
-    path: &Path,
-    journal: &Path,
-    hosts: &HostFindings,
-    header: &[&str],
-    mut rows: impl FnMut(&EndpointRecord) -> Vec<Vec<String>>,
-) -> Result<(), ReportError> {
-    write_atomic(path, |out| {
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record(header)?;
-        let mut err = None;
-        for_each_endpoint(journal, hosts, |r| {
-            if err.is_none() {
-                for row in rows(&r) {
-                    if let Err(e) = w.write_record(&row) {
-                        err = Some(e);
-                    }
-                }
-            }
-        })
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-        if let Some(e) = err {
-            return Err(e.into());
+/// A CSV report streamed row by row.
+struct Rows {
+    w: csv::Writer<AtomicFile>,
+}
+
+impl Rows {
+    fn new(path: &Path, header: &[&str]) -> Result<Self, ReportError> {
+        let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
+        w.write_record(header).map_err(|e| io_err(path)(e.into()))?;
+        Ok(Self { w })
+    }
+
+    fn row(&mut self, row: &[String]) -> Result<(), ReportError> {
+        self.w.write_record(row).map_err(|e| ReportError::Io { path: self.w.get_ref().name().into(), source: e.into() })
+    }
+
+    fn finish(self) -> Result<Option<(String, String)>, ReportError> {
+        let file = self.w.into_inner().map_err(|e| ReportError::Io { path: "csv".into(), source: e.into_error() })?;
+        file.commit_named()
+    }
+}
+
+/// The `endpoints.csv` sink: one row per endpoint (open ones unless `--include-closed`).
+pub struct EndpointsCsv {
+    rows: Rows,
+    include_closed: bool,
+}
+
+impl EndpointsCsv {
+    /// Starts `endpoints.csv` with its header.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn new(path: &Path, include_closed: bool) -> Result<Self, ReportError> {
+        Ok(Self { rows: Rows::new(path, &ENDPOINT_COLUMNS)?, include_closed })
+    }
+}
+
+impl Sink for EndpointsCsv {
+    fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
+        if self.include_closed || r.reachability == Reachability::Open {
+            self.rows.row(&endpoint_row(r))?;
         }
-        w.flush()
-    })
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {
+        self.rows.finish()
+    }
 }
 
-/// Writes `endpoints.csv` from the journal, keeping the records `keep` accepts.
-///
-/// # Errors
-/// On read or write errors.
-pub fn write_endpoints(
-    path: &Path,
-    journal: &Path,
-    hosts: &HostFindings,
-    keep: impl Fn(&EndpointRecord) -> bool,
-) -> Result<(), ReportError> {
-    write_rows(path, journal, hosts, &ENDPOINT_COLUMNS, |r| if keep(r) { vec![endpoint_row(r)] } else { Vec::new() })
+/// The `findings.csv` sink: one row per finding.
+pub struct FindingsCsv {
+    rows: Rows,
 }
 
-/// Writes `findings.csv` from the journal.
-///
-/// # Errors
-/// On read or write errors.
-pub fn write_findings(path: &Path, journal: &Path, hosts: &HostFindings) -> Result<(), ReportError> {
-    write_rows(path, journal, hosts, &FINDING_COLUMNS, finding_rows)
+impl FindingsCsv {
+    /// Starts `findings.csv` with its header.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn new(path: &Path) -> Result<Self, ReportError> {
+        Ok(Self { rows: Rows::new(path, &FINDING_COLUMNS)? })
+    }
+}
+
+impl Sink for FindingsCsv {
+    fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
+        finding_rows(r).iter().try_for_each(|row| self.rows.row(row))
+    }
+
+    fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {
+        self.rows.finish()
+    }
 }

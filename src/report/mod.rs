@@ -8,20 +8,20 @@
 
 pub mod csv;
 pub mod html;
+pub mod index;
+pub mod json;
 pub mod prometheus;
 pub mod rundir;
 pub mod summary;
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::model::{
-    Counts, EndMark, EndpointRecord, Finding, JournalLine, Reachability, SCHEMA_VERSION, ScanMeta, Summary,
-};
+use crate::model::{EndMark, EndpointRecord, Finding, JournalLine, ScanMeta, Summary};
 
 /// Journal file name.
 pub const JOURNAL: &str = "scan.jsonl";
@@ -62,11 +62,48 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ReportError + '_ {
     move |source| ReportError::Io { path: path.to_path_buf(), source }
 }
 
+/// A running SHA-256, for the files a run writes and reads (one pass each, never a read-back to hash).
+#[derive(Clone)]
+pub struct Sha256(ring::digest::Context);
+
+impl Sha256 {
+    /// An empty hash.
+    pub fn new() -> Self {
+        Self(ring::digest::Context::new(&ring::digest::SHA256))
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The hash of what was added so far, lowercase hex.
+    pub fn hex(&self) -> String {
+        crate::cert::hex(self.0.clone().finish().as_ref())
+    }
+}
+
+impl Default for Sha256 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sha256")
+    }
+}
+
 /// The append-only journal of a run.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     out: BufWriter<File>,
+    /// Bytes in the file: where the next line starts.
+    pos: u64,
+    /// The SHA-256 of the whole file, continued from a read of what was already there.
+    hash: Option<Sha256>,
 }
 
 impl Journal {
@@ -84,7 +121,7 @@ impl Journal {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(io_err(&path))?;
-        let mut j = Self { path: path.clone(), out: BufWriter::new(file) };
+        let mut j = Self { path: path.clone(), out: BufWriter::new(file), pos: 0, hash: Some(Sha256::new()) };
         let started = j.append(&JournalLine::Scan(Box::new(meta.clone()))).and_then(|()| j.sync());
         if let Err(e) = started {
             drop(j);
@@ -110,7 +147,7 @@ impl Journal {
         file.set_len(keep_bytes).map_err(io_err(&path))?;
         drop(file);
         let file = OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW).open(&path).map_err(io_err(&path))?;
-        Ok(Self { path, out: BufWriter::new(file) })
+        Ok(Self { path, out: BufWriter::new(file), pos: keep_bytes, hash: None })
     }
 
     /// Appends one line and flushes it to the OS.
@@ -118,25 +155,53 @@ impl Journal {
     /// # Errors
     /// On a write error.
     pub fn append(&mut self, line: &JournalLine) -> Result<(), ReportError> {
+        self.append_at(line).map(|_| ())
+    }
+
+    /// [`Journal::append`], returning where the line starts and its length (newline excluded): what a
+    /// live [`index::Builder`] records.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn append_at(&mut self, line: &JournalLine) -> Result<(u64, u32), ReportError> {
         let path = self.path.clone();
-        serde_json::to_writer(&mut self.out, line).map_err(|e| io_err(&path)(e.into()))?;
-        self.out.write_all(b"\n").map_err(io_err(&path))?;
-        self.out.flush().map_err(io_err(&path))
+        let mut bytes = serde_json::to_vec(line).map_err(|e| io_err(&path)(e.into()))?;
+        let at = (self.pos, u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        bytes.push(b'\n');
+        if let Some(h) = &mut self.hash {
+            h.update(&bytes);
+        }
+        self.out.write_all(&bytes).map_err(io_err(&path))?;
+        self.out.flush().map_err(io_err(&path))?;
+        self.pos += bytes.len() as u64;
+        Ok(at)
+    }
+
+    /// The SHA-256 of everything in the file so far, when known (a fresh journal, or one whose hash was
+    /// continued after a read).
+    pub fn hash(&self) -> Option<Sha256> {
+        self.hash.clone()
+    }
+
+    /// From now on, hashes what is appended on top of `hash`, the SHA-256 of the file as read so far
+    /// ([`index::JournalIndex::hash`]), so that [`Journal::close`] knows the final file's hash without
+    /// reading it again.
+    pub fn continue_hash(&mut self, hash: Sha256) {
+        self.hash = Some(hash);
     }
 
     /// Writes the closing line and syncs the file to disk.
     ///
     /// # Errors
     /// On a write error.
-    pub fn close(mut self, end: EndMark) -> Result<(), ReportError> {
+    pub fn close(mut self, end: EndMark) -> Result<Option<String>, ReportError> {
         self.append(&JournalLine::End(end))?;
-        self.sync()
+        self.sync()?;
+        Ok(self.hash.take().map(|h| h.hex()))
     }
 }
 
-/// Calls `f` for every journal line, in order. A line that does not parse is a write torn by a crash
-/// when nothing but NUL bytes and blank lines follow it (a power loss leaves NULs); elsewhere it is an
-/// error. Lines are capped at [`crate::input::MAX_JOURNAL_LINE`] bytes.
+/// Calls `f` for every journal line, in order (see [`index::read_lines`] for torn lines and caps).
 ///
 /// # Errors
 /// When the file cannot be read or holds a corrupt line before its end.
@@ -152,33 +217,20 @@ pub fn read_journal_lines(
     path: &Path,
     mut f: impl FnMut(JournalLine, crate::input::LineInfo),
 ) -> Result<(), ReportError> {
-    use crate::input::{BoundedLines, MAX_JOURNAL_LINE, is_filler};
-    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path).map_err(io_err(path))?;
-    let mut lines = BoundedLines::new(BufReader::new(file), MAX_JOURNAL_LINE, u64::MAX);
-    let bad = |n: usize, reason: String| ReportError::BadJournal {
-        path: path.to_path_buf(),
-        reason: format!("line {n}: {reason}"),
-    };
-    let mut buf = Vec::new();
-    let mut torn: Option<(usize, String)> = None;
-    loop {
-        let info = match lines.next_line(&mut buf) {
-            Ok(Some(info)) => info,
-            Ok(None) => break,
-            Err(e) => return Err(bad(lines.line_number(), e.to_string())),
+    index::read_lines(path, true, |line, span| {
+        let info = crate::input::LineInfo {
+            number: span.number,
+            terminated: span.terminated,
+            end_offset: span.offset + u64::from(span.len) + u64::from(span.terminated),
         };
-        if is_filler(&buf) {
-            continue;
-        }
-        if let Some((n, reason)) = torn.take() {
-            return Err(bad(n, reason));
-        }
-        match serde_json::from_slice::<JournalLine>(&buf) {
-            Ok(l) => f(l, info),
-            Err(e) => torn = Some((info.number, e.to_string())),
-        }
-    }
-    Ok(())
+        let line = match line {
+            index::Line::Endpoint(record, position) => {
+                JournalLine::Endpoint(Box::new(crate::model::JournaledEndpoint { position, record: *record }))
+            }
+            index::Line::Other(l) => l,
+        };
+        f(line, info);
+    })
 }
 
 /// Host-level findings by endpoint.
@@ -191,85 +243,11 @@ pub struct JournalDigest {
     pub meta: ScanMeta,
     /// Totals.
     pub summary: Summary,
-    /// Findings of the host-level pass, merged into their endpoints by [`for_each_endpoint`].
+    /// Findings of the host-level pass, merged into their endpoints by [`index::JournalIndex::for_each`].
     pub hosts: HostFindings,
 }
 
-/// Reads the host-level findings of a journal.
-///
-/// # Errors
-/// When the journal cannot be read.
-pub fn host_findings(path: &Path) -> Result<HostFindings, ReportError> {
-    let mut hosts = HostFindings::new();
-    read_journal(path, |line| {
-        if let JournalLine::HostFinding(h) = line {
-            hosts.entry((h.address, h.port)).or_default().push(h.finding);
-        }
-    })?;
-    Ok(hosts)
-}
-
-/// Calls `f` for every journaled endpoint, with its host-level findings merged in (most severe first).
-///
-/// # Errors
-/// When the journal cannot be read.
-pub fn for_each_endpoint(
-    path: &Path,
-    hosts: &HostFindings,
-    mut f: impl FnMut(EndpointRecord),
-) -> Result<(), ReportError> {
-    read_journal(path, |line| {
-        if let JournalLine::Endpoint(j) = line {
-            let mut r = j.record;
-            if let Some(extra) = hosts.get(&(r.address, r.port)) {
-                r.findings.extend(extra.iter().cloned());
-                r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
-            }
-            f(r);
-        }
-    })
-}
-
-/// Reads a journal and computes its metadata and summary.
-///
-/// # Errors
-/// When the journal cannot be read or has no metadata line.
-pub fn digest(path: &Path) -> Result<JournalDigest, ReportError> {
-    let mut meta: Option<ScanMeta> = None;
-    let mut end: Option<EndMark> = None;
-    let mut summary = Summary::default();
-    let mut journaled = Counts::default();
-    read_journal(path, |line| match line {
-        JournalLine::Scan(m) => meta = Some(*m),
-        JournalLine::End(e) => end = Some(e),
-        JournalLine::Endpoint(_) | JournalLine::HostFinding(_) | JournalLine::Progress(_) => {}
-    })?;
-    let hosts = host_findings(path)?;
-    for_each_endpoint(path, &hosts, |r| {
-        journaled.add(&r);
-        add_findings(&mut summary, &r);
-    })?;
-    let mut meta = meta
-        .ok_or_else(|| ReportError::BadJournal { path: path.to_path_buf(), reason: "no scan metadata line".into() })?;
-    if meta.schema_version != SCHEMA_VERSION {
-        return Err(ReportError::BadJournal {
-            path: path.to_path_buf(),
-            reason: format!("schema {} (this tool writes {SCHEMA_VERSION})", meta.schema_version),
-        });
-    }
-    // The end mark counts endpoints that were not journaled (closed, filtered); without it (a crash),
-    // what the journal holds is all we know.
-    let (counts, finished_at, interrupted) = match end {
-        Some(e) => (e.counts, Some(e.finished_at), e.interrupted),
-        None => (journaled, None, true),
-    };
-    meta.finished_at = finished_at;
-    meta.interrupted = interrupted;
-    meta.counts = Some(counts.clone());
-    summary.counts = counts;
-    Ok(JournalDigest { meta, summary, hosts })
-}
-
+/// Adds a record's own findings to the tallies.
 fn add_findings(summary: &mut Summary, r: &EndpointRecord) {
     if !r.findings.is_empty() {
         summary.endpoints_with_findings += 1;
@@ -281,76 +259,181 @@ fn add_findings(summary: &mut Summary, r: &EndpointRecord) {
     }
 }
 
-/// Writes a file atomically: into a temporary sibling, synced, then renamed over the target.
+/// A file written atomically and streamed: into a randomly named temporary sibling created exclusively,
+/// hashed as it is written, then synced and renamed over the target by [`AtomicFile::commit`]. Dropped
+/// without a commit, it leaves the target untouched and no temporary behind.
+#[derive(Debug)]
+pub struct AtomicFile {
+    out: Option<BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+    hash: Sha256,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be created.
+    pub fn create(path: &Path) -> Result<Self, ReportError> {
+        // A fresh, randomly named file created exclusively: a planted `.report.json.tmp` symlink redirects
+        // nothing.
+        let (file, tmp) = rundir::create_temp(path).map_err(io_err(path))?;
+        Ok(Self {
+            out: Some(BufWriter::with_capacity(1 << 16, file)),
+            tmp,
+            path: path.to_path_buf(),
+            hash: Sha256::new(),
+        })
+    }
+
+    /// The file's name in its directory.
+    pub fn name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    /// Syncs and renames the file into place; returns the SHA-256 (hex) of what was written.
+    ///
+    /// # Errors
+    /// On any I/O error; the target is then untouched.
+    pub fn commit(mut self) -> Result<String, ReportError> {
+        let result = (|| {
+            let mut out = self.out.take().ok_or_else(|| io::Error::other("already committed"))?;
+            out.flush()?;
+            out.get_ref().sync_all()?;
+            fs::rename(&self.tmp, &self.path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        result.map_err(io_err(&self.path))?;
+        Ok(self.hash.hex())
+    }
+
+    /// Commits and names the file for `SHA256SUMS`.
+    ///
+    /// # Errors
+    /// As [`AtomicFile::commit`].
+    pub fn commit_named(self) -> Result<Option<(String, String)>, ReportError> {
+        let name = self.name();
+        self.commit().map(|sha| Some((name, sha)))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let out = self.out.as_mut().ok_or_else(|| io::Error::other("already committed"))?;
+        let n = out.write(buf)?;
+        self.hash.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes a file atomically from a closure (see [`AtomicFile`]); returns its SHA-256.
 ///
 /// # Errors
 /// On any I/O error; the target is then untouched.
-pub fn write_atomic(path: &Path, f: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<(), ReportError> {
-    // A fresh, randomly named file created exclusively: a planted `.report.json.tmp` symlink redirects
-    // nothing.
-    let (file, tmp) = rundir::create_temp(path).map_err(io_err(path))?;
-    let result = (|| {
-        let mut out = BufWriter::new(file);
-        f(&mut out)?;
-        out.flush()?;
-        out.get_ref().sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io_err(path))
+pub fn write_atomic(path: &Path, f: impl FnOnce(&mut AtomicFile) -> io::Result<()>) -> Result<String, ReportError> {
+    let mut file = AtomicFile::create(path)?;
+    f(&mut file).map_err(io_err(path))?;
+    file.commit()
 }
 
-/// Writes every final report of a run directory from its journal.
-///
-/// `include_closed` keeps closed, filtered and unreachable endpoints in `report.json` and
-/// `endpoints.csv` (they are journaled only when the scan ran with `--include-closed`).
+/// A final report, fed the records once, in (address, port) order, by [`finalize_index`].
+pub trait Sink {
+    /// One endpoint, host-level findings merged in.
+    ///
+    /// # Errors
+    /// When the report cannot be written.
+    fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError>;
+
+    /// No more endpoints: completes the file; returns its name in the run directory and its SHA-256 (for
+    /// `SHA256SUMS`), or `None` for a file outside the run directory.
+    ///
+    /// # Errors
+    /// When the report cannot be written.
+    fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError>;
+}
+
+/// The run's choices the reports depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct Build<'a> {
+    /// The run directory.
+    pub dir: &'a Path,
+    /// Keep closed, filtered and unreachable endpoints in `report.json` and `endpoints.csv`.
+    pub include_closed: bool,
+    /// `--prometheus FILE`.
+    pub prometheus: Option<&'a Path>,
+}
+
+/// Writes every final report of a run from its journal index, in one pass over the records:
+/// `report.json`, `endpoints.csv`, `findings.csv`, `summary.txt`, `summary.md`, `report.html`, the
+/// Prometheus file when asked; then `SHA256SUMS` from the hashes taken while writing (nothing is read
+/// back). Returns the terminal summary.
 ///
 /// # Errors
 /// When the journal cannot be read or a report cannot be written.
-pub fn finalize(dir: &Path, include_closed: bool) -> Result<JournalDigest, ReportError> {
-    let journal = dir.join(JOURNAL);
-    let digest = digest(&journal)?;
-    let keep = |r: &EndpointRecord| include_closed || r.reachability == Reachability::Open;
-
-    write_atomic(&dir.join("report.json"), |out| {
-        out.write_all(b"{\"schema_version\":")?;
-        serde_json::to_writer(&mut *out, SCHEMA_VERSION)?;
-        out.write_all(b",\"scan\":")?;
-        serde_json::to_writer(&mut *out, &digest.meta)?;
-        out.write_all(b",\"endpoints\":[")?;
-        let mut first = true;
-        let mut err = None;
-        for_each_endpoint(&journal, &digest.hosts, |r| {
-            if err.is_none() && keep(&r) {
-                let sep: &[u8] = if first { b"\n" } else { b",\n" };
-                first = false;
-                if let Err(e) = out.write_all(sep).and_then(|()| Ok(serde_json::to_writer(&mut *out, &r)?)) {
-                    err = Some(e);
-                }
-            }
-        })
-        .map_err(|e| io::Error::other(e.to_string()))?;
-        if let Some(e) = err {
-            return Err(e);
-        }
-        out.write_all(b"\n],\"summary\":")?;
-        serde_json::to_writer(&mut *out, &digest.summary)?;
-        out.write_all(b"}\n")
+pub fn finalize_index(
+    index: &index::JournalIndex,
+    journal_sha256: &str,
+    build: &Build<'_>,
+) -> Result<summary::Rendered, ReportError> {
+    let digest = &index.digest;
+    let dir = build.dir;
+    let mut summary = summary::SummarySink::new(digest, dir);
+    let mut sinks: Vec<Box<dyn Sink>> = vec![
+        Box::new(json::ReportJson::new(&dir.join("report.json"), digest, build.include_closed)?),
+        Box::new(csv::EndpointsCsv::new(&dir.join("endpoints.csv"), build.include_closed)?),
+        Box::new(csv::FindingsCsv::new(&dir.join("findings.csv"))?),
+        Box::new(html::MarkdownSink::new(&dir.join("summary.md"), digest)),
+        Box::new(html::HtmlSink::new(&dir.join("report.html"), digest, journal_sha256)),
+    ];
+    if let Some(p) = build.prometheus {
+        sinks.push(Box::new(prometheus::PrometheusSink::new(p, digest)?));
+    }
+    index.for_each(|r| {
+        summary.endpoint(r);
+        sinks.iter_mut().try_for_each(|s| s.endpoint(r))
     })?;
+    let mut sums: HashMap<String, String> = HashMap::new();
+    sums.insert(JOURNAL.to_string(), journal_sha256.to_string());
+    for s in sinks {
+        if let Some((name, sha)) = s.finish()? {
+            sums.insert(name, sha);
+        }
+    }
+    let ((name, sha), rendered) = summary.finish()?;
+    sums.insert(name, sha);
+    let mut lines = String::new();
+    for name in REPORT_FILES {
+        if let Some(sha) = sums.get(name) {
+            lines.push_str(&format!("{sha}  {name}\n"));
+        }
+    }
+    write_atomic(&dir.join("SHA256SUMS"), |out| out.write_all(lines.as_bytes()))?;
+    Ok(rendered)
+}
 
-    csv::write_endpoints(&dir.join("endpoints.csv"), &journal, &digest.hosts, keep)?;
-    csv::write_findings(&dir.join("findings.csv"), &journal, &digest.hosts)?;
-    let text = summary::render(&digest, &journal, dir)?;
-    write_atomic(&dir.join("summary.txt"), |out| out.write_all(text.as_bytes()))?;
-    let md = html::render_markdown(&digest, &journal)?;
-    write_atomic(&dir.join("summary.md"), |out| out.write_all(md.as_bytes()))?;
-    let journal_sha = sha256_file(&journal)?;
-    let page = html::render_html(&digest, &journal, &journal_sha)?;
-    write_atomic(&dir.join("report.html"), |out| out.write_all(page.as_bytes()))?;
-    write_checksums(dir)?;
-    Ok(digest)
+/// Reads a run's journal once and writes every report (`--resume` of a finished run, `merge`).
+///
+/// # Errors
+/// When the journal cannot be read or a report cannot be written.
+pub fn finalize(build: &Build<'_>) -> Result<(JournalDigest, summary::Rendered), ReportError> {
+    let (index, sha) = index::JournalIndex::read_hashed(&build.dir.join(JOURNAL))?;
+    let rendered = finalize_index(&index, &sha, build)?;
+    Ok((index.digest, rendered))
 }
 
 /// SHA-256 (hex) of a file, streamed: a journal is never read into memory whole.
@@ -371,15 +454,6 @@ pub fn sha256_file(path: &Path) -> Result<String, ReportError> {
         }
     }
     Ok(crate::cert::hex(ctx.finish().as_ref()))
-}
-
-/// `SHA256SUMS` over the run's files, in `sha256sum -c` format.
-fn write_checksums(dir: &Path) -> Result<(), ReportError> {
-    let mut lines = String::new();
-    for name in REPORT_FILES {
-        lines.push_str(&format!("{}  {name}\n", sha256_file(&dir.join(name))?));
-    }
-    write_atomic(&dir.join("SHA256SUMS"), |out| out.write_all(lines.as_bytes()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{JournalDigest, ReportError, for_each_endpoint};
+use super::{JournalDigest, ReportError};
 use crate::model::{EndpointRecord, FindingId, Severity, TlsVersion, VersionStatus};
 use crate::text::sanitize;
 
@@ -38,45 +38,104 @@ impl Paint {
     }
 }
 
-/// Renders the summary text (plain, as in `summary.txt`).
-///
-/// # Errors
-/// When the journal cannot be read.
-pub fn render(digest: &JournalDigest, journal: &Path, dir: &Path) -> Result<String, ReportError> {
-    render_styled(digest, journal, dir, false)
+/// The summary, plain (as in `summary.txt`) and coloured for a terminal (the caller decides: a terminal,
+/// and no `NO_COLOR`).
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// Without colour.
+    pub plain: String,
+    /// With ANSI colours.
+    pub color: String,
 }
 
-/// Renders the summary for a terminal: `color` adds ANSI colours (the caller decides: a terminal, and
-/// no `NO_COLOR`). A scan of a single host gets a per-endpoint verdict with remediation.
-///
-/// # Errors
-/// When the journal cannot be read.
-pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: bool) -> Result<String, ReportError> {
-    let paint = Paint(color);
+impl Rendered {
+    /// The text for a terminal that does (`true`) or does not take colour.
+    pub fn text(&self, color: bool) -> &str {
+        if color { &self.color } else { &self.plain }
+    }
+}
+
+/// What the summary keeps of the records it sees: a bounded list of lines, the spot-check detail of the
+/// first endpoints, the fixes of the findings seen, whether more than one host was scanned.
+#[derive(Debug, Default)]
+struct Seen {
+    rows: Vec<(Option<Severity>, String, String)>,
+    more: u64,
+    remediations: BTreeMap<FindingId, &'static str>,
+    first_address: Option<std::net::IpAddr>,
+    several_hosts: bool,
+    detail: Vec<(Option<Severity>, String, String)>,
+}
+
+impl Seen {
+    fn add(&mut self, r: &EndpointRecord) {
+        match self.first_address {
+            None => self.first_address = Some(r.address),
+            Some(a) if a != r.address => self.several_hosts = true,
+            Some(_) => {}
+        }
+        if !self.several_hosts && self.detail.len() < DETAIL_MAX {
+            self.detail.push((r.max_severity(), endpoint_verdict(r, Paint(false)), endpoint_verdict(r, Paint(true))));
+        }
+        for f in &r.findings {
+            self.remediations.entry(f.id).or_insert_with(|| f.remediation());
+        }
+        if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
+            if self.rows.len() < LIST_MAX {
+                self.rows.push((r.max_severity(), endpoint_line(r, Paint(false)), endpoint_line(r, Paint(true))));
+            } else {
+                self.more += 1;
+            }
+        }
+    }
+}
+
+/// The summary sink: `summary.txt`, and the terminal text.
+#[derive(Debug)]
+pub struct SummarySink {
+    digest: JournalDigest,
+    dir: std::path::PathBuf,
+    seen: Seen,
+}
+
+impl SummarySink {
+    /// A summary of the run in `dir`.
+    pub fn new(digest: &JournalDigest, dir: &Path) -> Self {
+        Self { digest: digest.clone(), dir: dir.to_path_buf(), seen: Seen::default() }
+    }
+
+    /// One endpoint.
+    pub fn endpoint(&mut self, r: &EndpointRecord) {
+        self.seen.add(r);
+    }
+
+    /// Writes `summary.txt`; returns its name and SHA-256, and the terminal text.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn finish(self) -> Result<((String, String), Rendered), ReportError> {
+        let rendered = Rendered {
+            plain: render(&self.digest, &self.seen, &self.dir, Paint(false)),
+            color: render(&self.digest, &self.seen, &self.dir, Paint(true)),
+        };
+        let sha = super::write_atomic(&self.dir.join("summary.txt"), |out| {
+            std::io::Write::write_all(out, rendered.plain.as_bytes())
+        })?;
+        Ok((("summary.txt".to_string(), sha), rendered))
+    }
+}
+
+fn render(digest: &JournalDigest, seen: &Seen, dir: &Path, paint: Paint) -> String {
     let meta = &digest.meta;
     let s = &digest.summary;
     let c = &s.counts;
-    let mut rows: Vec<(Option<Severity>, String)> = Vec::new();
-    let mut more = 0u64;
-    let mut remediations: BTreeMap<FindingId, String> = BTreeMap::new();
-    let mut addresses = std::collections::BTreeSet::new();
-    let mut detail: Vec<(Option<Severity>, String)> = Vec::new();
-    for_each_endpoint(journal, &digest.hosts, |r| {
-        addresses.insert(r.address);
-        if detail.len() < DETAIL_MAX {
-            detail.push((r.max_severity(), endpoint_verdict(&r, paint)));
-        }
-        for f in &r.findings {
-            remediations.entry(f.id).or_insert_with(|| f.remediation.clone());
-        }
-        if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
-            if rows.len() < LIST_MAX {
-                rows.push((r.max_severity(), endpoint_line(&r, paint)));
-            } else {
-                more += 1;
-            }
-        }
-    })?;
+    let pick = |(sev, plain, color): &(Option<Severity>, String, String)| {
+        (*sev, if paint.0 { color.clone() } else { plain.clone() })
+    };
+    let mut rows: Vec<(Option<Severity>, String)> = seen.rows.iter().map(pick).collect();
+    let more = seen.more;
+    let mut remediations = seen.remediations.clone();
+    let mut detail: Vec<(Option<Severity>, String)> = seen.detail.iter().map(pick).collect();
     rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
 
     let mut out = String::new();
@@ -109,7 +168,7 @@ pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: 
             .collect();
         let _ = writeln!(out, "  not resolved, not scanned: {}", names.join(", "));
     }
-    if addresses.len() == 1 && !detail.is_empty() {
+    if !seen.several_hosts && !detail.is_empty() {
         // The spot check: one host, every endpoint in full, worst first.
         detail.sort_by_key(|d| std::cmp::Reverse(d.0));
         for (_, text) in &detail {
@@ -142,7 +201,7 @@ pub fn render_styled(digest: &JournalDigest, journal: &Path, dir: &Path, color: 
     let _ = writeln!(out);
     // The directory is local text (`-o`), escaped like remote text.
     let _ = writeln!(out, "Reports: {}", sanitize(&dir.display().to_string(), usize::MAX));
-    Ok(out)
+    out
 }
 
 /// The spot-check view of one endpoint: what it is, then its findings by severity with the fix.
@@ -181,11 +240,16 @@ fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
         let _ = writeln!(out, "  findings        {}", paint.wrap("32", "none"));
     }
     for f in &r.findings {
-        let _ = writeln!(out, "  [{}] {}: {}", paint.sev(f.severity), f.id.as_str(), f.title);
+        let _ = writeln!(out, "  [{}] {}: {}", paint.sev(f.severity), f.id.as_str(), f.title());
         let _ = writeln!(out, "      seen: {}", f.evidence);
-        let _ = writeln!(out, "      fix:  {}", f.remediation);
+        let _ = writeln!(out, "      fix:  {}", f.remediation());
     }
     out
+}
+
+/// The summary's compact line for one endpoint, uncoloured (`-v` prints it as each endpoint finishes).
+pub fn plain_endpoint_line(r: &EndpointRecord) -> String {
+    endpoint_line(r, Paint(false))
 }
 
 /// One compact line per endpoint.

@@ -125,7 +125,7 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
         }
         return Err(SetupError::Finished(Box::new(FinishedRun {
             dir: dir.to_path_buf(),
-            fail_on: args.fail_on,
+            fail_on: args.fail_on.map(crate::model::Severity::from),
             prometheus: args.prometheus.clone(),
             include_closed: args.include_closed,
             lock,

@@ -40,7 +40,7 @@ fn scan_of_a_targets_file_writes_every_report_and_sets_exit_codes() {
     }
     check_sums(&out);
     let r = report(&out);
-    assert_eq!(r["schema_version"], "1.0");
+    assert_eq!(r["schema_version"], "2.0");
     assert_eq!(r["scan"]["counts"]["scanned"], 3);
     assert_eq!(r["scan"]["counts"]["open"], 2);
     assert_eq!(r["scan"]["counts"]["closed"], 1);
@@ -405,7 +405,7 @@ fn bad_local_input_table() {
     let p = |path: &Path| path.to_str().unwrap().to_string();
     // (arguments, what the one-line error must name)
     let cases: Vec<(Vec<String>, String)> = vec![
-        (vec!["-f".into(), p(&bad_line)], format!("{}:2: bad CIDR", p(&bad_line))),
+        (vec!["-f".into(), p(&bad_line)], format!("{}:2: prefix length /40", p(&bad_line))),
         (vec!["-f".into(), p(&binary)], format!("{}:1: not UTF-8 text", p(&binary))),
         (vec!["-f".into(), p(&d.join("missing.txt"))], "missing.txt: cannot read".into()),
         (vec!["-f".into(), p(d)], format!("{}:1: read error: Is a directory", p(d))),

@@ -54,7 +54,11 @@ fn mixed_mode_and_plaintext_cluster_bus() {
     let e = r["endpoints"].as_array().unwrap().iter().find(|e| e["port"] == node.port).unwrap();
     let bus_finding = e["findings"].as_array().unwrap().iter().find(|f| f["id"] == "cluster_bus_plaintext").unwrap();
     assert!(bus_finding["evidence"].as_str().unwrap().contains(&format!("127.0.0.1:{bus}")));
-    assert_eq!(bus_finding["remediation"], "tls-cluster yes (and tls-replication yes)");
+    // Titles and fixes are the id's, once in the catalog.
+    assert_eq!(
+        r["findings_catalog"]["cluster_bus_plaintext"]["remediation"],
+        "tls-cluster yes (and tls-replication yes)"
+    );
     assert_eq!(r["summary"]["findings_by_id"]["mixed_mode"], 2);
     // The CSV carries the host findings too.
     let csv = std::fs::read_to_string(dir.path().join("out").join("findings.csv")).unwrap();

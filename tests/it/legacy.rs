@@ -62,7 +62,7 @@ async fn redis_with_every_version_and_null_and_anonymous_suites() {
     assert_eq!(severity(&r, FindingId::WeakCipher), Some(Severity::High));
     let legacy = r.findings.iter().find(|f| f.id == FindingId::LegacyProtocol).unwrap();
     assert_eq!(legacy.evidence, "accepts TLS 1.0, TLS 1.1");
-    assert_eq!(legacy.remediation, "tls-protocols \"TLSv1.2 TLSv1.3\"");
+    assert_eq!(legacy.remediation(), "tls-protocols \"TLSv1.2 TLSv1.3\"");
     // The anonymous DHE suites revealed the server's DH group.
     assert!(r.tls.as_ref().unwrap().key_exchange.dh_bits.is_some());
     let full_connections = r.connections;

@@ -80,9 +80,7 @@ pub(crate) fn full_record() -> EndpointRecord {
         findings: vec![Finding {
             id: FindingId::UnauthenticatedAccess,
             severity: Severity::Critical,
-            title: "t".into(),
             evidence: "=cmd|' /C calc'!A0".into(),
-            remediation: "r".into(),
         }],
         started_at: "2026-11-22T00:00:00Z".into(),
         duration_ms: 12,
@@ -143,7 +141,7 @@ fn paths(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
                     "<version>".to_string()
                 } else if prefix.ends_with("findings_by_severity") {
                     "<severity>".to_string()
-                } else if prefix.ends_with("findings_by_id") {
+                } else if prefix.ends_with("findings_by_id") || prefix == "findings_catalog" {
                     "<finding_id>".to_string()
                 } else {
                     k.clone()
@@ -191,7 +189,11 @@ fn findings_csv_columns_are_documented_in_order() {
 fn every_json_field_is_documented_and_nothing_more() {
     let mut actual = BTreeSet::new();
     paths("scan", &serde_json::to_value(full_meta()).unwrap(), &mut actual);
-    paths("endpoints", &serde_json::to_value(vec![full_record()]).unwrap(), &mut actual);
+    // Every optional value present: `deadline_exceeded` is written only when true.
+    let mut record = full_record();
+    record.deadline_exceeded = true;
+    paths("endpoints", &serde_json::to_value(vec![record]).unwrap(), &mut actual);
+    paths("findings_catalog", &serde_json::to_value(redis_tls_scan::report::json::catalog()).unwrap(), &mut actual);
     paths("summary", &serde_json::to_value(full_summary()).unwrap(), &mut actual);
     actual.insert("schema_version".into());
     let documented: BTreeSet<String> = documented(&readme(), "## report.json").into_iter().collect();

@@ -234,6 +234,16 @@ impl Pki {
         self.files(name, &leaf, &[])
     }
 
+    /// [`Pki::server`] ending half a day after its last whole day: `days_left` then reads `days` whatever
+    /// second a sweep starts in. For comparing two sweeps (issued to the second, a plain leaf can read
+    /// `days` in one and `days - 1` in the next).
+    pub(crate) fn server_steady(&self, name: &str, days: i64) -> TlsFiles {
+        let mut spec = LeafSpec::server(name, &["127.0.0.1", "redis.test"], days);
+        spec.not_after += time::Duration::hours(12);
+        let leaf = self.ca.issue(&spec).unwrap();
+        self.files(name, &leaf, &[])
+    }
+
     /// Issues and writes a client certificate; returns (cert, key) paths.
     pub(crate) fn client(&self) -> (PathBuf, PathBuf) {
         let mut spec = LeafSpec::server("test client", &["client.test"], 30);

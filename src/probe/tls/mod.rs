@@ -26,8 +26,7 @@ use self::handshake::{Handshake, open, ping_on};
 use super::{Budget, Identity};
 use crate::cert::KeyProof;
 use crate::model::{
-    ClientAuth, HandshakeFailure, KeyExchange, PingResult, PingStatus, TlsResult, TlsVersion, VersionProbe,
-    VersionStatus,
+    HandshakeFailure, KeyExchange, PingResult, PingStatus, TlsResult, TlsVersion, VersionProbe, VersionStatus,
 };
 
 /// Connections the TLS stage holds at once: the TLS 1.3 and TLS 1.2 handshakes run side by side.
@@ -164,23 +163,6 @@ pub async fn probe(addr: SocketAddr, identity: &Identity, settings: &TlsSettings
             .iter()
             .all(|(_, h)| matches!(h.probe.failure, Some(HandshakeFailure::NotTls | HandshakeFailure::Timeout)));
     TlsOutcome { result, chain, connections, hopeless, key_proof }
-}
-
-/// The TLS result for a port that answered plaintext RESP: Redis has no STARTTLS, so a port that speaks
-/// RESP in the clear cannot speak TLS, and no handshake is attempted (a ClientHello would only wait for a
-/// newline that never comes: Redis' inline parser stops at the hello's first NUL byte).
-pub fn skipped_for_plaintext() -> TlsResult {
-    let mut probe = VersionProbe::not_tested();
-    probe.detail = Some("not attempted: the port answered PING in plaintext".into());
-    TlsResult {
-        speaks_tls: false,
-        versions: TlsVersion::ALL.iter().map(|v| (*v, probe.clone())).collect(),
-        negotiated: None,
-        client_auth: ClientAuth::Unknown,
-        ping: None,
-        ping_with_client_cert: None,
-        key_exchange: KeyExchange::default(),
-    }
 }
 
 /// Sorted, without repeats.

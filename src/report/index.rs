@@ -1,0 +1,459 @@
+//! Reading a journal back, twice at most: [`JournalIndex::read`] makes one sequential pass that yields the
+//! metadata, the end mark, the summary and a small index of the endpoint lines (address, port, where the
+//! line is: about 40 bytes per open endpoint, not the record); [`JournalIndex::for_each`] then visits the
+//! records in (address, port) order, reading each line once at its offset, with the host-level findings
+//! merged in. Every report sink is fed from that second pass, so no report holds the records in memory
+//! and two sweeps of the same servers list them in the same order, whatever the visiting order.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read};
+use std::net::IpAddr;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{HostFindings, JournalDigest, ReportError, Sha256, io_err};
+use crate::input::{BoundedLines, MAX_JOURNAL_LINE, is_filler};
+use crate::model::{
+    Counts, EndMark, EndpointRecord, HostFindingLine, JournalLine, Reachability, SCHEMA_READ, ScanMeta, Summary,
+};
+
+/// Where one endpoint line is, and the little the host-level pass and the summary need of it.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    address: IpAddr,
+    port: u16,
+    flags: u8,
+    offset: u64,
+    len: u32,
+}
+
+/// The endpoint answered Redis in plaintext.
+const PLAINTEXT_REDIS: u8 = 1;
+/// The endpoint speaks TLS Redis (PING over TLS answered, or a client certificate is required).
+const TLS_REDIS: u8 = 2;
+/// The record carries findings of its own.
+const HAS_FINDINGS: u8 = 4;
+/// The endpoint was open.
+const OPEN: u8 = 8;
+
+/// The start of an endpoint line as [`super::Journal`] writes it: such a line is parsed straight into an
+/// [`EndpointRecord`] (its `type` and `position` fields are ignored), without the buffering an
+/// internally tagged enum costs.
+const ENDPOINT_PREFIX: &[u8] = br#"{"type":"endpoint","#;
+
+/// A journal line with where it starts and ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    /// Byte offset of the line.
+    pub offset: u64,
+    /// Its length, newline excluded.
+    pub len: u32,
+    /// 1-based line number.
+    pub number: usize,
+    /// False for a last line without a newline (possibly torn).
+    pub terminated: bool,
+}
+
+/// One parsed line: endpoint lines parsed straight into the record (with the scan-order position when
+/// asked for: only `--resume` needs it).
+#[derive(Debug)]
+pub enum Line {
+    /// An endpoint and, when asked for, its position.
+    Endpoint(Box<EndpointRecord>, Option<u64>),
+    /// Any other line.
+    Other(JournalLine),
+}
+
+/// The position field of an endpoint line, alone.
+#[derive(serde::Deserialize)]
+struct Position {
+    position: Option<u64>,
+}
+
+fn parse(buf: &[u8], with_position: bool) -> Result<Line, serde_json::Error> {
+    if buf.starts_with(ENDPOINT_PREFIX) {
+        let record = serde_json::from_slice::<EndpointRecord>(buf)?;
+        let position = if with_position { serde_json::from_slice::<Position>(buf)?.position } else { None };
+        return Ok(Line::Endpoint(Box::new(record), position));
+    }
+    match serde_json::from_slice::<JournalLine>(buf)? {
+        JournalLine::Endpoint(j) => Ok(Line::Endpoint(Box::new(j.record), j.position)),
+        other => Ok(Line::Other(other)),
+    }
+}
+
+/// Calls `f` for every line of a journal, in order. A line that does not parse is a write torn by a crash
+/// when nothing but NUL bytes and blank lines follow it (a power loss leaves NULs); elsewhere it is an
+/// error. Lines are capped at [`MAX_JOURNAL_LINE`] bytes.
+///
+/// # Errors
+/// When the file cannot be read or holds a corrupt line before its end.
+pub fn read_lines(path: &Path, with_position: bool, f: impl FnMut(Line, Span)) -> Result<(), ReportError> {
+    read_lines_hashed(path, with_position, f).map(|_| ())
+}
+
+/// [`read_lines`], also hashing every byte of the file (SHA-256) as it is read.
+fn read_lines_hashed(path: &Path, with_position: bool, mut f: impl FnMut(Line, Span)) -> Result<Sha256, ReportError> {
+    let file = Hashing { inner: open(path)?, hash: Sha256::new() };
+    let mut lines = BoundedLines::new(BufReader::with_capacity(1 << 16, file), MAX_JOURNAL_LINE, u64::MAX);
+    let bad = |n: usize, reason: String| ReportError::BadJournal {
+        path: path.to_path_buf(),
+        reason: format!("line {n}: {reason}"),
+    };
+    let mut buf = Vec::new();
+    let mut torn: Option<(usize, String)> = None;
+    let mut start = 0u64;
+    loop {
+        let info = match lines.next_line(&mut buf) {
+            Ok(Some(info)) => info,
+            Ok(None) => break,
+            Err(e) => return Err(bad(lines.line_number(), e.to_string())),
+        };
+        let span = Span {
+            offset: start,
+            len: u32::try_from(buf.len()).unwrap_or(u32::MAX),
+            number: info.number,
+            terminated: info.terminated,
+        };
+        start = info.end_offset;
+        if is_filler(&buf) {
+            continue;
+        }
+        if let Some((n, reason)) = torn.take() {
+            return Err(bad(n, reason));
+        }
+        match parse(&buf, with_position) {
+            Ok(l) => f(l, span),
+            Err(e) => torn = Some((info.number, e.to_string())),
+        }
+    }
+    Ok(lines.into_inner().into_inner().hash)
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+/// An index being built: from a read of the journal ([`JournalIndex::read`]), or live, by the writer as it
+/// appends (a fresh run then never reads its journal before the reports' pass).
+#[derive(Debug)]
+pub struct Builder {
+    path: PathBuf,
+    /// The metadata line.
+    pub meta: Option<ScanMeta>,
+    /// The end line, if written.
+    pub end: Option<EndMark>,
+    journaled: Counts,
+    own: Summary,
+    hosts: HostFindings,
+    entries: Vec<Entry>,
+}
+
+impl Builder {
+    /// An empty index of the journal at `path`.
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            meta: None,
+            end: None,
+            journaled: Counts::default(),
+            own: Summary::default(),
+            hosts: HostFindings::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// One endpoint line, at `offset`, `len` bytes (newline excluded).
+    pub fn endpoint(&mut self, r: &EndpointRecord, offset: u64, len: u32) {
+        self.journaled.add(r);
+        super::add_findings(&mut self.own, r);
+        self.entries.push(Entry { address: r.address, port: r.port, flags: flags(r), offset, len });
+    }
+
+    /// The index, given the SHA-256 of the journal's bytes so far.
+    ///
+    /// # Errors
+    /// When there was no metadata line, or it is of a schema this tool does not read.
+    pub fn build(self, hash: Sha256) -> Result<JournalIndex, ReportError> {
+        let Self { path, meta, end, journaled, mut own, hosts, mut entries } = self;
+        let mut meta =
+            meta.ok_or_else(|| ReportError::BadJournal { path: path.clone(), reason: "no scan metadata line".into() })?;
+        if !SCHEMA_READ.contains(&meta.schema_version.as_str()) {
+            return Err(ReportError::BadJournal {
+                path,
+                reason: format!("schema {} (this tool reads {})", meta.schema_version, SCHEMA_READ.join(", ")),
+            });
+        }
+        // The end mark counts endpoints that were not journaled (closed, filtered); without it (a crash,
+        // or a journal still being written), what the journal holds is all we know.
+        let (counts, finished_at, interrupted) = match end {
+            Some(e) => (e.counts, Some(e.finished_at), e.interrupted),
+            None => (journaled, None, true),
+        };
+        meta.finished_at = finished_at;
+        meta.interrupted = interrupted;
+        meta.counts = Some(counts.clone());
+        // Report order: by (address, port); one entry per endpoint (a record journaled twice, e.g. by an
+        // older merge, is listed once: the first).
+        entries.sort_by_key(|e| (e.address, e.port));
+        entries.dedup_by_key(|e| (e.address, e.port));
+        own.counts = counts;
+        let mut index = JournalIndex {
+            path,
+            digest: JournalDigest { meta, summary: Summary::default(), hosts },
+            entries,
+            own,
+            hash,
+        };
+        index.summarise();
+        Ok(index)
+    }
+}
+
+/// A journal read once: its digest and where each endpoint line is, in (address, port) order.
+#[derive(Debug)]
+pub struct JournalIndex {
+    path: PathBuf,
+    /// Metadata (completed with the end time and counts), summary, host findings.
+    pub digest: JournalDigest,
+    entries: Vec<Entry>,
+    /// Finding tallies of the records themselves (host findings are added when the summary is made).
+    own: Summary,
+    /// SHA-256 of the journal as read: a journal still being written continues it ([`super::Journal::continue_hash`]).
+    pub hash: Sha256,
+}
+
+impl JournalIndex {
+    /// The first read: one sequential pass over the journal.
+    ///
+    /// # Errors
+    /// When the journal cannot be read, has no metadata line, or is of a schema this tool does not read.
+    pub fn read(path: &Path) -> Result<Self, ReportError> {
+        Self::read_inner(path)
+    }
+
+    /// [`JournalIndex::read`] of a finished journal, with its SHA-256 (hex).
+    ///
+    /// # Errors
+    /// As [`JournalIndex::read`].
+    pub fn read_hashed(path: &Path) -> Result<(Self, String), ReportError> {
+        let index = Self::read_inner(path)?;
+        let sha = index.hash.hex();
+        Ok((index, sha))
+    }
+
+    fn read_inner(path: &Path) -> Result<Self, ReportError> {
+        let mut b = Builder::new(path);
+        let hash = read_lines_hashed(path, false, |line, span| match line {
+            Line::Endpoint(r, _) => b.endpoint(&r, span.offset, span.len),
+            Line::Other(JournalLine::Scan(m)) => b.meta = Some(*m),
+            Line::Other(JournalLine::End(e)) => b.end = Some(e),
+            Line::Other(JournalLine::HostFinding(h)) => b.hosts.entry((h.address, h.port)).or_default().push(h.finding),
+            Line::Other(JournalLine::Progress(_) | JournalLine::Endpoint(_)) => {}
+        })?;
+        b.build(hash)
+    }
+
+    /// Completes the digest of a journal read before its end line was written.
+    pub fn set_end(&mut self, end: &EndMark) {
+        let meta = &mut self.digest.meta;
+        meta.finished_at = Some(end.finished_at.clone());
+        meta.interrupted = end.interrupted;
+        meta.counts = Some(end.counts.clone());
+        self.own.counts = end.counts.clone();
+        self.summarise();
+    }
+
+    /// Adds host-level findings (written to the journal by the caller) and updates the summary.
+    pub fn add_host_findings(&mut self, lines: &[HostFindingLine]) {
+        for h in lines {
+            self.digest.hosts.entry((h.address, h.port)).or_default().push(h.finding.clone());
+        }
+        self.summarise();
+    }
+
+    /// The summary: the records' own findings plus the host-level ones.
+    fn summarise(&mut self) {
+        let mut s = self.own.clone();
+        for ((address, port), found) in &self.digest.hosts {
+            let Some(e) = self.entry(*address, *port) else { continue };
+            if e.flags & HAS_FINDINGS == 0 && !found.is_empty() {
+                s.endpoints_with_findings += 1;
+            }
+            for f in found {
+                *s.findings_by_severity.entry(f.severity).or_default() += 1;
+                *s.findings_by_id.entry(f.id).or_default() += 1;
+                s.max_severity = s.max_severity.max(Some(f.severity));
+            }
+        }
+        self.digest.summary = s;
+    }
+
+    fn entry(&self, address: IpAddr, port: u16) -> Option<&Entry> {
+        self.entries
+            .binary_search_by_key(&(address, port), |e| (e.address, e.port))
+            .ok()
+            .and_then(|i| self.entries.get(i))
+    }
+
+    /// True when the journal holds an open endpoint `address:port`.
+    pub fn has_open(&self, address: IpAddr, port: u16) -> bool {
+        self.entry(address, port).is_some_and(|e| e.flags & OPEN != 0)
+    }
+
+    /// The hosts with Redis endpoints, in address order: their plaintext Redis ports and TLS Redis ports.
+    pub fn redis_hosts(&self) -> Vec<(IpAddr, Vec<u16>, Vec<u16>)> {
+        let mut out: Vec<(IpAddr, Vec<u16>, Vec<u16>)> = Vec::new();
+        for e in self.entries.iter().filter(|e| e.flags & (PLAINTEXT_REDIS | TLS_REDIS) != 0) {
+            if out.last().is_none_or(|h| h.0 != e.address) {
+                out.push((e.address, Vec::new(), Vec::new()));
+            }
+            if let Some(h) = out.last_mut() {
+                if e.flags & PLAINTEXT_REDIS != 0 {
+                    h.1.push(e.port);
+                } else {
+                    h.2.push(e.port);
+                }
+            }
+        }
+        out
+    }
+
+    /// Number of endpoint records.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the journal holds no endpoint record.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The second read: every record in (address, port) order, host findings merged in (most severe
+    /// first), each line read once at its offset.
+    ///
+    /// # Errors
+    /// When the journal cannot be read, or `f` fails.
+    pub fn for_each<E: From<ReportError>>(&self, mut f: impl FnMut(&EndpointRecord) -> Result<(), E>) -> Result<(), E> {
+        let file = open(&self.path)?;
+        let mut buf = Vec::new();
+        for e in &self.entries {
+            buf.resize(e.len as usize, 0);
+            file.read_exact_at(&mut buf, e.offset).map_err(io_err(&self.path))?;
+            let mut r = from_line(&buf).map_err(|reason| ReportError::BadJournal {
+                path: self.path.clone(),
+                reason: format!("byte {}: {reason}", e.offset),
+            })?;
+            if let Some(extra) = self.digest.hosts.get(&(r.address, r.port)) {
+                r.findings.extend(extra.iter().cloned());
+                r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+            }
+            f(&r)?;
+        }
+        Ok(())
+    }
+}
+
+fn open(path: &Path) -> Result<File, ReportError> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path).map_err(io_err(path))
+}
+
+/// An endpoint line's record.
+fn from_line(buf: &[u8]) -> Result<EndpointRecord, String> {
+    match parse(buf, false).map_err(|e| e.to_string())? {
+        Line::Endpoint(r, _) => Ok(*r),
+        Line::Other(_) => Err("not an endpoint line".into()),
+    }
+}
+
+fn flags(r: &EndpointRecord) -> u8 {
+    let mut f = 0;
+    if r.reachability == Reachability::Open {
+        f |= OPEN;
+    }
+    if r.plaintext.as_ref().is_some_and(|p| p.status.is_redis()) {
+        f |= PLAINTEXT_REDIS;
+    } else if r
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.speaks_tls && (t.is_redis() || t.client_auth == crate::model::ClientAuth::Required))
+    {
+        f |= TLS_REDIS;
+    }
+    if !r.findings.is_empty() {
+        f |= HAS_FINDINGS;
+    }
+    f
+}
+
+/// Reads a whole small file (a test helper's view of a journal line count).
+#[cfg(test)]
+fn read_all(path: &Path) -> Vec<u8> {
+    let mut v = Vec::new();
+    let _ = open(path).map(|mut f| f.read_to_end(&mut v));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_lines_parse_straight_into_records_and_others_through_the_enum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let rec = |port| EndpointRecord {
+            address: "10.0.0.2".parse().unwrap(),
+            port,
+            name: None,
+            reachability: Reachability::Open,
+            plaintext: None,
+            tls: None,
+            certificate: None,
+            findings: Vec::new(),
+            started_at: "2026-12-01T00:00:00Z".into(),
+            duration_ms: 1,
+            connections: 1,
+            deadline_exceeded: false,
+        };
+        let meta: ScanMeta = serde_json::from_value(serde_json::json!({
+            "tool": "redis-tls-scan", "version": "0", "schema_version": "2.0", "started_at": "x",
+            "scanner_host": "h", "command_line": [], "targets": [], "ports": [], "exclusions": [],
+            "unresolved": [], "trust": {"roots": "system", "ca_files": [], "anchors": 0},
+            "timeouts_ms": {"connect": 1, "read": 1, "endpoint": 1}, "concurrency": 1, "rate": 0,
+            "host_concurrency": 1, "endpoints_planned": 2, "seed": "1", "cipher_scan": "full", "warn_days": 30,
+            "reserved_excluded": true, "merged_from": [], "interrupted": false
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut text = serde_json::to_string(&JournalLine::Scan(Box::new(meta))).unwrap() + "\n";
+        for port in [6380, 6379] {
+            let line = JournalLine::Endpoint(Box::new(crate::model::JournaledEndpoint {
+                position: Some(u64::from(port)),
+                record: rec(port),
+            }));
+            text += &(serde_json::to_string(&line).unwrap() + "\n");
+        }
+        std::fs::write(&path, &text).unwrap();
+        assert!(read_all(&path).starts_with(b"{\"type\":\"scan\""));
+        let index = JournalIndex::read(&path).unwrap();
+        assert_eq!(index.len(), 2);
+        let mut ports = Vec::new();
+        index
+            .for_each(|r| {
+                ports.push(r.port);
+                Ok::<(), ReportError>(())
+            })
+            .unwrap();
+        assert_eq!(ports, vec![6379, 6380], "sorted, whatever the journal order");
+    }
+}
