@@ -11,11 +11,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use tokio::io::AsyncWriteExt;
-
 use crate::model::{Finding, FindingId, HostFindingLine, TlsVersion};
 use crate::probe::hello::{DEFAULT_GROUPS, HelloSpec, Reply, client_hello, parse_reply};
-use crate::probe::{Budget, ReadEnd, connect, read_by};
+use crate::probe::{Budget, ReadEnd, connect, read_by, write_by};
 use crate::report::index::JournalIndex;
 
 /// What a port said to a ClientHello.
@@ -42,7 +40,7 @@ async fn ask_tls(addr: SocketAddr, budget: &Budget) -> BusAnswer {
         random: [0x5a; 32],
         key_share: [0; 32],
     });
-    if tokio::time::timeout(budget.read(), sock.write_all(&hello)).await.map_or(true, |r| r.is_err()) {
+    if write_by(&mut sock, &hello, budget).await.is_err() {
         return BusAnswer::Dropped;
     }
     let mut buf = [0u8; 512];
