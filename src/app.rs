@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Setup, SetupError};
-use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, ProgressMark, Reachability};
+use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, Reachability};
 use crate::progress::Progress;
 use crate::report::index::JournalIndex;
 use crate::report::{self, Journal, JournalDigest};
@@ -29,50 +29,8 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-/// Which positions of the scan order are finished, and the exact counts of the finished prefix: the
-/// state a `--resume` starts from.
-#[derive(Debug, Clone, Default)]
-pub struct Tracker {
-    next: u64,
-    prefix: Counts,
-    pending: std::collections::BTreeMap<u64, Counts>,
-}
-
-impl Tracker {
-    /// A tracker resuming at `next` with `prefix` counts and `pending` finished positions beyond it.
-    pub fn resumed(next: u64, prefix: Counts, pending: std::collections::BTreeMap<u64, Counts>) -> Self {
-        let mut t = Self { next, prefix, pending };
-        t.advance();
-        t
-    }
-
-    /// Position `p` finished with these counts.
-    pub fn done(&mut self, p: u64, c: Counts) {
-        self.pending.insert(p, c);
-        self.advance();
-    }
-
-    fn advance(&mut self) {
-        while let Some(c) = self.pending.remove(&self.next) {
-            self.prefix.merge(&c);
-            self.next += 1;
-        }
-    }
-
-    /// The checkpoint line.
-    pub fn mark(&self) -> ProgressMark {
-        ProgressMark { next_position: self.next, counts: self.prefix.clone() }
-    }
-
-    /// Counts over everything finished, the gaps' far side included.
-    pub fn total(&self) -> Counts {
-        let mut t = self.prefix.clone();
-        for c in self.pending.values() {
-            t.merge(c);
-        }
-        t
-    }
-}
+/// The progress of a run (finished positions, counts) lives with `--resume`, which reads it back.
+pub use crate::setup::resume::Tracker;
 
 /// Exit codes (contract, design.md §2).
 pub mod exit {

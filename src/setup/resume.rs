@@ -1,5 +1,6 @@
 //! `--resume DIR`: the interrupted run read back from its journal (the original command line replayed,
-//! the finished positions and counts, the bytes to keep), and the setup that continues it. The replay of
+//! the finished positions and counts, the bytes to keep), and the setup that continues it; the
+//! [`Tracker`] of finished positions every run keeps so that it can be resumed. The replay of
 //! a recorded command line is also where a finished run's options (`--include-closed`, `--fail-on`,
 //! `--prometheus`) are decided, for `--resume` and for `merge` alike.
 
@@ -9,9 +10,53 @@ use std::sync::Arc;
 use clap::Parser;
 
 use super::{FinishedRun, Setup, SetupError, file_error};
-use crate::app::Tracker;
 use crate::cli::ScanArgs;
-use crate::model::{SCHEMA_VERSION, ScanMeta};
+use crate::model::{Counts, ProgressMark, SCHEMA_VERSION, ScanMeta};
+
+/// Which positions of the scan order are finished, and the exact counts of the finished prefix: the
+/// state a `--resume` starts from.
+#[derive(Debug, Clone, Default)]
+pub struct Tracker {
+    next: u64,
+    prefix: Counts,
+    pending: std::collections::BTreeMap<u64, Counts>,
+}
+
+impl Tracker {
+    /// A tracker resuming at `next` with `prefix` counts and `pending` finished positions beyond it.
+    pub fn resumed(next: u64, prefix: Counts, pending: std::collections::BTreeMap<u64, Counts>) -> Self {
+        let mut t = Self { next, prefix, pending };
+        t.advance();
+        t
+    }
+
+    /// Position `p` finished with these counts.
+    pub fn done(&mut self, p: u64, c: Counts) {
+        self.pending.insert(p, c);
+        self.advance();
+    }
+
+    fn advance(&mut self) {
+        while let Some(c) = self.pending.remove(&self.next) {
+            self.prefix.merge(&c);
+            self.next += 1;
+        }
+    }
+
+    /// The checkpoint line.
+    pub fn mark(&self) -> ProgressMark {
+        ProgressMark { next_position: self.next, counts: self.prefix.clone() }
+    }
+
+    /// Counts over everything finished, the gaps' far side included.
+    pub fn total(&self) -> Counts {
+        let mut t = self.prefix.clone();
+        for c in self.pending.values() {
+            t.merge(c);
+        }
+        t
+    }
+}
 
 /// The state of an interrupted run, read back from its journal.
 #[derive(Debug, Clone)]
@@ -61,8 +106,8 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
     }
     let mut meta = None;
     let mut problem = None;
-    let mut last_progress: Option<crate::model::ProgressMark> = None;
-    let mut done_after: Vec<(u64, crate::model::Counts)> = Vec::new();
+    let mut last_progress: Option<ProgressMark> = None;
+    let mut done_after: Vec<(u64, Counts)> = Vec::new();
     let mut keep_bytes = 0u64;
     let mut ended = false;
     let mut index = 0usize;
@@ -83,7 +128,7 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
             _ if meta.is_none() => problem = Some(format!("line {}: not a journal line of this tool", info.number)),
             JournalLine::Endpoint(e) => {
                 if let Some(p) = e.position {
-                    done_after.push((p, crate::model::Counts::of(&e.record)));
+                    done_after.push((p, Counts::of(&e.record)));
                 }
                 keep_bytes = info.end_offset;
             }
@@ -156,9 +201,8 @@ pub async fn resume(dir: &Path, quiet: bool) -> Result<Setup, SetupError> {
             setup.meta.endpoints_planned, meta.endpoints_planned
         )));
     }
-    let (next, prefix) = last_progress.map_or((0, crate::model::Counts::default()), |p| (p.next_position, p.counts));
-    let pending: std::collections::BTreeMap<u64, crate::model::Counts> =
-        done_after.into_iter().filter(|(p, _)| *p >= next).collect();
+    let (next, prefix) = last_progress.map_or((0, Counts::default()), |p| (p.next_position, p.counts));
+    let pending: std::collections::BTreeMap<u64, Counts> = done_after.into_iter().filter(|(p, _)| *p >= next).collect();
     setup.order.start = next;
     setup.order.skip = Arc::new(pending.keys().copied().collect());
     setup.meta = meta;
