@@ -52,13 +52,16 @@ fn is_unsafe_char(c: char) -> bool {
 /// Makes a CSV cell safe to open in a spreadsheet: a cell that would start a formula (`=`, `+`, `-`, `@`,
 /// tab, CR) gets a leading `'` (OWASP "CSV injection" advice). Input is expected to be sanitised already.
 pub fn csv_cell(s: &str) -> String {
-    // A plain number (e.g. negative days left) is data, not a formula.
-    if s.parse::<f64>().is_ok_and(f64::is_finite) {
-        return s.to_string();
-    }
+    csv_safe(s.to_string())
+}
+
+/// [`csv_cell`] on an owned cell: returned as is (no copy) unless it needs the quote.
+pub fn csv_safe(s: String) -> String {
     match s.chars().next() {
+        // A plain number (e.g. negative days left) is data, not a formula.
+        Some('+' | '-') if s.parse::<f64>().is_ok_and(f64::is_finite) => s,
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_string(),
+        _ => s,
     }
 }
 

@@ -9,7 +9,7 @@ use super::{AtomicFile, ReportError, Sink, io_err};
 use crate::model::{
     EndpointRecord, PingResult, Reachability, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus,
 };
-use crate::text::csv_cell;
+use crate::text::csv_safe;
 
 /// `endpoints.csv` columns, in order.
 pub const ENDPOINT_COLUMNS: [&str; 46] = [
@@ -125,7 +125,7 @@ pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
         r.connections.to_string(),
         b(r.deadline_exceeded),
     ];
-    row.iter().map(|c| csv_cell(c)).collect()
+    row.into_iter().map(csv_safe).collect()
 }
 
 /// Accepted suites as `<version>:<name>`, filtered by class.
@@ -164,8 +164,8 @@ pub fn finding_rows(r: &EndpointRecord) -> Vec<Vec<String>> {
                 f.evidence.clone(),
                 f.remediation().to_string(),
             ]
-            .iter()
-            .map(|c| csv_cell(c))
+            .into_iter()
+            .map(csv_safe)
             .collect()
         })
         .collect()

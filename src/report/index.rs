@@ -344,8 +344,14 @@ impl JournalIndex {
     ///
     /// # Errors
     /// When the journal cannot be read, or `f` fails.
-    pub fn for_each<E: From<ReportError>>(&self, mut f: impl FnMut(&EndpointRecord) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each<E: From<ReportError>>(
+        &self,
+        mut f: impl FnMut(&EndpointRecord, Option<&[u8]>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let file = open(&self.path)?;
+        // Lines of this schema, as this tool writes them, are passed on as they are (without their
+        // `type` and `position`) for sinks that would write the same JSON again.
+        let same_schema = self.digest.meta.schema_version == crate::model::SCHEMA_VERSION;
         let mut buf = Vec::new();
         for e in &self.entries {
             buf.resize(e.len as usize, 0);
@@ -354,14 +360,25 @@ impl JournalIndex {
                 path: self.path.clone(),
                 reason: format!("byte {}: {reason}", e.offset),
             })?;
-            if let Some(extra) = self.digest.hosts.get(&(r.address, r.port)) {
+            let extra = self.digest.hosts.get(&(r.address, r.port));
+            if let Some(extra) = extra {
                 r.findings.extend(extra.iter().cloned());
                 r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
             }
-            f(&r)?;
+            let raw = if same_schema && extra.is_none() { record_fields(&buf) } else { None };
+            f(&r, raw)?;
         }
         Ok(())
     }
+}
+
+/// The record's fields of an endpoint line written by this tool: what follows `{"type":"endpoint",` and
+/// `"position":N,` (a JSON object's members, closing brace included).
+fn record_fields(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(ENDPOINT_PREFIX)?;
+    let Some(after) = rest.strip_prefix(br#""position":"#) else { return Some(rest) };
+    let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
+    after.get(digits..)?.strip_prefix(b",")
 }
 
 fn open(path: &Path) -> Result<File, ReportError> {
@@ -449,8 +466,11 @@ mod tests {
         assert_eq!(index.len(), 2);
         let mut ports = Vec::new();
         index
-            .for_each(|r| {
+            .for_each(|r, raw| {
                 ports.push(r.port);
+                // The journal's bytes are exactly the record's serialization (what report.json copies).
+                let json = serde_json::to_vec(r).unwrap();
+                assert_eq!(raw, json.get(1..));
                 Ok::<(), ReportError>(())
             })
             .unwrap();

@@ -69,16 +69,25 @@ impl ReportJson {
 
 impl Sink for ReportJson {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
+        self.endpoint_with(r, None)
+    }
+
+    fn endpoint_with(&mut self, r: &EndpointRecord, fields: Option<&[u8]>) -> Result<(), ReportError> {
         if !self.include_closed && r.reachability != Reachability::Open {
             return Ok(());
         }
-        let sep: &[u8] = if self.first { b"\n" } else { b",\n" };
+        let sep: &[u8] = if self.first { b"\n{" } else { b",\n{" };
         self.first = false;
+        let written = self.out.write_all(sep).and_then(|()| match fields {
+            // The journal's bytes are this record's serialization: copied, not produced again.
+            Some(members) => self.out.write_all(members),
+            None => {
+                let json = serde_json::to_vec(r)?;
+                self.out.write_all(json.get(1..).unwrap_or_default())
+            }
+        });
         let path = self.out.name();
-        self.out
-            .write_all(sep)
-            .and_then(|()| Ok(serde_json::to_writer(&mut self.out, r)?))
-            .map_err(io_err(Path::new(&path)))
+        written.map_err(io_err(Path::new(&path)))
     }
 
     fn finish(mut self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {

@@ -264,10 +264,28 @@ fn add_findings(summary: &mut Summary, r: &EndpointRecord) {
 /// without a commit, it leaves the target untouched and no temporary behind.
 #[derive(Debug)]
 pub struct AtomicFile {
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<Hashed>>,
     tmp: PathBuf,
     path: PathBuf,
+}
+
+/// A file that hashes what is written to it (behind the buffer: large chunks, not every small write).
+#[derive(Debug)]
+struct Hashed {
+    file: File,
     hash: Sha256,
+}
+
+impl Write for Hashed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 impl AtomicFile {
@@ -280,10 +298,9 @@ impl AtomicFile {
         // nothing.
         let (file, tmp) = rundir::create_temp(path).map_err(io_err(path))?;
         Ok(Self {
-            out: Some(BufWriter::with_capacity(1 << 16, file)),
+            out: Some(BufWriter::with_capacity(1 << 16, Hashed { file, hash: Sha256::new() })),
             tmp,
             path: path.to_path_buf(),
-            hash: Sha256::new(),
         })
     }
 
@@ -298,16 +315,16 @@ impl AtomicFile {
     /// On any I/O error; the target is then untouched.
     pub fn commit(mut self) -> Result<String, ReportError> {
         let result = (|| {
-            let mut out = self.out.take().ok_or_else(|| io::Error::other("already committed"))?;
-            out.flush()?;
-            out.get_ref().sync_all()?;
-            fs::rename(&self.tmp, &self.path)
+            let out = self.out.take().ok_or_else(|| io::Error::other("already committed"))?;
+            let hashed = out.into_inner().map_err(|e| e.into_error())?;
+            hashed.file.sync_all()?;
+            fs::rename(&self.tmp, &self.path)?;
+            Ok(hashed.hash.hex())
         })();
         if result.is_err() {
             let _ = fs::remove_file(&self.tmp);
         }
-        result.map_err(io_err(&self.path))?;
-        Ok(self.hash.hex())
+        result.map_err(io_err(&self.path))
     }
 
     /// Commits and names the file for `SHA256SUMS`.
@@ -322,10 +339,11 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let out = self.out.as_mut().ok_or_else(|| io::Error::other("already committed"))?;
-        let n = out.write(buf)?;
-        self.hash.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
+        self.out.as_mut().ok_or_else(|| io::Error::other("already committed"))?.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.as_mut().ok_or_else(|| io::Error::other("already committed"))?.write_all(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -358,6 +376,16 @@ pub trait Sink {
     /// # Errors
     /// When the report cannot be written.
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError>;
+
+    /// One endpoint, with `fields`: its JSON members exactly as this tool would serialize them (from the
+    /// journal line), when available. Sinks that write JSON copy them instead of serializing again.
+    ///
+    /// # Errors
+    /// When the report cannot be written.
+    fn endpoint_with(&mut self, r: &EndpointRecord, fields: Option<&[u8]>) -> Result<(), ReportError> {
+        let _ = fields;
+        self.endpoint(r)
+    }
 
     /// No more endpoints: completes the file; returns its name in the run directory and its SHA-256 (for
     /// `SHA256SUMS`), or `None` for a file outside the run directory.
@@ -403,9 +431,9 @@ pub fn finalize_index(
     if let Some(p) = build.prometheus {
         sinks.push(Box::new(prometheus::PrometheusSink::new(p, digest)?));
     }
-    index.for_each(|r| {
+    index.for_each(|r, fields| {
         summary.endpoint(r);
-        sinks.iter_mut().try_for_each(|s| s.endpoint(r))
+        sinks.iter_mut().try_for_each(|s| s.endpoint_with(r, fields))
     })?;
     let mut sums: HashMap<String, String> = HashMap::new();
     sums.insert(JOURNAL.to_string(), journal_sha256.to_string());
