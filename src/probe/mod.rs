@@ -19,7 +19,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -88,6 +88,11 @@ impl Sockets {
     /// Sockets free right now.
     pub fn available(&self) -> usize {
         self.permits.available_permits()
+    }
+
+    /// `n` sockets if they are free right now (cut to the budget's size, as [`Self::take`]).
+    fn try_take(&self, n: u32) -> Option<OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_many_owned(n.clamp(1, self.total)).ok()
     }
 
     /// Waits until `n` sockets are free together (cut to the budget's size, so that a request can always
@@ -173,8 +178,64 @@ impl RateLimiter {
     }
 }
 
+/// The endpoint's clock, stopped while any of its probes waits for the scanner itself (the `--rate`
+/// limiter, a socket of the budget, the system's sockets after `EMFILE`): those waits are the scanner's,
+/// not the peer's. Waits of concurrent probes that overlap count once.
+#[derive(Debug, Default)]
+struct Stopwatch(std::sync::Mutex<Stopped>);
+
+/// The [`Stopwatch`]'s state.
+#[derive(Debug, Default)]
+struct Stopped {
+    /// Waits in progress.
+    waiting: u32,
+    /// When the current stop began (the first of the waits in progress).
+    since: Option<Instant>,
+    /// Stopped time of the stops that ended.
+    total: Duration,
+}
+
+impl Stopwatch {
+    fn state(&self) -> std::sync::MutexGuard<'_, Stopped> {
+        // The state stays consistent whatever panicked while holding it: every update is one statement.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stops the clock until the returned guard drops (at the wait's end, or when the wait is cancelled).
+    fn stop(&self) -> Stop<'_> {
+        let mut s = self.state();
+        if s.waiting == 0 {
+            s.since = Some(Instant::now());
+        }
+        s.waiting += 1;
+        Stop(self)
+    }
+
+    /// Time the clock has been stopped, the stop in progress included.
+    fn stopped(&self) -> Duration {
+        let s = self.state();
+        s.total + s.since.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+}
+
+/// A wait for the scanner in progress: the endpoint's clock runs again when the last one ends.
+struct Stop<'a>(&'a Stopwatch);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state();
+        s.waiting = s.waiting.saturating_sub(1);
+        if s.waiting == 0
+            && let Some(t) = s.since.take()
+        {
+            s.total += t.elapsed();
+        }
+    }
+}
+
 /// Time limits for one endpoint: per-operation timeouts bounded by a total deadline. Time spent
-/// waiting for the `--rate` limiter does not count against the deadline.
+/// waiting for the scanner itself (the `--rate` limiter, a free socket) does not count against the
+/// deadline.
 #[derive(Debug, Clone)]
 pub struct Budget {
     /// Timeout of one TCP connect.
@@ -189,8 +250,8 @@ pub struct Budget {
     pub sockets: Option<Arc<Sockets>>,
     /// The endpoint's whole time: also how long a connect waits for the system to have a socket again.
     pub total: Duration,
-    /// Nanoseconds spent waiting for the limiter or for sockets (they extend the deadline).
-    waited_ns: Arc<AtomicU64>,
+    /// Stopped while the endpoint waits for the limiter or for sockets (that time extends the deadline).
+    clock: Arc<Stopwatch>,
 }
 
 impl Budget {
@@ -208,7 +269,7 @@ impl Budget {
             rate,
             sockets: None,
             total,
-            waited_ns: Arc::default(),
+            clock: Arc::default(),
         }
     }
 
@@ -223,21 +284,17 @@ impl Budget {
     /// extends the deadline. Without a budget, holds nothing.
     pub async fn slots(&self, n: u32) -> Slots {
         let Some(sockets) = &self.sockets else { return Slots::default() };
-        let start = Instant::now();
-        let held = sockets.take(n).await;
-        self.waited(start.elapsed());
-        Slots(held)
-    }
-
-    /// Time spent waiting for the scanner itself (rate limiter, sockets): not the peer's, so added back.
-    fn waited(&self, d: Duration) {
-        self.waited_ns.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        // Free sockets are taken without touching the clock: the common case, on the hot path of a sweep.
+        if let Some(held) = sockets.try_take(n) {
+            return Slots(Some(held));
+        }
+        let _stop = self.clock.stop();
+        Slots(sockets.take(n).await)
     }
 
     /// Time left until the deadline.
     pub fn left(&self) -> Duration {
-        let waited = Duration::from_nanos(self.waited_ns.load(Ordering::Relaxed));
-        (self.deadline + waited).saturating_duration_since(Instant::now())
+        (self.deadline + self.clock.stopped()).saturating_duration_since(Instant::now())
     }
 
     /// The timeout for the next read: the read timeout, cut to the deadline.
@@ -336,8 +393,8 @@ pub async fn connect_in(
         None => budget.slots(1).await.0,
     };
     if let Some(rate) = &budget.rate {
-        let waited = rate.acquire().await;
-        budget.waited(waited);
+        let _stop = budget.clock.stop();
+        rate.acquire().await;
     }
     let mut pause = RESOURCE_PAUSE;
     let mut patience = budget.total;
@@ -354,8 +411,10 @@ pub async fn connect_in(
                     return Err(Reachability::ScannerOutOfResources);
                 }
                 let nap = pause.min(patience);
-                tokio::time::sleep(nap).await;
-                budget.waited(nap);
+                {
+                    let _stop = budget.clock.stop();
+                    tokio::time::sleep(nap).await;
+                }
                 patience = patience.saturating_sub(nap);
                 pause = (pause * 2).min(Duration::from_secs(1));
                 continue;
@@ -548,5 +607,29 @@ mod tests {
         assert_eq!(sockets.available(), 0);
         drop((a, b));
         assert_eq!(sockets.available(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn overlapping_waits_stop_the_clock_once() {
+        let sockets = Sockets::new(2);
+        let budget = Budget::new(Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(5), None)
+            .with_sockets(Some(sockets.clone()));
+        // Another endpoint holds both sockets for 10 s.
+        let held = budget.slots(2).await;
+        let holder = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            drop(held);
+        });
+        let start = Instant::now();
+        // Two probes of the endpoint wait for the same 10 s at once: the deadline moves by 10 s, not 20.
+        let (a, b) = tokio::join!(budget.slots(1), async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            budget.slots(1).await
+        });
+        holder.await.unwrap();
+        drop((a, b));
+        let extended = (budget.deadline + budget.clock.stopped()).duration_since(start);
+        assert!(extended < Duration::from_secs(16), "{extended:?}");
+        assert!(extended >= Duration::from_secs(14), "{extended:?}");
     }
 }
