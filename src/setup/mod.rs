@@ -135,7 +135,7 @@ pub struct Parts {
     pub plan: Plan,
     /// Seed and shard of the visiting order.
     pub order: Order,
-    /// `--shard` as given (recorded `I/N`), if any.
+    /// `--shard` was given: the metadata records `I/N` of `order.shard`.
     pub sharded: bool,
     /// Timeout of one TCP connect.
     pub connect_timeout: Duration,

@@ -39,13 +39,14 @@ pub(super) struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
+    /// A session on `sock`, the reply clock started.
     pub(super) fn new(sock: Conn, conn: ClientConnection, budget: &'a Budget) -> Self {
         Self { sock, conn, budget, first_bytes: Vec::new(), read_total: 0, reply_deadline: budget.reply_deadline() }
     }
 
     /// Sends whatever rustls has queued (handshake messages, alerts, application data), and starts the
     /// clock for the peer's answer.
-    pub(super) async fn flush(&mut self) -> Result<(), Stop> {
+    async fn flush(&mut self) -> Result<(), Stop> {
         if self.conn.wants_write() {
             self.reply_deadline = self.budget.reply_deadline();
         }
@@ -58,7 +59,7 @@ impl<'a> Session<'a> {
     }
 
     /// Reads one chunk from the socket and feeds it to rustls.
-    pub(super) async fn read_some(&mut self) -> Result<(), Stop> {
+    async fn read_some(&mut self) -> Result<(), Stop> {
         let mut buf = [0u8; 8192];
         let n = read_by(&mut self.sock, &mut buf, self.reply_deadline).await.map_err(Stop::Io)?;
         let mut data = buf.get(..n).unwrap_or_default();
@@ -87,6 +88,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Drives the handshake to its end: writes, reads, until rustls is no longer handshaking.
     pub(super) async fn complete_handshake(&mut self) -> Result<(), Stop> {
         loop {
             self.flush().await?;
