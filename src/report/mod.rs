@@ -121,7 +121,12 @@ impl Journal {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(io_err(&path))?;
-        let mut j = Self { path: path.clone(), out: BufWriter::new(file), pos: 0, hash: Some(Sha256::new()) };
+        let mut j = Self {
+            path: path.clone(),
+            out: BufWriter::with_capacity(1 << 16, file),
+            pos: 0,
+            hash: Some(Sha256::new()),
+        };
         let started = j.append(&JournalLine::Scan(Box::new(meta.clone()))).and_then(|()| j.sync());
         if let Err(e) = started {
             drop(j);
@@ -147,7 +152,7 @@ impl Journal {
         file.set_len(keep_bytes).map_err(io_err(&path))?;
         drop(file);
         let file = OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW).open(&path).map_err(io_err(&path))?;
-        Ok(Self { path, out: BufWriter::new(file), pos: keep_bytes, hash: None })
+        Ok(Self { path, out: BufWriter::with_capacity(1 << 16, file), pos: keep_bytes, hash: None })
     }
 
     /// Appends one line and flushes it to the OS.
@@ -164,6 +169,16 @@ impl Journal {
     /// # Errors
     /// On a write error.
     pub fn append_at(&mut self, line: &JournalLine) -> Result<(u64, u32), ReportError> {
+        let at = self.append_unflushed(line)?;
+        self.flush()?;
+        Ok(at)
+    }
+
+    /// [`Journal::append_at`] without the flush: the caller flushes ([`Journal::flush`]) after a batch.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn append_unflushed(&mut self, line: &JournalLine) -> Result<(u64, u32), ReportError> {
         let path = self.path.clone();
         let mut bytes = serde_json::to_vec(line).map_err(|e| io_err(&path)(e.into()))?;
         let at = (self.pos, u32::try_from(bytes.len()).unwrap_or(u32::MAX));
@@ -172,9 +187,17 @@ impl Journal {
             h.update(&bytes);
         }
         self.out.write_all(&bytes).map_err(io_err(&path))?;
-        self.out.flush().map_err(io_err(&path))?;
         self.pos += bytes.len() as u64;
         Ok(at)
+    }
+
+    /// Hands what was appended to the OS.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn flush(&mut self) -> Result<(), ReportError> {
+        let path = self.path.clone();
+        self.out.flush().map_err(io_err(&path))
     }
 
     /// The SHA-256 of everything in the file so far, when known (a fresh journal, or one whose hash was
