@@ -292,17 +292,42 @@ pub struct AtomicFile {
     path: PathBuf,
 }
 
-/// A file that hashes what is written to it (behind the buffer: large chunks, not every small write).
+/// A file that hashes what is written to it, behind the buffer (large chunks, not every small write) and
+/// on a thread of its own, so that hashing the reports costs the one pass no time.
 #[derive(Debug)]
 struct Hashed {
     file: File,
-    hash: Sha256,
+    chunks: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    hasher: Option<std::thread::JoinHandle<Sha256>>,
+}
+
+impl Hashed {
+    fn new(file: File) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let hasher = std::thread::spawn(move || {
+            let mut hash = Sha256::new();
+            for chunk in rx {
+                hash.update(&chunk);
+            }
+            hash
+        });
+        Self { file, chunks: Some(tx), hasher: Some(hasher) }
+    }
+
+    /// The SHA-256 of everything written.
+    fn finish(&mut self) -> io::Result<Sha256> {
+        drop(self.chunks.take());
+        let hasher = self.hasher.take().ok_or_else(|| io::Error::other("hash already taken"))?;
+        hasher.join().map_err(|_| io::Error::other("the hashing thread panicked"))
+    }
 }
 
 impl Write for Hashed {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.hash.update(buf.get(..n).unwrap_or_default());
+        if let Some(tx) = &self.chunks {
+            let _ = tx.send(buf.get(..n).unwrap_or_default().to_vec());
+        }
         Ok(n)
     }
 
@@ -320,11 +345,7 @@ impl AtomicFile {
         // A fresh, randomly named file created exclusively: a planted `.report.json.tmp` symlink redirects
         // nothing.
         let (file, tmp) = rundir::create_temp(path).map_err(io_err(path))?;
-        Ok(Self {
-            out: Some(BufWriter::with_capacity(1 << 16, Hashed { file, hash: Sha256::new() })),
-            tmp,
-            path: path.to_path_buf(),
-        })
+        Ok(Self { out: Some(BufWriter::with_capacity(1 << 16, Hashed::new(file))), tmp, path: path.to_path_buf() })
     }
 
     /// The file's name in its directory.
@@ -339,10 +360,11 @@ impl AtomicFile {
     pub fn commit(mut self) -> Result<String, ReportError> {
         let result = (|| {
             let out = self.out.take().ok_or_else(|| io::Error::other("already committed"))?;
-            let hashed = out.into_inner().map_err(|e| e.into_error())?;
+            let mut hashed = out.into_inner().map_err(|e| e.into_error())?;
+            let hash = hashed.finish()?;
             hashed.file.sync_all()?;
             fs::rename(&self.tmp, &self.path)?;
-            Ok(hashed.hash.hex())
+            Ok(hash.hex())
         })();
         if result.is_err() {
             let _ = fs::remove_file(&self.tmp);
