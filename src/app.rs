@@ -98,35 +98,55 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     let mut write_error = None;
     let mut last_mark = std::time::Instant::now();
     let mut since_mark = 0u32;
-    while let Some(finished) = rx.recv().await {
-        let mut result = Ok(());
-        match finished {
-            Finished::Record(position, rec) => {
-                tracker.done(position, Counts::of(&rec));
-                progress.endpoint(&rec);
-                if write_error.is_none() && (setup.include_closed || rec.reachability == Reachability::Open) {
-                    let line =
-                        JournalLine::Endpoint(Box::new(JournaledEndpoint { position: Some(position), record: *rec }));
-                    result = journal.append_at(&line).map(|(offset, len)| {
-                        if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
-                            b.endpoint(&j.record, offset, len);
-                        }
-                    });
-                }
-                since_mark += 1;
-                progress.tick(1, tracker.total().redis);
-            }
-            Finished::Dead(batch) => {
-                for (position, reachability) in &batch {
-                    tracker.done(*position, Counts::dead(*reachability));
-                }
-                since_mark += u32::try_from(batch.len()).unwrap_or(u32::MAX);
-                progress.tick(batch.len() as u64, tracker.total().redis);
+    // Records are taken as they come, in batches of what is already waiting: one write and one flush per
+    // batch (not per record), and the progress bar's totals once per batch.
+    let mut batch = Vec::with_capacity(256);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
             }
         }
+        let mut result = Ok(());
+        let mut ticks = 0u64;
+        for finished in batch.drain(..) {
+            match finished {
+                Finished::Record(position, rec) => {
+                    tracker.done(position, Counts::of(&rec));
+                    progress.endpoint(&rec);
+                    if result.is_ok()
+                        && write_error.is_none()
+                        && (setup.include_closed || rec.reachability == Reachability::Open)
+                    {
+                        let line = JournalLine::Endpoint(Box::new(JournaledEndpoint {
+                            position: Some(position),
+                            record: *rec,
+                        }));
+                        result = journal.append_unflushed(&line).map(|(offset, len)| {
+                            if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
+                                b.endpoint(&j.record, offset, len);
+                            }
+                        });
+                    }
+                    since_mark += 1;
+                    ticks += 1;
+                }
+                Finished::Dead(dead) => {
+                    for (position, reachability) in &dead {
+                        tracker.done(*position, Counts::dead(*reachability));
+                    }
+                    since_mark += u32::try_from(dead.len()).unwrap_or(u32::MAX);
+                    ticks += dead.len() as u64;
+                }
+            }
+        }
+        progress.tick(ticks, tracker.total().redis);
         if write_error.is_some() {
             continue;
         }
+        result = result.and_then(|()| journal.flush());
         // A checkpoint every second or 1000 endpoints: what --resume starts from after a crash.
         if result.is_ok() && (since_mark >= 1000 || last_mark.elapsed() >= std::time::Duration::from_secs(1)) {
             result = journal.append(&JournalLine::Progress(tracker.mark()));

@@ -121,7 +121,12 @@ impl Journal {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(io_err(&path))?;
-        let mut j = Self { path: path.clone(), out: BufWriter::new(file), pos: 0, hash: Some(Sha256::new()) };
+        let mut j = Self {
+            path: path.clone(),
+            out: BufWriter::with_capacity(1 << 16, file),
+            pos: 0,
+            hash: Some(Sha256::new()),
+        };
         let started = j.append(&JournalLine::Scan(Box::new(meta.clone()))).and_then(|()| j.sync());
         if let Err(e) = started {
             drop(j);
@@ -147,7 +152,7 @@ impl Journal {
         file.set_len(keep_bytes).map_err(io_err(&path))?;
         drop(file);
         let file = OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW).open(&path).map_err(io_err(&path))?;
-        Ok(Self { path, out: BufWriter::new(file), pos: keep_bytes, hash: None })
+        Ok(Self { path, out: BufWriter::with_capacity(1 << 16, file), pos: keep_bytes, hash: None })
     }
 
     /// Appends one line and flushes it to the OS.
@@ -164,6 +169,16 @@ impl Journal {
     /// # Errors
     /// On a write error.
     pub fn append_at(&mut self, line: &JournalLine) -> Result<(u64, u32), ReportError> {
+        let at = self.append_unflushed(line)?;
+        self.flush()?;
+        Ok(at)
+    }
+
+    /// [`Journal::append_at`] without the flush: the caller flushes ([`Journal::flush`]) after a batch.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn append_unflushed(&mut self, line: &JournalLine) -> Result<(u64, u32), ReportError> {
         let path = self.path.clone();
         let mut bytes = serde_json::to_vec(line).map_err(|e| io_err(&path)(e.into()))?;
         let at = (self.pos, u32::try_from(bytes.len()).unwrap_or(u32::MAX));
@@ -172,9 +187,17 @@ impl Journal {
             h.update(&bytes);
         }
         self.out.write_all(&bytes).map_err(io_err(&path))?;
-        self.out.flush().map_err(io_err(&path))?;
         self.pos += bytes.len() as u64;
         Ok(at)
+    }
+
+    /// Hands what was appended to the OS.
+    ///
+    /// # Errors
+    /// On a write error.
+    pub fn flush(&mut self) -> Result<(), ReportError> {
+        let path = self.path.clone();
+        self.out.flush().map_err(io_err(&path))
     }
 
     /// The SHA-256 of everything in the file so far, when known (a fresh journal, or one whose hash was
@@ -269,17 +292,42 @@ pub struct AtomicFile {
     path: PathBuf,
 }
 
-/// A file that hashes what is written to it (behind the buffer: large chunks, not every small write).
+/// A file that hashes what is written to it, behind the buffer (large chunks, not every small write) and
+/// on a thread of its own, so that hashing the reports costs the one pass no time.
 #[derive(Debug)]
 struct Hashed {
     file: File,
-    hash: Sha256,
+    chunks: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    hasher: Option<std::thread::JoinHandle<Sha256>>,
+}
+
+impl Hashed {
+    fn new(file: File) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let hasher = std::thread::spawn(move || {
+            let mut hash = Sha256::new();
+            for chunk in rx {
+                hash.update(&chunk);
+            }
+            hash
+        });
+        Self { file, chunks: Some(tx), hasher: Some(hasher) }
+    }
+
+    /// The SHA-256 of everything written.
+    fn finish(&mut self) -> io::Result<Sha256> {
+        drop(self.chunks.take());
+        let hasher = self.hasher.take().ok_or_else(|| io::Error::other("hash already taken"))?;
+        hasher.join().map_err(|_| io::Error::other("the hashing thread panicked"))
+    }
 }
 
 impl Write for Hashed {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.hash.update(buf.get(..n).unwrap_or_default());
+        if let Some(tx) = &self.chunks {
+            let _ = tx.send(buf.get(..n).unwrap_or_default().to_vec());
+        }
         Ok(n)
     }
 
@@ -297,11 +345,7 @@ impl AtomicFile {
         // A fresh, randomly named file created exclusively: a planted `.report.json.tmp` symlink redirects
         // nothing.
         let (file, tmp) = rundir::create_temp(path).map_err(io_err(path))?;
-        Ok(Self {
-            out: Some(BufWriter::with_capacity(1 << 16, Hashed { file, hash: Sha256::new() })),
-            tmp,
-            path: path.to_path_buf(),
-        })
+        Ok(Self { out: Some(BufWriter::with_capacity(1 << 16, Hashed::new(file))), tmp, path: path.to_path_buf() })
     }
 
     /// The file's name in its directory.
@@ -316,10 +360,11 @@ impl AtomicFile {
     pub fn commit(mut self) -> Result<String, ReportError> {
         let result = (|| {
             let out = self.out.take().ok_or_else(|| io::Error::other("already committed"))?;
-            let hashed = out.into_inner().map_err(|e| e.into_error())?;
+            let mut hashed = out.into_inner().map_err(|e| e.into_error())?;
+            let hash = hashed.finish()?;
             hashed.file.sync_all()?;
             fs::rename(&self.tmp, &self.path)?;
-            Ok(hashed.hash.hex())
+            Ok(hash.hex())
         })();
         if result.is_err() {
             let _ = fs::remove_file(&self.tmp);
