@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Setup, SetupError};
-use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint, Reachability};
+use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint};
 use crate::progress::Progress;
 use crate::report::index::JournalIndex;
 use crate::report::{self, Journal, JournalDigest};
@@ -32,27 +32,46 @@ pub struct Outcome {
 /// The progress of a run (finished positions, counts) lives with `--resume`, which reads it back.
 pub use crate::setup::resume::Tracker;
 
-/// Exit codes (contract, design.md §2).
-pub mod exit {
-    /// Scan complete, no finding at or above `--fail-on`.
-    pub const OK: u8 = 0;
-    /// Scan complete with findings at or above `--fail-on`.
-    pub const FINDINGS: u8 = 1;
-    /// Usage or setup error.
-    pub const SETUP: u8 = 2;
-    /// Interrupted; the journal is flushed and the reports cover what was scanned.
-    pub const INTERRUPTED: u8 = 130;
+/// How the process ends: the exit codes (contract, design.md §2), in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: complete, no finding at or above `--fail-on` (also: nothing worse, for `diff`).
+    Ok,
+    /// 1: complete with findings at or above `--fail-on` (for `diff`: the posture got worse).
+    Findings,
+    /// 2: usage or setup error, found before the first packet.
+    Setup,
+    /// 130: interrupted; the journal is flushed and the reports cover what was scanned.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Findings => 1,
+            Self::Setup => 2,
+            Self::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        Self::from(e.code())
+    }
 }
 
 impl Outcome {
     /// The contract's exit code for this outcome.
-    pub fn exit_code(&self, fail_on: Option<crate::model::Severity>) -> u8 {
+    pub fn exit_code(&self, fail_on: Option<crate::model::Severity>) -> Exit {
         if self.interrupted {
-            return exit::INTERRUPTED;
+            return Exit::Interrupted;
         }
         match (fail_on, self.digest.summary.max_severity) {
-            (Some(threshold), Some(max)) if max >= threshold => exit::FINDINGS,
-            _ => exit::OK,
+            (Some(threshold), Some(max)) if max >= threshold => Exit::Findings,
+            _ => Exit::Ok,
         }
     }
 }
@@ -116,10 +135,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
                 Finished::Record(position, rec) => {
                     tracker.done(position, Counts::of(&rec));
                     progress.endpoint(&rec);
-                    if result.is_ok()
-                        && write_error.is_none()
-                        && (setup.include_closed || rec.reachability == Reachability::Open)
-                    {
+                    if result.is_ok() && write_error.is_none() && rec.is_listed(setup.include_closed) {
                         let line = JournalLine::Endpoint(Box::new(JournaledEndpoint {
                             position: Some(position),
                             record: *rec,
@@ -241,7 +257,7 @@ pub fn stop_on_signals() -> watch::Receiver<bool> {
         let _ = tx.send(true);
         // A second signal means "now": the journal is flushed per record, so nothing finished is lost.
         let _ = tokio::signal::ctrl_c().await;
-        std::process::exit(i32::from(exit::INTERRUPTED));
+        std::process::exit(i32::from(Exit::Interrupted.code()));
     });
     rx
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use redis_tls_scan::app::{self, Outcome, exit};
+use redis_tls_scan::app::{self, Exit, Outcome};
 use redis_tls_scan::cli::{Cli, Color, Command};
 use redis_tls_scan::config::{self, FinishedRun, Setup, SetupError};
 use redis_tls_scan::demo;
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::SETUP);
+            return ExitCode::from(Exit::Setup);
         }
     };
     // Recorded in the reports: a redis:// URI's password is not.
@@ -72,13 +72,13 @@ fn main() -> ExitCode {
             },
             Command::Diff(args) => diff(&args),
             Command::Merge(args) => merge(&args, color),
-            Command::Completions(_) | Command::Man => exit::OK,
+            Command::Completions(_) | Command::Man => Exit::Ok,
         }
     }))
 }
 
 /// `completions SHELL`: clap's generator over the same command definition as the parser.
-fn completions(shell: redis_tls_scan::cli::Shell) -> u8 {
+fn completions(shell: redis_tls_scan::cli::Shell) -> Exit {
     use clap_complete::Shell as S;
     use redis_tls_scan::cli::Shell;
     let target = match shell {
@@ -94,7 +94,7 @@ fn completions(shell: redis_tls_scan::cli::Shell) -> u8 {
 }
 
 /// `man`: the roff man page, generated from the command definition (subcommands included).
-fn man_page() -> u8 {
+fn man_page() -> Exit {
     let mut out = Vec::new();
     if let Err(e) = redis_tls_scan::manpage::render(Cli::command(), &mut out) {
         return error(&e);
@@ -102,20 +102,20 @@ fn man_page() -> u8 {
     write_stdout(&out)
 }
 
-fn write_stdout(bytes: &[u8]) -> u8 {
+fn write_stdout(bytes: &[u8]) -> Exit {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => exit::OK,
+        Ok(()) => Exit::Ok,
         // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
         Err(e) => error(&e),
     }
 }
 
 /// `merge`: the shards given, or every `shard-<I>` of `--run DIR` (of the newest run under
 /// `--latest-in PARENT`) into `DIR/merged` unless `-o` says otherwise.
-fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> u8 {
+fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> Exit {
     use redis_tls_scan::runs;
     let run = match (&args.run, &args.latest_in) {
         (Some(run), _) => Ok(Some(run.clone())),
@@ -141,7 +141,7 @@ fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> u8 {
     }
 }
 
-fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
+fn diff(args: &redis_tls_scan::cli::DiffArgs) -> Exit {
     let pair = match (&args.latest_in, &args.old, &args.new) {
         (Some(parent), _, _) => match redis_tls_scan::runs::latest_reports(parent) {
             Ok(reports) => match reports.as_slice() {
@@ -149,7 +149,7 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
                 [only] => {
                     let run = sanitize(&only.run.display().to_string(), usize::MAX);
                     eprintln!("{run}: the only run so far; nothing to compare");
-                    return exit::OK;
+                    return Exit::Ok;
                 }
                 [] => {
                     let parent = parent.display().to_string();
@@ -181,13 +181,13 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> u8 {
             return error(&format!("{}: {e}", file.display()));
         }
     }
-    if write_stdout(text.as_bytes()) != exit::OK {
-        return exit::SETUP;
+    if write_stdout(text.as_bytes()) != Exit::Ok {
+        return Exit::Setup;
     }
-    if d.worse { exit::FINDINGS } else { exit::OK }
+    if d.worse { Exit::Findings } else { Exit::Ok }
 }
 
-async fn run(setup: Setup, color: Color, verbose: u8) -> u8 {
+async fn run(setup: Setup, color: Color, verbose: u8) -> Exit {
     let progress = Progress::new(setup.meta.endpoints_planned, setup.progress).with_endpoint_lines(verbose > 0);
     for w in &setup.warnings {
         progress.println(&format!("warning: {}", sanitize(w, usize::MAX)));
@@ -215,7 +215,7 @@ fn report(outcome: &Outcome, quiet: bool, color: Color) {
 
 /// `--resume` of a run whose sweep had finished: its reports (and `--prometheus`) rebuilt from the
 /// journal, and the exit code the uninterrupted run would have given.
-fn finished(f: &FinishedRun, quiet: bool, color: Color) -> u8 {
+fn finished(f: &FinishedRun, quiet: bool, color: Color) -> Exit {
     match app::rebuild(f) {
         Ok(outcome) => {
             eprintln!(
@@ -231,11 +231,11 @@ fn finished(f: &FinishedRun, quiet: bool, color: Color) -> u8 {
 
 /// Prints an error, one `error: ` line per line, local text escaped (a file name or target line may hold
 /// ESC or BEL), and gives the setup exit code.
-fn error(e: &dyn std::fmt::Display) -> u8 {
+fn error(e: &dyn std::fmt::Display) -> Exit {
     for line in e.to_string().lines() {
         eprintln!("error: {}", sanitize(line, usize::MAX));
     }
-    exit::SETUP
+    Exit::Setup
 }
 
 fn init_logging(verbose: u8) {

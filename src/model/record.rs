@@ -59,6 +59,13 @@ impl EndpointRecord {
             || self.tls.as_ref().is_some_and(TlsResult::is_redis)
     }
 
+    /// True when the reports list this record: an open endpoint, or one the scanner could not probe for
+    /// want of sockets (a shortage must be seen); closed, filtered and unreachable ones only with
+    /// `--include-closed` (they are always counted).
+    pub fn is_listed(&self, include_closed: bool) -> bool {
+        include_closed || matches!(self.reachability, Reachability::Open | Reachability::ScannerOutOfResources)
+    }
+
     /// Highest severity among the findings, if any.
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()

@@ -6,9 +6,7 @@
 use std::path::Path;
 
 use super::{AtomicFile, ReportError, Sink, io_err};
-use crate::model::{
-    EndpointRecord, PingResult, Reachability, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus,
-};
+use crate::model::{EndpointRecord, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::csv_safe;
 
 /// `endpoints.csv` columns, in order.
@@ -211,7 +209,7 @@ impl EndpointsCsv {
 
 impl Sink for EndpointsCsv {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
-        if self.include_closed || r.reachability == Reachability::Open {
+        if r.is_listed(self.include_closed) {
             self.rows.row(&endpoint_row(r))?;
         }
         Ok(())

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{AtomicFile, JournalDigest, ReportError, Sink, io_err};
-use crate::model::{EndpointRecord, FindingId, Reachability, SCHEMA_VERSION, Severity};
+use crate::model::{EndpointRecord, FindingId, SCHEMA_VERSION, Severity};
 
 /// One id's fixed text.
 #[derive(Debug, Serialize)]
@@ -73,7 +73,7 @@ impl Sink for ReportJson {
     }
 
     fn endpoint_with(&mut self, r: &EndpointRecord, fields: Option<&[u8]>) -> Result<(), ReportError> {
-        if !self.include_closed && r.reachability != Reachability::Open {
+        if !r.is_listed(self.include_closed) {
             return Ok(());
         }
         let sep: &[u8] = if self.first { b"\n{" } else { b",\n{" };
