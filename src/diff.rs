@@ -154,7 +154,7 @@ pub struct Diff {
 }
 
 fn key(r: &EndpointRecord) -> String {
-    std::net::SocketAddr::new(r.address, r.port).to_string()
+    r.endpoint().to_string()
 }
 
 fn findings(endpoint: &str, r: &EndpointRecord) -> BTreeMap<String, FindingChange> {

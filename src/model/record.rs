@@ -66,6 +66,19 @@ impl EndpointRecord {
         include_closed || matches!(self.reachability, Reachability::Open | Reachability::ScannerOutOfResources)
     }
 
+    /// `address:port`.
+    pub fn endpoint(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.address, self.port)
+    }
+
+    /// How reports name the endpoint: `name (address:port)`, or `address:port`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.endpoint()),
+            None => self.endpoint().to_string(),
+        }
+    }
+
     /// Highest severity among the findings, if any.
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()

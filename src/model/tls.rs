@@ -90,6 +90,11 @@ pub struct TlsResult {
 }
 
 impl TlsResult {
+    /// The versions accepted, newest first, with their probes.
+    pub fn accepted(&self) -> impl Iterator<Item = (TlsVersion, &VersionProbe)> {
+        self.versions.iter().rev().filter(|(_, p)| p.status == VersionStatus::Accepted).map(|(v, p)| (*v, p))
+    }
+
     /// True when PING over TLS got a Redis reply.
     pub fn is_redis(&self) -> bool {
         [&self.ping, &self.ping_with_client_cert].into_iter().flatten().any(|p| p.status.is_redis())

@@ -90,22 +90,9 @@ fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn endpoint_name(r: &EndpointRecord) -> String {
-    let ep = std::net::SocketAddr::new(r.address, r.port).to_string();
-    match &r.name {
-        Some(n) => format!("{n} ({ep})"),
-        None => ep,
-    }
-}
-
 fn versions(r: &EndpointRecord) -> String {
     let Some(t) = r.tls.as_ref().filter(|t| t.speaks_tls) else { return "-".into() };
-    let v: Vec<&str> = TlsVersion::ALL
-        .iter()
-        .rev()
-        .filter(|v| t.versions.get(v).is_some_and(|p| p.status == VersionStatus::Accepted))
-        .map(|v| v.name())
-        .collect();
+    let v: Vec<&str> = t.accepted().map(|(v, _)| v.name()).collect();
     if v.is_empty() { "none accepted".into() } else { v.join(", ") }
 }
 
@@ -299,7 +286,7 @@ impl super::Sink for HtmlSink {
             count_finding(&mut self.by_finding, f);
         }
         if let Some(cert) = &r.certificate {
-            collect_horizon(&mut self.horizon, &mut self.certs_seen, &cert.chain, &endpoint_name(r), self.scanned_at);
+            collect_horizon(&mut self.horizon, &mut self.certs_seen, &cert.chain, &r.label(), self.scanned_at);
         }
         if self.detailed >= DETAIL_MAX {
             self.more += 1;
@@ -307,7 +294,7 @@ impl super::Sink for HtmlSink {
         }
         self.detailed += 1;
         let n = self.detailed;
-        let name = html(&endpoint_name(r));
+        let name = html(&r.label());
         let plain = r.plaintext.as_ref().map_or(r.reachability.as_str(), |p| p.status.as_str());
         let cert = r.certificate.as_ref().map_or("-".into(), |c| {
             let verdict = if c.trust.trusted { "trusted".to_string() } else { c.trust.reasons_text(", ") };
@@ -689,7 +676,7 @@ impl super::Sink for MarkdownSink {
             count_finding(&mut self.by_finding, f);
             if self.listed.len() < 200 {
                 self.listed.push(vec![
-                    markdown(&endpoint_name(r)),
+                    markdown(&r.label()),
                     f.severity.as_str().to_string(),
                     f.id.as_str().to_string(),
                     markdown(&f.evidence),

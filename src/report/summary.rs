@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::{JournalDigest, ReportError};
-use crate::model::{EndpointRecord, FindingId, Severity, TlsVersion, VersionStatus};
+use crate::model::{EndpointRecord, FindingId, Severity};
 use crate::text::sanitize;
 
 /// Most endpoints listed one per line; the rest are counted.
@@ -206,7 +206,7 @@ fn render(digest: &JournalDigest, seen: &Seen, dir: &Path, paint: Paint) -> Stri
 
 /// The spot-check view of one endpoint: what it is, then its findings by severity with the fix.
 fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
-    let ep = std::net::SocketAddr::new(r.address, r.port);
+    let ep = r.endpoint();
     let mut out = String::new();
     let name = r.name.as_deref().map_or(String::new(), |n| format!(" ({n})"));
     let _ = writeln!(out, "{}{name}", paint.wrap("1", &ep.to_string()));
@@ -216,12 +216,8 @@ fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
     let plain = r.plaintext.as_ref().map_or_else(|| r.reachability.as_str().to_string(), reply);
     let _ = writeln!(out, "  plaintext PING  {plain}");
     if let Some(t) = r.tls.as_ref().filter(|t| t.speaks_tls) {
-        let versions: Vec<String> = TlsVersion::ALL
-            .iter()
-            .rev()
-            .filter_map(|v| t.versions.get(v).filter(|p| p.status == VersionStatus::Accepted).map(|p| (v, p)))
-            .map(|(v, p)| format!("{} ({} suites)", v.name(), p.cipher_suites.len()))
-            .collect();
+        let versions: Vec<String> =
+            t.accepted().map(|(v, p)| format!("{} ({} suites)", v.name(), p.cipher_suites.len())).collect();
         let _ = writeln!(out, "  TLS             {}", versions.join(", "));
         let ping = t.ping.as_ref().map_or("-".into(), reply);
         let _ = writeln!(out, "  client cert     {}; PING over TLS: {ping}", t.client_auth.as_str());
@@ -254,19 +250,11 @@ pub fn plain_endpoint_line(r: &EndpointRecord) -> String {
 
 /// One compact line per endpoint.
 fn endpoint_line(r: &EndpointRecord, paint: Paint) -> String {
-    let ep = match (&r.name, r.address) {
-        (Some(n), ip) => format!("{n}/{}", std::net::SocketAddr::new(ip, r.port)),
-        (None, ip) => std::net::SocketAddr::new(ip, r.port).to_string(),
-    };
+    let ep = r.label();
     let plain = r.plaintext.as_ref().map_or(r.reachability.as_str(), |p| p.status.as_str());
     let (tls, client) = match &r.tls {
         Some(t) if t.speaks_tls => {
-            let versions: Vec<&str> = TlsVersion::ALL
-                .iter()
-                .rev()
-                .filter(|v| t.versions.get(v).is_some_and(|p| p.status == VersionStatus::Accepted))
-                .map(|v| v.short())
-                .collect();
+            let versions: Vec<&str> = t.accepted().map(|(v, _)| v.short()).collect();
             let v = if versions.is_empty() { "none".to_string() } else { versions.join(",") };
             (v, t.client_auth.as_str())
         }
