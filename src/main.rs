@@ -60,11 +60,13 @@ fn main() -> ExitCode {
             Command::Demo(args) => match demo::prepare(&args, command_line).await {
                 Ok((setup, endpoints)) => {
                     if !setup.quiet {
-                        println!("Demo endpoints on loopback (started by this process):");
+                        let mut intro = String::from("Demo endpoints on loopback (started by this process):\n");
                         for e in &endpoints {
-                            println!("  {:<21} {}", e.addr.to_string(), e.description);
+                            intro.push_str(&format!("  {:<21} {}\n", e.addr.to_string(), e.description));
                         }
-                        println!();
+                        intro.push('\n');
+                        // A closed stdout (`| head`) does not stop the demo: its reports are still written.
+                        let _ = write_stdout(intro.as_bytes());
                     }
                     run(setup, color, verbose).await
                 }
@@ -210,7 +212,7 @@ fn report(outcome: &Outcome, quiet: bool, color: Color) {
     }
     // By default colour only for a person at a terminal (https://no-color.org); a pipe gets plain text.
     let color = color.enabled(std::io::stdout().is_terminal());
-    print!("{}", outcome.rendered.text(color));
+    let _ = write_stdout(outcome.rendered.text(color).as_bytes());
 }
 
 /// `--resume` of a run whose sweep had finished: its reports (and `--prometheus`) rebuilt from the

@@ -448,3 +448,26 @@ fn bad_local_input_table() {
     assert_eq!(code(&res), 2);
     assert!(stderr(&res).contains("/proc/1/nope"));
 }
+
+/// `| head` closes stdout early: every command ends by the contract, never with a panic (exit 101).
+#[test]
+fn a_closed_stdout_is_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = closed_port().to_string();
+    let out = dir.path().join("scan");
+    let report = dir.path().join("demo");
+    for args in [
+        vec!["demo", "-o", report.to_str().unwrap()],
+        vec!["scan", &format!("127.0.0.1:{closed}"), "--include-closed", "-o", out.to_str().unwrap()],
+        vec!["completions", "bash"],
+    ] {
+        let mut child = bin().args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        // Read one byte, then close the pipe, as `head -c 1` does.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut one = [0u8; 1];
+        let _ = stdout.read(&mut one);
+        drop(stdout);
+        let status = child.wait().unwrap();
+        assert!(matches!(status.code(), Some(0 | 1)), "{args:?}: {status:?}");
+    }
+}
