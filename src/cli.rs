@@ -135,6 +135,13 @@ pub struct MergeArgs {
     /// Also write the merged results in Prometheus text format to FILE.
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Push the --prometheus file to this Prometheus Pushgateway (http://host[:port]) at the end, grouped
+    /// by --push-job and the shard; a failed push exits 2 (the reports are written).
+    #[arg(long, value_name = "URL", requires = "prometheus")]
+    pub push_gateway: Option<String>,
+    /// Job name of the pushed group.
+    #[arg(long, value_name = "NAME", default_value = "redis_tls_scan")]
+    pub push_job: String,
     /// Exit with code 1 when a finding of this severity or higher is found (any case: high, HIGH).
     #[arg(long, value_enum, value_name = "SEVERITY", ignore_case = true)]
     pub fail_on: Option<SeverityArg>,
@@ -262,6 +269,13 @@ pub struct ScanArgs {
     /// Also write the results in Prometheus text format to FILE (for node_exporter's textfile collector).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Push the --prometheus file to this Prometheus Pushgateway (http://host[:port]) at the end, grouped
+    /// by --push-job and the shard; a failed push exits 2 (the reports are written).
+    #[arg(long, value_name = "URL", requires = "prometheus")]
+    pub push_gateway: Option<String>,
+    /// Job name of the pushed group.
+    #[arg(long, value_name = "NAME", default_value = "redis_tls_scan")]
+    pub push_job: String,
     /// No progress bar and no summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,

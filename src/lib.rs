@@ -59,6 +59,7 @@ pub mod permute;
 pub mod pki;
 pub mod probe;
 pub mod progress;
+pub mod push;
 pub mod report;
 pub mod runs;
 pub mod scan;

@@ -43,6 +43,11 @@ fn main() -> ExitCode {
                         args.targets.push("-".into());
                     }
                 }
+                // Checked before the first packet, like every other setup error.
+                let push = match args.push_gateway.as_deref().map(redis_tls_scan::push::Gateway::parse).transpose() {
+                    Ok(p) => p,
+                    Err(e) => return error(&e),
+                };
                 // --resume-existing: the same command line starts the scan or continues its journal.
                 let existing = args
                     .output
@@ -52,8 +57,15 @@ fn main() -> ExitCode {
                     (Some(dir), _) | (None, Some(dir)) => config::resume(dir, args.quiet).await,
                     (None, None) => config::build(&args, command_line).await,
                 } {
-                    Ok(setup) => run(setup, color, verbose).await,
-                    Err(SetupError::Finished(f)) => finished(&f, args.quiet, color),
+                    Ok(setup) => {
+                        let metrics = setup.prometheus.clone();
+                        let exit = run(setup, color, verbose).await;
+                        pushed(exit, push.as_ref(), &args.push_job, args.shard.as_deref(), metrics.as_deref())
+                    }
+                    Err(SetupError::Finished(f)) => {
+                        let exit = finished(&f, args.quiet, color);
+                        pushed(exit, push.as_ref(), &args.push_job, args.shard.as_deref(), f.prometheus.as_deref())
+                    }
                     Err(e) => error(&e),
                 }
             }
@@ -132,7 +144,11 @@ fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> Exit {
         Ok(v) => v,
         Err(e) => return error(&e),
     };
-    match redis_tls_scan::merge::merge(&shards, &output, args.prometheus.as_deref()) {
+    let push = match args.push_gateway.as_deref().map(redis_tls_scan::push::Gateway::parse).transpose() {
+        Ok(p) => p,
+        Err(e) => return error(&e),
+    };
+    let exit = match redis_tls_scan::merge::merge(&shards, &output, args.prometheus.as_deref()) {
         Ok((digest, rendered)) => {
             let interrupted = digest.meta.interrupted;
             let outcome = Outcome { digest, rendered, dir: output, interrupted };
@@ -140,7 +156,9 @@ fn merge(args: &redis_tls_scan::cli::MergeArgs, color: Color) -> Exit {
             outcome.exit_code(args.fail_on.map(Into::into))
         }
         Err(e) => error(&e),
-    }
+    };
+    // The merged sweep is one group (no shard label): it replaces the shards' view of the night.
+    pushed(exit, push.as_ref(), &args.push_job, None, args.prometheus.as_deref())
 }
 
 fn diff(args: &redis_tls_scan::cli::DiffArgs) -> Exit {
@@ -228,6 +246,29 @@ fn finished(f: &FinishedRun, quiet: bool, color: Color) -> Exit {
             outcome.exit_code(f.fail_on)
         }
         Err(e) => error(&e),
+    }
+}
+
+/// `--push-gateway`: pushes the run's Prometheus file once the reports are written. A failed push is an
+/// error (exit 2): a scheduled job that cannot report its metrics must not look green.
+fn pushed(
+    exit: Exit,
+    gateway: Option<&redis_tls_scan::push::Gateway>,
+    job: &str,
+    shard: Option<&str>,
+    metrics: Option<&std::path::Path>,
+) -> Exit {
+    let (Some(gateway), Some(path)) = (gateway, metrics) else { return exit };
+    if exit == Exit::Setup {
+        return exit;
+    }
+    let body = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return error(&format!("{}: {e}", path.display())),
+    };
+    match gateway.push(job, shard, &body, std::time::Duration::from_secs(10)) {
+        Ok(()) => exit,
+        Err(e) => error(&format!("{e} (the reports are written)")),
     }
 }
 

@@ -287,7 +287,7 @@ _redis__tls__scan() {
             return 0
             ;;
         redis__subcmd__tls__subcmd__scan__subcmd__merge)
-            opts="-o -q -v -h --run --latest-in --output --prometheus --fail-on --quiet --verbose --color --help"
+            opts="-o -q -v -h --run --latest-in --output --prometheus --push-gateway --push-job --fail-on --quiet --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,6 +313,14 @@ _redis__tls__scan() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --push-gateway)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push-job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --fail-on)
                     COMPREPLY=($(compgen -W "info low medium high critical" -- "${cur}"))
                     return 0
@@ -329,7 +337,7 @@ _redis__tls__scan() {
             return 0
             ;;
         redis__subcmd__tls__subcmd__scan__subcmd__scan)
-            opts="-f -p -o -c -q -v -h --targets-file --ports --exclude --exclude-file --allow-reserved --seed --shard --output --concurrency --rate --host-concurrency --connect-timeout --read-timeout --endpoint-timeout --sni --roots --cacert --ca-file --cert --client-cert --key --client-key --cipher-scan --warn-days --fail-on --max-endpoints --include-closed --prometheus --quiet --resume --resume-existing --verbose --color --help"
+            opts="-f -p -o -c -q -v -h --targets-file --ports --exclude --exclude-file --allow-reserved --seed --shard --output --concurrency --rate --host-concurrency --connect-timeout --read-timeout --endpoint-timeout --sni --roots --cacert --ca-file --cert --client-cert --key --client-key --cipher-scan --warn-days --fail-on --max-endpoints --include-closed --prometheus --push-gateway --push-job --quiet --resume --resume-existing --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -452,6 +460,14 @@ _redis__tls__scan() {
                     return 0
                     ;;
                 --prometheus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push-gateway)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push-job)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

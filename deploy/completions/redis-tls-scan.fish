@@ -68,6 +68,8 @@ high\t'High'
 critical\t'Critical'"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l max-endpoints -d 'Refuse to scan more endpoints than this (protects against typos like a /8 instead of a /24)' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l prometheus -d 'Also write the results in Prometheus text format to FILE (for node_exporter\'s textfile collector)' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l push-gateway -d 'Push the --prometheus file to this Prometheus Pushgateway (http://host[:port]) at the end, grouped by --push-job and the shard; a failed push exits 2 (the reports are written)' -r
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l push-job -d 'Job name of the pushed group' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l resume -d 'Continue an interrupted scan from its directory (journal): same targets, seed and shard; every endpoint is scanned exactly once overall. Takes no targets' -r -F
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l color -d 'Colour in the terminal summary: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always (also into pipes and files)'
@@ -97,6 +99,8 @@ complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -l 
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -l latest-in -d 'Like --run, on the newest run directory under PARENT (the greatest name holding a `shard-*` directory; CronJob and `reports/<UTC time>` names sort by time)' -r -F
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -s o -l output -d 'Output directory for the merged run [default with --run/--latest-in: RUN/merged]' -r -F
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -l prometheus -d 'Also write the merged results in Prometheus text format to FILE' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -l push-gateway -d 'Push the --prometheus file to this Prometheus Pushgateway (http://host[:port]) at the end, grouped by --push-job and the shard; a failed push exits 2 (the reports are written)' -r
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -l push-job -d 'Job name of the pushed group' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -l fail-on -d 'Exit with code 1 when a finding of this severity or higher is found (any case: high, HIGH)' -r -f -a "info\t'Informational'
 low\t'Low'
 medium\t'Medium'

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{self, Peer, RedisConf};
+use crate::support::{self, Peer, RedisConf, http_get, pushgateway};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_redis-tls-scan");
@@ -440,6 +440,8 @@ struct PodEnv<'a> {
     volumes: &'a BTreeMap<String, PathBuf>,
     job_name: &'a str,
     index: Option<u64>,
+    /// The test's own Pushgateway on loopback, in place of the manifests' `PUSHGATEWAY_URL`.
+    push_url: &'a str,
 }
 
 /// A container's command line as the kubelet would run it: the image's entry point (the binary), its
@@ -454,6 +456,8 @@ fn container_command(c: &Value, env: &PodEnv<'_>) -> Command {
     for e in c["env"].as_array().cloned().unwrap_or_default() {
         let name = e["name"].as_str().unwrap().to_string();
         let value = match (e["value"].as_str(), e["valueFrom"]["fieldRef"]["fieldPath"].as_str()) {
+            // Nothing may leave the machine: the manifests' Pushgateway is the test's, on loopback.
+            (Some(_), _) if name == "PUSHGATEWAY_URL" => env.push_url.to_string(),
             (Some(v), _) => v.to_string(),
             (None, Some("metadata.labels['batch.kubernetes.io/job-name']")) => env.job_name.to_string(),
             other => panic!("env {name}: unsupported source {other:?}"),
@@ -545,6 +549,8 @@ fn configmap_dir(docs: &[Value], dir: &Path, targets: &str) -> PathBuf {
 /// succeeds; bad targets exit 2, which the podFailurePolicy turns into a failed Job.
 #[test]
 fn kubernetes_indexed_job_and_merge_run_against_the_binary() {
+    let gateway = pushgateway();
+    let push_url = format!("http://127.0.0.1:{}", gateway.port);
     let docs = docs();
     let work = TempDir::new().unwrap();
     let redis = plain_redis(work.path());
@@ -560,7 +566,7 @@ fn kubernetes_indexed_job_and_merge_run_against_the_binary() {
     let job = job_spec(sweep).unwrap();
     let completions = job["completions"].as_u64().unwrap();
     let scan = containers(pod_spec(sweep).unwrap())[0];
-    let env = |i| PodEnv { volumes: &volumes, job_name: "redis-tls-sweep", index: Some(i) };
+    let env = |i| PodEnv { volumes: &volumes, job_name: "redis-tls-sweep", index: Some(i), push_url: &push_url };
     // All pods at once, as the Job runs them; whoever is still scanning after its journal appeared is
     // killed (node lost), and a replacement pod runs the same command line.
     let mut pods: Vec<(u64, Child)> = (0..completions)
@@ -591,13 +597,21 @@ fn kubernetes_indexed_job_and_merge_run_against_the_binary() {
 
     let merge_doc = doc(&docs, "Job", "redis-tls-sweep-merge");
     let merge = containers(pod_spec(merge_doc).unwrap())[0];
-    let menv = PodEnv { volumes: &volumes, job_name: "redis-tls-sweep-merge", index: None };
+    let menv = PodEnv { volumes: &volumes, job_name: "redis-tls-sweep-merge", index: None, push_url: &push_url };
     assert_eq!(run_container(merge, &menv), 0);
     let merged = run_dir.join("merged/report.json");
     let expected = [format!("127.0.0.1:{}", redis.port), format!("127.0.0.1:{slow}")];
     let mut expected = expected.to_vec();
     expected.sort();
     assert_eq!(endpoints_of(&merged), expected, "every open endpoint once");
+    // The merged sweep's metrics reached the Pushgateway, one group for the job.
+    let pushed = http_get(gateway.port, "/metrics");
+    assert!(
+        pushed
+            .lines()
+            .any(|l| l.starts_with("redis_tls_scan_endpoints_scanned{") && l.contains("job=\"redis_tls_scan\"")),
+        "{pushed}"
+    );
     assert_eq!(read_json(&merged)["summary"]["counts"]["scanned"], 3, "every endpoint scanned once overall");
     assert_eq!(run_container(merge, &menv), 0, "a retried merge pod succeeds");
     assert_eq!(endpoints_of(&merged), expected);
@@ -607,7 +621,10 @@ fn kubernetes_indexed_job_and_merge_run_against_the_binary() {
     let mut bad_volumes = BTreeMap::new();
     bad_volumes.insert("targets".to_string(), configmap_dir(&docs, &bad.path().join("targets"), "not a target!\n"));
     bad_volumes.insert("reports".to_string(), bad.path().to_path_buf());
-    let code = run_container(scan, &PodEnv { volumes: &bad_volumes, job_name: "redis-tls-sweep", index: Some(0) });
+    let code = run_container(
+        scan,
+        &PodEnv { volumes: &bad_volumes, job_name: "redis-tls-sweep", index: Some(0), push_url: &push_url },
+    );
     assert_eq!(code, 2);
     assert!(fail_job_codes(job, "scan").contains(&code));
 }
@@ -622,6 +639,8 @@ fn scan_run_name(c: &Value) -> String {
 /// the Job; diff.txt kept in the run). No shell, no date arithmetic.
 #[test]
 fn kubernetes_nightly_cronjobs_run_against_the_binary() {
+    let gateway = pushgateway();
+    let push_url = format!("http://127.0.0.1:{}", gateway.port);
     let docs = docs();
     let work = TempDir::new().unwrap();
     let first = plain_redis(work.path());
@@ -647,9 +666,17 @@ fn kubernetes_nightly_cronjobs_run_against_the_binary() {
             .insert("targets".to_string(), configmap_dir(&docs, &work.path().join(format!("targets-{n}")), &targets));
         volumes.insert("reports".to_string(), pvc.clone());
         for i in 0..completions {
-            assert_eq!(run_container(scan, &PodEnv { volumes: &volumes, job_name, index: Some(i) }), 0);
+            assert_eq!(
+                run_container(scan, &PodEnv { volumes: &volumes, job_name, index: Some(i), push_url: &push_url }),
+                0
+            );
         }
-        let menv = PodEnv { volumes: &volumes, job_name: "redis-tls-nightly-merge-29000180", index: None };
+        let menv = PodEnv {
+            volumes: &volumes,
+            job_name: "redis-tls-nightly-merge-29000180",
+            index: None,
+            push_url: &push_url,
+        };
         assert_eq!(run_container(merge_pod[0], &menv), 0, "merge");
         let diff = run_container(merge_pod[1], &menv);
         let run = pvc.join("nightly").join(job_name);

@@ -17,6 +17,7 @@ mod hostpass;
 mod hosts;
 mod html;
 mod legacy;
+mod outlets;
 mod redis;
 mod reports;
 mod resume;

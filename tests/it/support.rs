@@ -567,3 +567,28 @@ pub(crate) fn tarpit() -> (u16, mpsc::Receiver<()>) {
     });
     (port, rx)
 }
+
+/// A real `prometheus-pushgateway` (Debian's) on a free loopback port.
+pub(crate) fn pushgateway() -> Peer {
+    require("prometheus-pushgateway");
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("prometheus-pushgateway");
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        if let Some(child) = spawn_ready(cmd, "Listening on") {
+            return Peer::from_child(child, port);
+        }
+    }
+    panic!("could not start prometheus-pushgateway");
+}
+
+/// `GET path` on loopback; the whole answer.
+pub(crate) fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
