@@ -146,6 +146,16 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The endpoints the scanner could not probe for want of sockets, as a phrase for the reports' counts
+    /// (empty when none: the usual case).
+    pub fn shortage_phrase(&self) -> String {
+        if self.scanner_out_of_resources == 0 {
+            String::new()
+        } else {
+            format!(", {} not probed (the scanner ran out of sockets)", self.scanner_out_of_resources)
+        }
+    }
+
     /// Adds another tally.
     pub fn merge(&mut self, o: &Counts) {
         self.scanned += o.scanned;

@@ -128,8 +128,17 @@ fn write_named(path: &std::path::Path, text: &str) -> Result<Option<(String, Str
 /// The run's counts in one phrase (numbers only: safe in HTML and Markdown).
 fn counts_phrase(m: &crate::model::ScanMeta, c: &crate::model::Counts) -> String {
     format!(
-        "{} planned, {} scanned ({} open, {} closed, {} filtered, {} unreachable); Redis {}, plaintext {}, TLS {}",
-        m.endpoints_planned, c.scanned, c.open, c.closed, c.filtered, c.unreachable, c.redis, c.plaintext_redis, c.tls
+        "{} planned, {} scanned ({} open, {} closed, {} filtered, {} unreachable{}); Redis {}, plaintext {}, TLS {}",
+        m.endpoints_planned,
+        c.scanned,
+        c.open,
+        c.closed,
+        c.filtered,
+        c.unreachable,
+        c.shortage_phrase(),
+        c.redis,
+        c.plaintext_redis,
+        c.tls
     )
 }
 

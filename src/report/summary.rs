@@ -151,8 +151,12 @@ fn render(digest: &JournalDigest, seen: &Seen, dir: &Path, paint: Paint) -> Stri
     let _ = writeln!(out, "  started {}  finished {}", meta.started_at, meta.finished_at.as_deref().unwrap_or("-"));
     let _ = writeln!(
         out,
-        "  reachability: {} open, {} closed, {} filtered, {} unreachable",
-        c.open, c.closed, c.filtered, c.unreachable
+        "  reachability: {} open, {} closed, {} filtered, {} unreachable{}",
+        c.open,
+        c.closed,
+        c.filtered,
+        c.unreachable,
+        c.shortage_phrase()
     );
     let _ = writeln!(out, "  Redis: {} endpoint(s), {} in plaintext; TLS: {}", c.redis, c.plaintext_redis, c.tls);
     let by_sev: Vec<String> = Severity::DESCENDING
