@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+from tls_enum import make_pki  # the same CA and server certificate for 127.0.0.1
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCANNER = os.path.join(ROOT, "target", "release", "redis-tls-scan")
 PROCS = []
@@ -31,21 +33,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def run(cmd):
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
-def make_pki(d):
-    with open(f"{d}/ext.cnf", "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30", "-subj", "/CN=lab CA",
-         "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem"])
-    run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=lab",
-         "-keyout", f"{d}/srv.key", "-out", f"{d}/srv.csr"])
-    run(["openssl", "x509", "-req", "-in", f"{d}/srv.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
-         "-CAcreateserial", "-days", "30", "-sha256", "-extfile", f"{d}/ext.cnf", "-out", f"{d}/srv.pem"])
 
 
 def start(cmd, needle, stdin=None):

@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::model::{Finding, FindingId, HostFindingLine, TlsVersion};
 use crate::probe::hello::{DEFAULT_GROUPS, HelloSpec, Reply, client_hello, parse_reply};
-use crate::probe::{Budget, ReadEnd, connect, read_by, write_by};
+use crate::probe::{Budget, NoConnection, ReadEnd, connect, read_by, write_by};
 use crate::report::index::JournalIndex;
 
 /// What a port said to a ClientHello.
@@ -29,8 +29,8 @@ enum BusAnswer {
 async fn ask_tls(addr: SocketAddr, budget: &Budget) -> BusAnswer {
     let mut sock = match connect(addr, budget).await {
         Ok(sock) => sock,
-        Err(crate::model::Reachability::Open) => return BusAnswer::Other,
-        Err(_) => return BusAnswer::NotOpen,
+        Err(NoConnection::ResetOnAccept) => return BusAnswer::Other,
+        Err(NoConnection::Dead(_) | NoConnection::OutOfSockets) => return BusAnswer::NotOpen,
     };
     let hello = client_hello(&HelloSpec {
         version: TlsVersion::Tls12,

@@ -20,7 +20,7 @@ use crate::model::{EndpointRecord, Reachability};
 use crate::permute::{Permutation, Shard};
 use crate::probe::raw::{self, CipherScan};
 use crate::probe::tls::TlsSettings;
-use crate::probe::{Budget, Identity, connect, resp, tls};
+use crate::probe::{Budget, Identity, NoConnection, connect, resp, tls};
 
 /// What every endpoint probe needs; built once per scan and shared.
 #[derive(Debug, Clone)]
@@ -80,15 +80,15 @@ async fn probe_or_dead(ep: &Endpoint, ctx: &ProbeContext, full: bool) -> Probed 
     match connect(ep.addr, &budget).await {
         Ok(sock) => Probed::Record(Box::new(Box::pin(probe_open(ep, ctx, sock, budget, start)).await)),
         // Accepted, then reset before we could send: an open port whose answer is a reset.
-        Err(Reachability::Open) => {
+        Err(NoConnection::ResetOnAccept) => {
             let mut rec = closed_record(ep, ctx, Reachability::Open, 0);
             rec.plaintext = Some(resp::classify(&[], crate::probe::ReadEnd::Reset));
             rec.findings = assess(&rec, &ctx.rules);
             rec.duration_ms = elapsed_ms(start);
             Probed::Record(Box::new(rec))
         }
-        Err(r) if full => Probed::Record(Box::new(closed_record(ep, ctx, r, elapsed_ms(start)))),
-        Err(r) => Probed::Dead(r),
+        Err(e) if full => Probed::Record(Box::new(closed_record(ep, ctx, e.reachability(), elapsed_ms(start)))),
+        Err(e) => Probed::Dead(e.reachability()),
     }
 }
 

@@ -355,15 +355,35 @@ pub async fn write_by<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8], budge
     }
 }
 
-/// Opens a TCP connection within the budget, mapping failures to a [`Reachability`]; the socket comes
-/// from the scan's [`Sockets`] budget (waiting for one if none is free).
+/// Why a connect gave no connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoConnection {
+    /// The endpoint did not take it: `Closed` (refused), `Filtered` (timeout) or `Unreachable`.
+    Dead(Reachability),
+    /// The listener accepted and reset at once: an open port whose answer is a reset.
+    ResetOnAccept,
+    /// This machine had no socket to give (see [`connect_in`]): nothing is known of the target.
+    OutOfSockets,
+}
+
+impl NoConnection {
+    /// What the endpoint's record says of it.
+    pub fn reachability(self) -> Reachability {
+        match self {
+            Self::Dead(r) => r,
+            Self::ResetOnAccept => Reachability::Open,
+            Self::OutOfSockets => Reachability::ScannerOutOfResources,
+        }
+    }
+}
+
+/// Opens a TCP connection within the budget; the socket comes from the scan's [`Sockets`] budget
+/// (waiting for one if none is free).
 ///
 /// # Errors
-/// `Closed` when refused, `Filtered` on timeout, `Open` when the peer accepted the connection and reset
-/// it at once (a listener that drops clients: the port is open, its answer is a reset),
-/// `ScannerOutOfResources` when this machine had no socket to give (see [`connect_in`]), `Unreachable`
-/// for any other error.
-pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<Conn, Reachability> {
+/// [`NoConnection`]: refused, timed out or unreachable; reset right after the accept; or no socket on
+/// this machine.
+pub async fn connect(addr: SocketAddr, budget: &Budget) -> Result<Conn, NoConnection> {
     connect_in(addr, budget, None).await
 }
 
@@ -387,7 +407,7 @@ pub async fn connect_in(
     addr: SocketAddr,
     budget: &Budget,
     held: Option<OwnedSemaphorePermit>,
-) -> Result<Conn, Reachability> {
+) -> Result<Conn, NoConnection> {
     let permit = match held {
         Some(p) => Some(p),
         None => budget.slots(1).await.0,
@@ -408,7 +428,7 @@ pub async fn connect_in(
             Ok(Err(e)) if local_exhaustion(&e) => {
                 warn_exhausted(&e);
                 if patience.is_zero() {
-                    return Err(Reachability::ScannerOutOfResources);
+                    return Err(NoConnection::OutOfSockets);
                 }
                 let nap = pause.min(patience);
                 {
@@ -419,14 +439,14 @@ pub async fn connect_in(
                 pause = (pause * 2).min(Duration::from_secs(1));
                 continue;
             }
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Err(Reachability::Closed),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Err(NoConnection::Dead(Reachability::Closed)),
             // A refused SYN is ECONNREFUSED; a reset seen while or right after the connect completes means
             // the handshake finished and the listener dropped us.
             Ok(Err(e)) if matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) => {
-                Err(Reachability::Open)
+                Err(NoConnection::ResetOnAccept)
             }
-            Ok(Err(_)) => Err(Reachability::Unreachable),
-            Err(_) => Err(Reachability::Filtered),
+            Ok(Err(_)) => Err(NoConnection::Dead(Reachability::Unreachable)),
+            Err(_) => Err(NoConnection::Dead(Reachability::Filtered)),
         };
     }
 }

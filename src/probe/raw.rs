@@ -14,7 +14,7 @@ use super::hello::{
     parse_reply, version_of,
 };
 use super::suites::{self, bundles, weak_bundles};
-use super::{Budget, ReadEnd, connect, read_by, wire, write_by};
+use super::{Budget, NoConnection, ReadEnd, connect, read_by, wire, write_by};
 use crate::model::{Enumeration, HandshakeFailure, KeyExchange, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::escape_bytes;
 
@@ -99,13 +99,13 @@ impl Prober<'_> {
         self.out.connections += 1;
         let mut sock = match connect(self.addr, self.budget).await {
             Ok(sock) => sock,
-            Err(crate::model::Reachability::Open) => return Answer::Io(ReadEnd::Reset),
-            Err(crate::model::Reachability::ScannerOutOfResources) => {
+            Err(NoConnection::ResetOnAccept) => return Answer::Io(ReadEnd::Reset),
+            Err(NoConnection::OutOfSockets) => {
                 // No connection was made.
                 self.out.connections -= 1;
                 return Answer::NoSockets;
             }
-            Err(_) => return Answer::ConnectFailed,
+            Err(NoConnection::Dead(_)) => return Answer::ConnectFailed,
         };
         if let Err(end) = write_by(&mut sock, &bytes, self.budget).await {
             return Answer::Io(end);

@@ -311,21 +311,24 @@ impl JournalIndex {
         self.entry(address, port).is_some_and(|e| e.flags & OPEN != 0)
     }
 
-    /// The hosts with Redis endpoints, in address order: their plaintext Redis ports and TLS Redis ports.
+    /// The hosts with a TLS Redis endpoint, in address order: their plaintext Redis ports and TLS Redis
+    /// ports. Hosts with plaintext Redis alone are left out: they raise no host-level finding, and a
+    /// plaintext fleet then costs the host pass no memory.
     pub fn redis_hosts(&self) -> Vec<(IpAddr, Vec<u16>, Vec<u16>)> {
         let mut out: Vec<(IpAddr, Vec<u16>, Vec<u16>)> = Vec::new();
+        let mut host: Option<(IpAddr, Vec<u16>, Vec<u16>)> = None;
         for e in self.entries.iter().filter(|e| e.flags & (PLAINTEXT_REDIS | TLS_REDIS) != 0) {
-            if out.last().is_none_or(|h| h.0 != e.address) {
-                out.push((e.address, Vec::new(), Vec::new()));
+            if host.as_ref().is_some_and(|h| h.0 != e.address) {
+                out.extend(host.take().filter(|h| !h.2.is_empty()));
             }
-            if let Some(h) = out.last_mut() {
-                if e.flags & PLAINTEXT_REDIS != 0 {
-                    h.1.push(e.port);
-                } else {
-                    h.2.push(e.port);
-                }
+            let h = host.get_or_insert_with(|| (e.address, Vec::new(), Vec::new()));
+            if e.flags & PLAINTEXT_REDIS != 0 {
+                h.1.push(e.port);
+            } else {
+                h.2.push(e.port);
             }
         }
+        out.extend(host.filter(|h| !h.2.is_empty()));
         out
     }
 
@@ -413,14 +416,6 @@ fn flags(r: &EndpointRecord) -> u8 {
     f
 }
 
-/// Reads a whole small file (a test helper's view of a journal line count).
-#[cfg(test)]
-fn read_all(path: &Path) -> Vec<u8> {
-    let mut v = Vec::new();
-    let _ = open(path).map(|mut f| f.read_to_end(&mut v));
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,7 +456,7 @@ mod tests {
             text += &(serde_json::to_string(&line).unwrap() + "\n");
         }
         std::fs::write(&path, &text).unwrap();
-        assert!(read_all(&path).starts_with(b"{\"type\":\"scan\""));
+        assert!(std::fs::read(&path).unwrap().starts_with(b"{\"type\":\"scan\""));
         let index = JournalIndex::read(&path).unwrap();
         assert_eq!(index.len(), 2);
         let mut ports = Vec::new();

@@ -13,13 +13,12 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::TlsSettings;
 use super::session::{Session, Stop, TLS_READ_CAP};
 use crate::model::{
-    Alert, Enumeration, HandshakeFailure, Negotiated, PingResult, PingStatus, Reachability, TlsVersion, VersionProbe,
-    VersionStatus,
+    Alert, Enumeration, HandshakeFailure, Negotiated, PingResult, PingStatus, TlsVersion, VersionProbe, VersionStatus,
 };
 use crate::probe::danger::{RecordingResolver, RecordingVerifier};
 use crate::probe::suites::{self, suite_name};
 use crate::probe::wire::{self, group_name};
-use crate::probe::{Budget, ReadEnd, connect_in, resp};
+use crate::probe::{Budget, NoConnection, ReadEnd, connect_in, resp};
 use crate::text::escape_bytes;
 
 /// One handshake's outcome.
@@ -88,16 +87,16 @@ pub(super) async fn open<'a>(
     let sock = match connect_in(addr, budget, slot).await {
         Ok(s) => s,
         // This machine's limit, not the server's answer: the version stays untested.
-        Err(Reachability::ScannerOutOfResources) => {
+        Err(NoConnection::OutOfSockets) => {
             hs.probe.detail = Some(crate::probe::OUT_OF_SOCKETS.into());
             return Opened { hs, session: None, connections: 0 };
         }
-        Err(Reachability::Open) => {
+        Err(NoConnection::ResetOnAccept) => {
             hs.probe =
                 rejected(HandshakeFailure::Reset, None, Some("reset right after the connection was accepted".into()));
             return Opened { hs, session: None, connections: 1 };
         }
-        Err(r) => {
+        Err(NoConnection::Dead(r)) => {
             hs.probe = rejected(HandshakeFailure::ConnectFailed, None, Some(r.as_str().into()));
             return Opened { hs, session: None, connections: 1 };
         }
