@@ -299,4 +299,8 @@ pub struct DemoArgs {
     /// No summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,
+    /// The port every demo endpoint listens on (each on its own 127.0.0.N), when free; a busy one
+    /// falls back to a free port. Two runs with one port name the same endpoints, so `diff` compares them.
+    #[arg(long, value_name = "PORT", default_value_t = crate::demo::DEMO_PORT)]
+    pub port: u16,
 }

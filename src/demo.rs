@@ -66,15 +66,15 @@ async fn serve_resp<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, reply: Reply) {
     }
 }
 
-/// The port every demo endpoint listens on when it is free, so that two demo runs name the same
+/// The default port (`demo --port`) every demo endpoint listens on when it is free, so that two demo runs name the same
 /// endpoints (and `diff` of two runs shows no change); a free port is taken otherwise.
 pub const DEMO_PORT: u16 = 36379;
 
 /// Each demo endpoint gets its own loopback address (127.0.0.N), as separate servers would: one shared
 /// address would make the host-level pass see one host serving plaintext and TLS (mixed mode).
-async fn listen(host: u8) -> Result<TcpListener, SetupError> {
+async fn listen(host: u8, port: u16) -> Result<TcpListener, SetupError> {
     let ip = Ipv4Addr::new(127, 0, 0, host);
-    if let Ok(l) = TcpListener::bind((ip, DEMO_PORT)).await {
+    if let Ok(l) = TcpListener::bind((ip, port)).await {
         return Ok(l);
     }
     match TcpListener::bind((ip, 0)).await {
@@ -87,8 +87,8 @@ async fn listen(host: u8) -> Result<TcpListener, SetupError> {
 }
 
 /// A plaintext fake Redis.
-async fn plaintext(host: u8, reply: Reply) -> Result<SocketAddr, SetupError> {
-    let l = listen(host).await?;
+async fn plaintext(host: u8, port: u16, reply: Reply) -> Result<SocketAddr, SetupError> {
+    let l = listen(host, port).await?;
     let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
@@ -101,6 +101,7 @@ async fn plaintext(host: u8, reply: Reply) -> Result<SocketAddr, SetupError> {
 /// A TLS fake Redis (TLS 1.2 and 1.3), optionally requiring a client certificate from `client_ca`.
 async fn tls(
     host: u8,
+    port: u16,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     client_ca: Option<CertificateDer<'static>>,
@@ -123,7 +124,7 @@ async fn tls(
     };
     let config = builder.with_single_cert(chain, key).map_err(|e| bad(&e))?;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let l = listen(host).await?;
+    let l = listen(host, port).await?;
     let addr = l.local_addr().map_err(|e| SetupError::Invalid(e.to_string()))?;
     tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
@@ -157,23 +158,24 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
 
     let endpoints = vec![
         DemoEndpoint {
-            addr: plaintext(1, Reply::Pong).await?,
+            addr: plaintext(1, args.port, Reply::Pong).await?,
             description: "plaintext Redis, no password: anyone on the path reads and writes the data",
         },
         DemoEndpoint {
-            addr: plaintext(2, Reply::NoAuth).await?,
+            addr: plaintext(2, args.port, Reply::NoAuth).await?,
             description: "plaintext Redis with a password: the password itself crosses in clear",
         },
         DemoEndpoint {
-            addr: tls(3, vec![good.cert.clone()], good.key.clone_key(), None, Reply::NoAuth).await?,
+            addr: tls(3, args.port, vec![good.cert.clone()], good.key.clone_key(), None, Reply::NoAuth).await?,
             description: "TLS with a valid chain from the demo CA and a password, but no client certificate required",
         },
         DemoEndpoint {
-            addr: tls(4, vec![expired.cert.clone()], expired.key.clone_key(), None, Reply::Pong).await?,
+            addr: tls(4, args.port, vec![expired.cert.clone()], expired.key.clone_key(), None, Reply::Pong).await?,
             description: "TLS with an expired certificate and no password",
         },
         DemoEndpoint {
-            addr: tls(5, vec![good.cert.clone()], good.key.clone_key(), Some(ca.cert.clone()), Reply::Pong).await?,
+            addr: tls(5, args.port, vec![good.cert.clone()], good.key.clone_key(), Some(ca.cert.clone()), Reply::Pong)
+                .await?,
             description: "TLS requiring a client certificate (Redis' default tls-auth-clients yes)",
         },
     ];

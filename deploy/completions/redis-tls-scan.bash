@@ -101,7 +101,7 @@ _redis__tls__scan() {
             return 0
             ;;
         redis__subcmd__tls__subcmd__scan__subcmd__demo)
-            opts="-o -q -v -h --output --quiet --verbose --color --help"
+            opts="-o -q -v -h --output --quiet --port --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,6 +112,10 @@ _redis__tls__scan() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

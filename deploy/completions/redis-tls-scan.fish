@@ -81,6 +81,7 @@ complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -s v -l verbose -d 'More output on stderr: -v one line per finished endpoint (and info logs), -vv debug logs; RUST_LOG overrides the log level'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand demo" -s o -l output -d 'Output directory [default: reports/demo-<UTC timestamp>]' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand demo" -l port -d 'The port every demo endpoint listens on (each on its own 127.0.0.N), when free; a busy one falls back to a free port. Two runs with one port name the same endpoints, so `diff` compares them' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand demo" -l color -d 'Colour in the terminal summary: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always (also into pipes and files)'
 never\t'Never'"

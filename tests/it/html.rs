@@ -140,25 +140,27 @@ fn printed_pdf_holds_every_endpoint_evidence_and_fix() {
 }
 
 /// Two demo runs show the same endpoints, certificates and findings: `diff` finds nothing new, gone,
-/// rotated or worse (the demo's certificates are reproducible for the day, its ports fixed when free).
+/// rotated or worse (the demo's certificates are reproducible for the day, its port given by `--port`).
 #[test]
 fn two_demo_runs_compare_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = |name: &str| {
+    let demo = |name: &str, port: u16| {
         let out = dir.path().join(name);
         let _ = std::fs::remove_dir_all(&out);
-        let o =
-            Command::new(env!("CARGO_BIN_EXE_redis-tls-scan")).args(["demo", "-q", "-o"]).arg(&out).output().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
+            .args(["demo", "-q", "--port", &port.to_string(), "-o"])
+            .arg(&out)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let report = std::fs::read_to_string(out.join("report.json")).unwrap();
-        let fixed = format!("\"port\":{}", redis_tls_scan::demo::DEMO_PORT);
-        (out, report.matches(&fixed).count() == 5)
+        (out, report.matches(&format!("\"port\":{port}")).count() == 5)
     };
-    // Another test's demo may hold the fixed port for a moment: then this pair is not comparable.
-    for _ in 0..10 {
-        let ((a, fixed_a), (b, fixed_b)) = (demo("a"), demo("b"));
+    // A port free a moment ago may be taken by another test in between: then try another one.
+    for _ in 0..5 {
+        let port = free_port();
+        let ((a, fixed_a), (b, fixed_b)) = (demo("a", port), demo("b", port));
         if !(fixed_a && fixed_b) {
-            std::thread::sleep(std::time::Duration::from_millis(300));
             continue;
         }
         let o = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan")).arg("diff").arg(&a).arg(&b).output().unwrap();
@@ -169,5 +171,5 @@ fn two_demo_runs_compare_unchanged() {
         }
         return;
     }
-    panic!("port {} stayed busy", redis_tls_scan::demo::DEMO_PORT);
+    panic!("five free ports were each taken before two demo runs could use them");
 }
