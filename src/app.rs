@@ -13,6 +13,7 @@ use crate::config::{Setup, SetupError};
 use crate::model::{Counts, EndMark, JournalLine, JournaledEndpoint};
 use crate::progress::Progress;
 use crate::report::index::JournalIndex;
+use crate::report::stream::Stream;
 use crate::report::{self, Journal, JournalDigest};
 use crate::scan::Finished;
 
@@ -115,6 +116,8 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         b
     });
     let mut write_error = None;
+    // `--format jsonl|json` on stdout, buffered: flushed once per batch like the journal.
+    let mut stream = Stream::new(setup.format, std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()));
     let mut last_mark = std::time::Instant::now();
     let mut since_mark = 0u32;
     // Records are taken as they come, in batches of what is already waiting: one write and one flush per
@@ -144,6 +147,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
                             if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
                                 b.endpoint(&j.record, offset, len);
                             }
+                            stream.line(journal.last_line());
                         });
                     }
                     since_mark += 1;
@@ -163,6 +167,13 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
             continue;
         }
         result = result.and_then(|()| journal.flush());
+        if stream.live() {
+            stream.flush();
+            // The reader went away (`| head`): the scan stops as on a signal, the journal stays resumable.
+            if stream.closed() {
+                let _ = abort_tx.send(true);
+            }
+        }
         // A checkpoint every second or 1000 endpoints: what --resume starts from after a crash.
         if result.is_ok() && (since_mark >= 1000 || last_mark.elapsed() >= std::time::Duration::from_secs(1)) {
             result = journal.append(&JournalLine::Progress(tracker.mark()));
@@ -181,7 +192,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     }
     journal.append(&JournalLine::Progress(tracker.mark()))?;
     let counts = tracker.total();
-    let mut interrupted = !completed || *stop.borrow();
+    let mut interrupted = !completed || *stop.borrow() || stream.closed();
     // The first of the two reads: metadata, summary and where each record is; its hash is continued by
     // what the writer appends, so the final file is never read again to be hashed.
     let phase = std::time::Instant::now();
@@ -203,6 +214,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         let pass = crate::hosts::assess(&index, move || ctx.budget(), setup.concurrency, stop.clone()).await;
         for line in &pass.lines {
             journal.append(&JournalLine::HostFinding(line.clone()))?;
+            stream.line(journal.last_line());
         }
         index.add_host_findings(&pass.lines);
         interrupted = !pass.complete;
@@ -215,9 +227,14 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         dir: &setup.output,
         include_closed: setup.include_closed,
         prometheus: setup.prometheus.as_deref(),
+        run_files: setup.scratch.is_none(),
     };
     let rendered = report::finalize_index(&index, &sha, &build)?;
     tracing::debug!(ms = phase.elapsed().as_millis(), "reports written");
+    stream.finish(&index.digest, &setup.output);
+    if let Some(e) = stream.error() {
+        progress.println(&format!("warning: stdout: {e}; nothing more was written there"));
+    }
     Ok(Outcome { digest: index.digest, rendered, dir: setup.output, interrupted })
 }
 
@@ -227,7 +244,12 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
 /// # Errors
 /// When the journal cannot be read or a report cannot be written.
 pub fn rebuild(f: &crate::config::FinishedRun) -> Result<Outcome, SetupError> {
-    let build = report::Build { dir: &f.dir, include_closed: f.include_closed, prometheus: f.prometheus.as_deref() };
+    let build = report::Build {
+        dir: &f.dir,
+        include_closed: f.include_closed,
+        prometheus: f.prometheus.as_deref(),
+        run_files: true,
+    };
     let (digest, rendered) = report::finalize(&build)?;
     Ok(Outcome { digest, rendered, dir: f.dir.clone(), interrupted: false })
 }

@@ -75,6 +75,29 @@ impl Color {
     }
 }
 
+/// What `scan` writes on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// The human summary (the default).
+    #[default]
+    Text,
+    /// One JSON object per finished endpoint as it finishes (the journal's endpoint lines), the
+    /// host-level findings, then one summary object: for `jq` and pipelines.
+    Jsonl,
+    /// `report.json`, once the scan is done.
+    Json,
+}
+
+impl From<Format> for crate::report::stream::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Text => Self::Text,
+            Format::Jsonl => Self::Jsonl,
+            Format::Json => Self::Json,
+        }
+    }
+}
+
 /// Shells `completions` can write a script for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
@@ -212,9 +235,17 @@ pub struct ScanArgs {
     /// Scan only shard I of N (0-based), e.g. 3/8: with one seed, N shards are disjoint and cover all.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Output directory [default: reports/<UTC timestamp>].
+    /// Output directory [default: reports/<UTC timestamp>]; `none`: no run directory (see --no-output).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// No run directory: the results go only to stdout (--format) and --prometheus. Same as `-o none`.
+    /// Such a scan cannot be resumed.
+    #[arg(long, conflicts_with_all = ["output", "resume", "resume_existing"])]
+    pub no_output: bool,
+    /// What to write on stdout: text (the summary), jsonl (one line per endpoint as it finishes, then
+    /// a summary line), json (report.json at the end). Progress and messages stay on stderr.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT", ignore_case = true)]
+    pub format: Format,
     /// Endpoints probed at once (clamped to the open-file limit).
     #[arg(short, long, default_value_t = 256, value_name = "N")]
     pub concurrency: usize,
@@ -288,6 +319,13 @@ pub struct ScanArgs {
     /// line starts or continues.
     #[arg(long, requires = "output")]
     pub resume_existing: bool,
+}
+
+impl ScanArgs {
+    /// `--no-output` or `-o none`: no run directory is kept.
+    pub fn no_output(&self) -> bool {
+        self.no_output || self.output.as_deref().is_some_and(|o| o.as_os_str() == "none")
+    }
 }
 
 /// `demo` arguments.

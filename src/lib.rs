@@ -26,13 +26,14 @@
 //!        ▼
 //!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record, hashed as
 //!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint),
-//!        │ progress bar
+//!        │ progress bar, report::stream (--format jsonl: the same line bytes on stdout)
 //!        │ at the end: hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
 //!  report::finalize_index: one pass over the records in (address, port) order (each line read
 //!  once at its offset) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
 //!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
 //!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
+//!  `--format json` then copies report.json to stdout; `-o none` runs in a scratch directory.
 //! ```
 //!
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated

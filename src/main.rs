@@ -57,7 +57,8 @@ fn main() -> ExitCode {
                     (Some(dir), _) | (None, Some(dir)) => config::resume(dir, args.quiet).await,
                     (None, None) => config::build(&args, command_line).await,
                 } {
-                    Ok(setup) => {
+                    Ok(mut setup) => {
+                        setup.format = args.format.into();
                         let metrics = setup.prometheus.clone();
                         let exit = run(setup, color, verbose).await;
                         pushed(exit, push.as_ref(), &args.push_job, args.shard.as_deref(), metrics.as_deref())
@@ -213,10 +214,16 @@ async fn run(setup: Setup, color: Color, verbose: u8) -> Exit {
         progress.println(&format!("warning: {}", sanitize(w, usize::MAX)));
     }
     let (quiet, fail_on) = (setup.quiet, setup.fail_on);
+    let (format, kept) = (setup.format, setup.scratch.is_none());
     let stop = app::stop_on_signals();
     match app::execute(setup, stop, &progress).await {
         Ok(outcome) => {
-            report(&outcome, quiet, color);
+            if format == redis_tls_scan::report::stream::Format::Text {
+                report(&outcome, quiet, color);
+            } else if kept && !quiet {
+                // stdout is the stream's; where the reports went is a message.
+                eprintln!("Reports: {}", sanitize(&outcome.dir.display().to_string(), usize::MAX));
+            }
             outcome.exit_code(fail_on)
         }
         Err(e) => error(&e),

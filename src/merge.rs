@@ -165,7 +165,7 @@ pub fn merge(
     index.set_end(&end);
     let sha = journal.close(end)?.unwrap_or_default();
     let include_closed = crate::setup::resume::include_closed(&first.meta);
-    let build = report::Build { dir: out, include_closed, prometheus };
+    let build = report::Build { dir: out, include_closed, prometheus, run_files: true };
     let rendered = report::finalize_index(&index, &sha, &build)?;
     Ok((index.digest, rendered))
 }

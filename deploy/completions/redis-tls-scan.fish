@@ -43,7 +43,10 @@ complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l e
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l exclude-file -d 'Read exclusions from a file; repeatable' -r -F
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l seed -d 'Seed of the visiting order (a pseudo-random permutation); the same seed gives the same order. Default: random, recorded in the metadata' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l shard -d 'Scan only shard I of N (0-based), e.g. 3/8: with one seed, N shards are disjoint and cover all' -r
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -s o -l output -d 'Output directory [default: reports/<UTC timestamp>]' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -s o -l output -d 'Output directory [default: reports/<UTC timestamp>]; `none`: no run directory (see --no-output)' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l format -d 'What to write on stdout: text (the summary), jsonl (one line per endpoint as it finishes, then a summary line), json (report.json at the end). Progress and messages stay on stderr' -r -f -a "text\t'The human summary (the default)'
+jsonl\t'One JSON object per finished endpoint as it finishes (the journal\'s endpoint lines), the host-level findings, then one summary object: for `jq` and pipelines'
+json\t'`report.json`, once the scan is done'"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -s c -l concurrency -d 'Endpoints probed at once (clamped to the open-file limit)' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l rate -d 'New TCP connections per second, scan-wide (0: unlimited). The default is gentle on production networks; a full TLS audit costs 20-40 connections per TLS endpoint' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l host-concurrency -d 'Endpoints of one address probed at once' -r
@@ -75,6 +78,7 @@ complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l c
 always\t'Always (also into pipes and files)'
 never\t'Never'"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l allow-reserved -d 'Also scan special-purpose ranges (0.0.0.0/8, multicast, 240.0.0.0/4, documentation, link-local, ...), which are never scanned by default'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l no-output -d 'No run directory: the results go only to stdout (--format) and --prometheus. Same as `-o none`. Such a scan cannot be resumed'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l include-closed -d 'Also list closed, filtered and unreachable endpoints in the reports'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -s q -l quiet -d 'No progress bar and no summary on the terminal'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l resume-existing -d 'When the -o directory already holds this scan\'s journal, resume it instead of refusing to overwrite it; otherwise start it. For restarted Job pods and retried timers: the same command line starts or continues'

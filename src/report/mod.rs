@@ -12,6 +12,7 @@ pub mod index;
 pub mod json;
 pub mod prometheus;
 pub mod rundir;
+pub mod stream;
 pub mod summary;
 
 use std::collections::HashMap;
@@ -104,6 +105,9 @@ pub struct Journal {
     pos: u64,
     /// The SHA-256 of the whole file, continued from a read of what was already there.
     hash: Option<Sha256>,
+    /// The last line appended, newline included: one buffer reused for every line, and what a live
+    /// outlet (`--format jsonl`) copies without encoding the record again.
+    line: Vec<u8>,
 }
 
 impl Journal {
@@ -126,6 +130,7 @@ impl Journal {
             out: BufWriter::with_capacity(1 << 16, file),
             pos: 0,
             hash: Some(Sha256::new()),
+            line: Vec::new(),
         };
         let started = j.append(&JournalLine::Scan(Box::new(meta.clone()))).and_then(|()| j.sync());
         if let Err(e) = started {
@@ -152,7 +157,7 @@ impl Journal {
         file.set_len(keep_bytes).map_err(io_err(&path))?;
         drop(file);
         let file = OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW).open(&path).map_err(io_err(&path))?;
-        Ok(Self { path, out: BufWriter::with_capacity(1 << 16, file), pos: keep_bytes, hash: None })
+        Ok(Self { path, out: BufWriter::with_capacity(1 << 16, file), pos: keep_bytes, hash: None, line: Vec::new() })
     }
 
     /// Appends one line and flushes it to the OS.
@@ -179,16 +184,22 @@ impl Journal {
     /// # Errors
     /// On a write error.
     pub fn append_unflushed(&mut self, line: &JournalLine) -> Result<(u64, u32), ReportError> {
-        let path = self.path.clone();
-        let mut bytes = serde_json::to_vec(line).map_err(|e| io_err(&path)(e.into()))?;
+        let bytes = &mut self.line;
+        bytes.clear();
+        serde_json::to_writer(&mut *bytes, line).map_err(|e| io_err(&self.path)(e.into()))?;
         let at = (self.pos, u32::try_from(bytes.len()).unwrap_or(u32::MAX));
         bytes.push(b'\n');
         if let Some(h) = &mut self.hash {
-            h.update(&bytes);
+            h.update(bytes);
         }
-        self.out.write_all(&bytes).map_err(io_err(&path))?;
+        self.out.write_all(bytes).map_err(io_err(&self.path))?;
         self.pos += bytes.len() as u64;
         Ok(at)
+    }
+
+    /// The line the last append wrote, newline included.
+    pub fn last_line(&self) -> &[u8] {
+        &self.line
     }
 
     /// Hands what was appended to the OS.
@@ -449,6 +460,9 @@ pub struct Build<'a> {
     pub include_closed: bool,
     /// `--prometheus FILE`.
     pub prometheus: Option<&'a Path>,
+    /// Keep the run directory's reports. False with `--no-output`: `dir` is a scratch directory, and
+    /// only `report.json` (for `--format json`), `--prometheus` and the terminal text are made.
+    pub run_files: bool,
 }
 
 /// Writes every final report of a run from its journal index, in one pass over the records:
@@ -465,14 +479,15 @@ pub fn finalize_index(
 ) -> Result<summary::Rendered, ReportError> {
     let digest = &index.digest;
     let dir = build.dir;
-    let mut summary = summary::SummarySink::new(digest, dir);
-    let mut sinks: Vec<Box<dyn Sink>> = vec![
-        Box::new(json::ReportJson::new(&dir.join("report.json"), digest, build.include_closed)?),
-        Box::new(csv::EndpointsCsv::new(&dir.join("endpoints.csv"), build.include_closed)?),
-        Box::new(csv::FindingsCsv::new(&dir.join("findings.csv"))?),
-        Box::new(html::MarkdownSink::new(&dir.join("summary.md"), digest)),
-        Box::new(html::HtmlSink::new(&dir.join("report.html"), digest, journal_sha256)),
-    ];
+    let mut summary = summary::SummarySink::new(digest, build.run_files.then_some(dir));
+    let mut sinks: Vec<Box<dyn Sink>> =
+        vec![Box::new(json::ReportJson::new(&dir.join("report.json"), digest, build.include_closed)?)];
+    if build.run_files {
+        sinks.push(Box::new(csv::EndpointsCsv::new(&dir.join("endpoints.csv"), build.include_closed)?));
+        sinks.push(Box::new(csv::FindingsCsv::new(&dir.join("findings.csv"))?));
+        sinks.push(Box::new(html::MarkdownSink::new(&dir.join("summary.md"), digest)));
+        sinks.push(Box::new(html::HtmlSink::new(&dir.join("report.html"), digest, journal_sha256)));
+    }
     if let Some(p) = build.prometheus {
         sinks.push(Box::new(prometheus::PrometheusSink::new(p, digest)?));
     }
@@ -487,8 +502,11 @@ pub fn finalize_index(
             sums.insert(name, sha);
         }
     }
-    let ((name, sha), rendered) = summary.finish()?;
-    sums.insert(name, sha);
+    let (sum, rendered) = summary.finish()?;
+    if !build.run_files {
+        return Ok(rendered);
+    }
+    sums.extend(sum);
     let mut lines = String::new();
     for name in REPORT_FILES {
         if let Some(sha) = sums.get(name) {

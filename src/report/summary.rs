@@ -94,14 +94,15 @@ impl Seen {
 #[derive(Debug)]
 pub struct SummarySink {
     digest: JournalDigest,
-    dir: std::path::PathBuf,
+    /// The run directory: where `summary.txt` goes and what the text names (none with `--no-output`).
+    dir: Option<std::path::PathBuf>,
     seen: Seen,
 }
 
 impl SummarySink {
-    /// A summary of the run in `dir`.
-    pub fn new(digest: &JournalDigest, dir: &Path) -> Self {
-        Self { digest: digest.clone(), dir: dir.to_path_buf(), seen: Seen::default() }
+    /// A summary of the run in `dir` (`None`: no run directory is kept, the text only).
+    pub fn new(digest: &JournalDigest, dir: Option<&Path>) -> Self {
+        Self { digest: digest.clone(), dir: dir.map(Path::to_path_buf), seen: Seen::default() }
     }
 
     /// One endpoint.
@@ -109,23 +110,25 @@ impl SummarySink {
         self.seen.add(r);
     }
 
-    /// Writes `summary.txt`; returns its name and SHA-256, and the terminal text.
+    /// Writes `summary.txt` (with a run directory); returns its name and SHA-256, and the terminal text.
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn finish(self) -> Result<((String, String), Rendered), ReportError> {
+    pub fn finish(self) -> Result<(Option<(String, String)>, Rendered), ReportError> {
+        let dir = self.dir.as_deref();
         let rendered = Rendered {
-            plain: render(&self.digest, &self.seen, &self.dir, Paint(false)),
-            color: render(&self.digest, &self.seen, &self.dir, Paint(true)),
+            plain: render(&self.digest, &self.seen, dir, Paint(false)),
+            color: render(&self.digest, &self.seen, dir, Paint(true)),
         };
-        let sha = super::write_atomic(&self.dir.join("summary.txt"), |out| {
+        let Some(dir) = dir else { return Ok((None, rendered)) };
+        let sha = super::write_atomic(&dir.join("summary.txt"), |out| {
             std::io::Write::write_all(out, rendered.plain.as_bytes())
         })?;
-        Ok((("summary.txt".to_string(), sha), rendered))
+        Ok((Some(("summary.txt".to_string(), sha)), rendered))
     }
 }
 
-fn render(digest: &JournalDigest, seen: &Seen, dir: &Path, paint: Paint) -> String {
+fn render(digest: &JournalDigest, seen: &Seen, dir: Option<&Path>, paint: Paint) -> String {
     let meta = &digest.meta;
     let s = &digest.summary;
     let c = &s.counts;
@@ -202,9 +205,11 @@ fn render(digest: &JournalDigest, seen: &Seen, dir: &Path, paint: Paint) -> Stri
             let _ = writeln!(out, "  {:<26} {fix}", id.as_str());
         }
     }
-    let _ = writeln!(out);
     // The directory is local text (`-o`), escaped like remote text.
-    let _ = writeln!(out, "Reports: {}", sanitize(&dir.display().to_string(), usize::MAX));
+    if let Some(dir) = dir {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Reports: {}", sanitize(&dir.display().to_string(), usize::MAX));
+    }
     out
 }
 

@@ -124,6 +124,11 @@ pub struct Setup {
     /// The run directory's lock, when already taken (`--resume` takes it before reading the journal);
     /// otherwise [`crate::app::execute`] claims the directory before the first packet.
     pub lock: Option<Arc<crate::report::rundir::RunLock>>,
+    /// What goes to stdout (set by the caller; `--format`).
+    pub format: crate::report::stream::Format,
+    /// `--no-output`: the run directory is this private temporary directory, removed when the last
+    /// holder drops it (the journal is still the one place the reports are built from).
+    pub scratch: Option<Arc<tempfile::TempDir>>,
 }
 
 /// What a scan is made of, however it was asked for (the scan flags, `--resume`, `demo`): turned into a
@@ -266,6 +271,8 @@ impl Setup {
             order: parts.order,
             resume: None,
             lock: None,
+            format: crate::report::stream::Format::Text,
+            scratch: None,
         }
     }
 
@@ -287,6 +294,17 @@ impl Setup {
 /// Any [`SetupError`]; every bad target line is reported at once.
 pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, SetupError> {
     // A fresh scan's `-o` must be new or empty: refused before any name is resolved.
+    if args.no_output() {
+        // Created only now, after every check that needs no packet: a setup error leaves nothing behind.
+        let mut setup = from_args(args, command_line).await?;
+        let scratch = tempfile::Builder::new()
+            .prefix("redis-tls-scan-")
+            .tempdir()
+            .map_err(|e| SetupError::Invalid(format!("--no-output: cannot create a temporary directory: {e}")))?;
+        setup.output = scratch.path().join("run");
+        setup.scratch = Some(Arc::new(scratch));
+        return Ok(setup);
+    }
     if let Some(dir) = &args.output {
         crate::report::rundir::check_new(dir)?;
     }

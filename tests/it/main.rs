@@ -21,5 +21,6 @@ mod outlets;
 mod redis;
 mod reports;
 mod resume;
+mod stream;
 mod support;
 mod sweep;
