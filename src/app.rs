@@ -98,7 +98,8 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
             }
         }
     };
-    let (tx, mut rx) = mpsc::channel(1024);
+    // Batches of up to 32 records or 512 dead endpoints (scan::Outbox): a few thousand records at most.
+    let (tx, mut rx) = mpsc::channel(128);
     let (abort_tx, abort_rx) = watch::channel(false);
     // The scheduler stops on the user's signal, or when the writer cannot write.
     let mut stop_fwd = stop.clone();
@@ -122,10 +123,10 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     let mut since_mark = 0u32;
     // Records are taken as they come, in batches of what is already waiting: one write and one flush per
     // batch (not per record), and the progress bar's totals once per batch.
-    let mut batch = Vec::with_capacity(256);
+    let mut batch = Vec::with_capacity(16);
     while let Some(first) = rx.recv().await {
         batch.push(first);
-        while batch.len() < 256 {
+        while batch.len() < 16 {
             match rx.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
@@ -135,23 +136,25 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         let mut ticks = 0u64;
         for finished in batch.drain(..) {
             match finished {
-                Finished::Record(position, rec) => {
-                    tracker.done(position, Counts::of(&rec));
-                    progress.endpoint(&rec);
-                    if result.is_ok() && write_error.is_none() && rec.is_listed(setup.include_closed) {
-                        let line = JournalLine::Endpoint(Box::new(JournaledEndpoint {
-                            position: Some(position),
-                            record: *rec,
-                        }));
-                        result = journal.append_unflushed(&line).map(|(offset, len)| {
-                            if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
-                                b.endpoint(&j.record, offset, len);
-                            }
-                            stream.line(journal.last_line());
-                        });
+                Finished::Records(records) => {
+                    for (position, rec) in records {
+                        tracker.done(position, Counts::of(&rec));
+                        progress.endpoint(&rec);
+                        if result.is_ok() && write_error.is_none() && rec.is_listed(setup.include_closed) {
+                            let line = JournalLine::Endpoint(Box::new(JournaledEndpoint {
+                                position: Some(position),
+                                record: *rec,
+                            }));
+                            result = journal.append_unflushed(&line).map(|(offset, len)| {
+                                if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
+                                    b.endpoint(&j.record, offset, len);
+                                }
+                                stream.line(journal.last_line());
+                            });
+                        }
+                        since_mark += 1;
+                        ticks += 1;
                     }
-                    since_mark += 1;
-                    ticks += 1;
                 }
                 Finished::Dead(dead) => {
                     for (position, reachability) in &dead {
@@ -277,7 +280,7 @@ pub fn stop_on_signals() -> watch::Receiver<bool> {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(true);
-        // A second signal means "now": the journal is flushed per record, so nothing finished is lost.
+        // A second signal means "now": the journal is flushed per batch; what was in flight is rescanned by --resume.
         let _ = tokio::signal::ctrl_c().await;
         std::process::exit(i32::from(Exit::Interrupted.code()));
     });

@@ -22,15 +22,15 @@
 //!  │ cert::inspect         x509 facts, chain completeness, trust verdict (all reasons)│
 //!  │ finding::assess       contract finding ids with evidence                         │
 //!  └──────────────────────────────── model::EndpointRecord ───────────────────────────┘
-//!        │ bounded channel
+//!        │ bounded channel, batches of 32 records (or 50 ms) per scan thread
 //!        ▼
-//!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record, hashed as
+//!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per batch, hashed as
 //!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint),
 //!        │ progress bar, report::stream (--format jsonl: the same line bytes on stdout)
 //!        │ at the end: hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
-//!  report::finalize_index: one pass over the records in (address, port) order (each line read
-//!  once at its offset) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
+//!  report::finalize_index: one pass over the records in (address, port) order (each line read and
+//!  parsed once at its offset, on a second thread a batch ahead) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
 //!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
 //!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
 //!  `--format json` then copies report.json to stdout; `-o none` runs in a scratch directory.

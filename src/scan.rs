@@ -179,14 +179,40 @@ fn now_rfc3339() -> String {
 /// positions and outcomes are all the writer needs unless `--include-closed`).
 #[derive(Debug)]
 pub enum Finished {
-    /// One endpoint's full record.
-    Record(u64, Box<EndpointRecord>),
+    /// Full records of finished endpoints, with their positions.
+    Records(Vec<(u64, Box<EndpointRecord>)>),
     /// Endpoints refused, filtered or unreachable, by position.
     Dead(Vec<(u64, Reachability)>),
 }
 
 /// Dead endpoints batched before they cross to the writer's thread.
 const DEAD_BATCH: usize = 512;
+
+/// Records batched before they cross to the writer's thread: one wakeup of the writer per batch, not
+/// per endpoint (at 20,000 endpoints/s the wakeups cost more than journaling the records).
+const RECORD_BATCH: usize = 32;
+
+/// The longest a finished endpoint waits in a worker's batch before it goes to the writer anyway (the
+/// progress bar, `-v`, `--format jsonl` and the journal stay live on a slow sweep).
+const BATCH_AGE: Duration = Duration::from_millis(50);
+
+/// What a worker has finished and not yet handed to the writer.
+#[derive(Default)]
+struct Outbox {
+    records: Vec<(u64, Box<EndpointRecord>)>,
+    dead: Vec<(u64, Reachability)>,
+}
+
+impl Outbox {
+    /// Takes the full batches (or everything, with `all`), to send.
+    fn take(&mut self, all: bool) -> (Option<Finished>, Option<Finished>) {
+        let records = (self.records.len() >= RECORD_BATCH || (all && !self.records.is_empty()))
+            .then(|| Finished::Records(std::mem::take(&mut self.records)));
+        let dead = (self.dead.len() >= DEAD_BATCH || (all && !self.dead.is_empty()))
+            .then(|| Finished::Dead(std::mem::take(&mut self.dead)));
+        (records, dead)
+    }
+}
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
@@ -322,11 +348,17 @@ async fn worker(
     let sem = Arc::new(Semaphore::new(cap));
     let mut tasks = JoinSet::new();
     let mut exhausted = false;
-    let dead: Arc<std::sync::Mutex<Vec<(u64, Reachability)>>> = Arc::default();
+    let outbox: Arc<std::sync::Mutex<Outbox>> = Arc::default();
+    let mut tick = tokio::time::interval(BATCH_AGE);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let permit = tokio::select! {
             p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             Ok(_) = cancel.wait_for(|c| *c) => break,
+            _ = tick.tick() => {
+                flush(&outbox, &tx, true).await;
+                continue;
+            }
         };
         // Reap finished tasks so the set stays as small as the concurrency cap.
         while tasks.try_join_next().is_some() {}
@@ -341,7 +373,7 @@ async fn worker(
         }
         // The permutation maps a position of this shard's order to an endpoint index.
         let Some(ep) = shared.plan.get(shared.permutation.apply(shared.order.shard.position(k))) else { break };
-        let (ctx, tx, dead, full) = (shared.ctx.clone(), tx.clone(), dead.clone(), shared.include_closed);
+        let (ctx, tx, outbox, full) = (shared.ctx.clone(), tx.clone(), outbox.clone(), shared.include_closed);
         let host = shared.hosts.as_ref().map(|h| h.slot(ep.addr.ip()));
         tasks.spawn(async move {
             // Endpoints of one host wait for each other here, not in the dispatch loop.
@@ -352,25 +384,16 @@ async fn worker(
                 },
                 None => None,
             };
-            match probe_or_dead(&ep, &ctx, full).await {
-                Probed::Dead(reachability) => {
-                    let batch = match dead.lock() {
-                        Ok(mut d) => {
-                            d.push((position, reachability));
-                            (d.len() >= DEAD_BATCH).then(|| std::mem::take(&mut *d))
-                        }
-                        Err(_) => None,
-                    };
-                    if let Some(batch) = batch {
-                        let _ = tx.send(Finished::Dead(batch)).await;
-                    }
-                }
-                // Release the slot only once the writer has the record: a slow disk then slows the
-                // probes instead of piling finished records up in memory.
-                Probed::Record(rec) => {
-                    let _ = tx.send(Finished::Record(position, rec)).await;
+            let probed = probe_or_dead(&ep, &ctx, full).await;
+            if let Ok(mut o) = outbox.lock() {
+                match probed {
+                    Probed::Dead(reachability) => o.dead.push((position, reachability)),
+                    Probed::Record(rec) => o.records.push((position, rec)),
                 }
             }
+            // The task that fills a batch sends it, holding its slot until the writer has it: a slow disk
+            // then slows the probes instead of piling finished records up in memory.
+            flush(&outbox, &tx, false).await;
             drop(permit);
         });
     }
@@ -386,22 +409,26 @@ async fn worker(
                 Some(_) => continue,
             },
             Ok(_) = cancel.wait_for(|c| *c) => true,
+            _ = tick.tick() => {
+                flush(&outbox, &tx, true).await;
+                continue;
+            }
         };
         if cancelled {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
-            flush(&dead, &tx).await;
+            flush(&outbox, &tx, true).await;
             return false;
         }
     }
-    flush(&dead, &tx).await;
+    flush(&outbox, &tx, true).await;
     exhausted && !*cancel.borrow()
 }
 
-/// Sends what is left of a worker's dead-endpoint batch.
-async fn flush(dead: &std::sync::Mutex<Vec<(u64, Reachability)>>, tx: &mpsc::Sender<Finished>) {
-    let batch = dead.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
-    if !batch.is_empty() {
-        let _ = tx.send(Finished::Dead(batch)).await;
+/// Sends a worker's full batches to the writer (every batch, with `all`).
+async fn flush(outbox: &std::sync::Mutex<Outbox>, tx: &mpsc::Sender<Finished>, all: bool) {
+    let (records, dead) = outbox.lock().map(|mut o| o.take(all)).unwrap_or((None, None));
+    for batch in [records, dead].into_iter().flatten() {
+        let _ = tx.send(batch).await;
     }
 }

@@ -3,6 +3,7 @@
 //! Lists are joined with `;`. Every cell passes through [`csv_cell`], so no cell can start a spreadsheet
 //! formula. The column lists are the contract documented in `reports/README.md` (golden-tested).
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{AtomicFile, ReportError, Sink, io_err};
@@ -63,126 +64,251 @@ pub const ENDPOINT_COLUMNS: [&str; 46] = [
 pub const FINDING_COLUMNS: [&str; 8] =
     ["address", "port", "name", "id", "severity", "title", "evidence", "remediation"];
 
+/// Where a row's cells go: the CSV writer, or a `Vec<String>` (tests, golden rows). Cells arrive
+/// formula-safe already ([`Row`] sees to it).
+pub trait Cells {
+    /// One cell.
+    fn cell(&mut self, text: &str);
+}
+
+impl Cells for Vec<String> {
+    fn cell(&mut self, text: &str) {
+        self.push(text.to_string());
+    }
+}
+
+/// Writes cells formula-safe ([`csv_safe`]), numbers and lists through one reused buffer: a row costs
+/// no allocation per cell (a sweep's CSVs have millions of cells).
+struct Row<'a, C: Cells> {
+    out: &'a mut C,
+    scratch: String,
+}
+
+impl<'a, C: Cells> Row<'a, C> {
+    fn new(out: &'a mut C) -> Self {
+        Self { out, scratch: String::new() }
+    }
+
+    fn text(&mut self, s: &str) {
+        match needs_quote(s) {
+            false => self.out.cell(s),
+            true => self.out.cell(&csv_safe(s.to_string())),
+        }
+    }
+
+    fn opt(&mut self, s: Option<&str>) {
+        self.text(s.unwrap_or_default());
+    }
+
+    /// A cell built in the scratch buffer.
+    fn built(&mut self, build: impl FnOnce(&mut String)) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        build(&mut scratch);
+        self.text(&scratch);
+        self.scratch = scratch;
+    }
+
+    fn show(&mut self, v: impl std::fmt::Display) {
+        self.built(|b| {
+            let _ = write!(b, "{v}");
+        });
+    }
+
+    fn opt_show(&mut self, v: Option<impl std::fmt::Display>) {
+        match v {
+            Some(v) => self.show(v),
+            None => self.out.cell(""),
+        }
+    }
+
+    /// Items joined with `;`.
+    fn list<I: IntoIterator<Item = impl std::fmt::Display>>(&mut self, items: I) {
+        self.built(|b| {
+            for (i, item) in items.into_iter().enumerate() {
+                let _ = write!(b, "{}{item}", if i == 0 { "" } else { ";" });
+            }
+        });
+    }
+}
+
+/// Whether [`csv_safe`] would change the cell (rare: only then is it copied).
+fn needs_quote(s: &str) -> bool {
+    matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+}
+
 /// One `endpoints.csv` row.
 pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
-    let opt = |s: Option<String>| s.unwrap_or_default();
-    let ping_status = |p: &Option<PingResult>| opt(p.as_ref().map(|p| p.status.as_str().to_string()));
-    let ping_reply = |p: &Option<PingResult>| opt(p.as_ref().and_then(|p| p.reply.clone()));
+    let mut row = Vec::with_capacity(ENDPOINT_COLUMNS.len());
+    write_endpoint_row(r, &mut row);
+    row
+}
+
+/// One `endpoints.csv` row, cell by cell into `out`.
+pub fn write_endpoint_row(r: &EndpointRecord, out: &mut impl Cells) {
+    let mut w = Row::new(out);
     let tls = r.tls.as_ref();
-    // Within a TLS section, a version absent from the record was not tested.
-    let version =
-        |v: TlsVersion| opt(tls.map(|t| t.versions.get(&v).map_or_else(|| "not_tested".to_string(), version_cell)));
+    let negotiated = tls.and_then(|t| t.negotiated.as_ref());
     let cert = r.certificate.as_ref();
     let leaf = cert.map(|c| &c.leaf);
-    let b = |x: bool| x.to_string();
-    let row = vec![
-        r.address.to_string(),
-        r.port.to_string(),
-        opt(r.name.clone()),
-        r.reachability.as_str().to_string(),
-        ping_status(&r.plaintext),
-        ping_reply(&r.plaintext),
-        opt(tls.map(|t| b(t.speaks_tls))),
-        version(TlsVersion::Ssl3),
-        version(TlsVersion::Tls10),
-        version(TlsVersion::Tls11),
-        version(TlsVersion::Tls12),
-        version(TlsVersion::Tls13),
-        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.version.key().to_string())),
-        opt(tls.and_then(|t| t.negotiated.as_ref()).map(|n| n.cipher_suite.clone())),
-        opt(tls.and_then(|t| t.negotiated.as_ref()).and_then(|n| n.key_exchange_group.clone())),
-        opt(tls.map(|t| suites(t, |_| true))),
-        opt(tls.map(|t| suites(t, |c| c <= SuiteClass::Weak))),
-        opt(tls.and_then(|t| t.key_exchange.dh_bits).map(|b| b.to_string())),
-        opt(tls.map(|t| t.key_exchange.weak_groups_accepted.join(";"))),
-        opt(tls.map(|t| t.client_auth.as_str().to_string())),
-        opt(tls.map(|t| ping_status(&t.ping))),
-        opt(tls.map(|t| ping_reply(&t.ping))),
-        opt(tls.map(|t| ping_status(&t.ping_with_client_cert))),
-        opt(leaf.map(|l| l.subject.clone())),
-        opt(leaf.map(|l| l.issuer.clone())),
-        opt(leaf.map(|l| l.sans.join(";"))),
-        opt(leaf.map(|l| l.serial.clone())),
-        opt(leaf.map(|l| l.not_before.clone())),
-        opt(leaf.map(|l| l.not_after.clone())),
-        opt(leaf.and_then(|l| l.days_left).map(|d| d.to_string())),
-        opt(leaf.map(|l| l.key_type.clone())),
-        opt(leaf.and_then(|l| l.key_bits).map(|k| k.to_string())),
-        opt(leaf.map(|l| l.signature_algorithm.clone())),
-        opt(leaf.map(|l| l.sha256.clone())),
-        opt(leaf.map(|l| b(l.self_signed))),
-        opt(cert.map(|c| c.chain.iter().map(|s| s.subject.as_str()).collect::<Vec<_>>().join(";"))),
-        opt(cert.map(|c| b(c.chain_complete))),
-        opt(cert.map(|c| b(c.trust.trusted))),
-        opt(cert.map(|c| c.trust.reasons_text(";"))),
-        opt(cert.map(|c| b(c.hostname_match))),
-        r.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(";"),
-        opt(r.max_severity().map(|s| s.as_str().to_string())),
-        r.started_at.clone(),
-        r.duration_ms.to_string(),
-        r.connections.to_string(),
-        b(r.deadline_exceeded),
-    ];
-    row.into_iter().map(csv_safe).collect()
+    let (plain_status, plain_reply) = ping(&r.plaintext).unzip();
+    w.show(r.address);
+    w.show(r.port);
+    w.opt(r.name.as_deref());
+    w.text(r.reachability.as_str());
+    w.opt(plain_status);
+    w.opt(plain_reply.flatten());
+    w.opt_show(tls.map(|t| t.speaks_tls));
+    for v in [TlsVersion::Ssl3, TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12, TlsVersion::Tls13] {
+        // Within a TLS section, a version absent from the record was not tested.
+        match tls.map(|t| t.versions.get(&v)) {
+            None => w.text(""),
+            Some(None) => w.text("not_tested"),
+            Some(Some(p)) => w.built(|b| version_cell_into(p, b)),
+        }
+    }
+    w.opt(negotiated.map(|n| n.version.key()));
+    w.opt(negotiated.map(|n| n.cipher_suite.as_str()));
+    w.opt(negotiated.and_then(|n| n.key_exchange_group.as_deref()));
+    match tls {
+        Some(t) => {
+            w.list(suites(t, |_| true));
+            w.list(suites(t, |c| c <= SuiteClass::Weak));
+        }
+        None => (0..2).for_each(|_| w.text("")),
+    }
+    w.opt_show(tls.and_then(|t| t.key_exchange.dh_bits));
+    match tls {
+        Some(t) => w.list(&t.key_exchange.weak_groups_accepted),
+        None => w.text(""),
+    }
+    w.opt(tls.map(|t| t.client_auth.as_str()));
+    let (tls_status, tls_reply) = tls.and_then(|t| ping(&t.ping)).unzip();
+    // A TLS section without a PING result: empty cells, like an absent section.
+    w.opt(tls_status);
+    w.opt(tls_reply.flatten());
+    w.opt(tls.and_then(|t| ping(&t.ping_with_client_cert)).map(|(s, _)| s));
+    w.opt(leaf.map(|l| l.subject.as_str()));
+    w.opt(leaf.map(|l| l.issuer.as_str()));
+    match leaf {
+        Some(l) => w.list(&l.sans),
+        None => w.text(""),
+    }
+    w.opt(leaf.map(|l| l.serial.as_str()));
+    w.opt(leaf.map(|l| l.not_before.as_str()));
+    w.opt(leaf.map(|l| l.not_after.as_str()));
+    w.opt_show(leaf.and_then(|l| l.days_left));
+    w.opt(leaf.map(|l| l.key_type.as_str()));
+    w.opt_show(leaf.and_then(|l| l.key_bits));
+    w.opt(leaf.map(|l| l.signature_algorithm.as_str()));
+    w.opt(leaf.map(|l| l.sha256.as_str()));
+    w.opt_show(leaf.map(|l| l.self_signed));
+    match cert {
+        Some(c) => w.list(c.chain.iter().map(|s| s.subject.as_str())),
+        None => w.text(""),
+    }
+    w.opt_show(cert.map(|c| c.chain_complete));
+    w.opt_show(cert.map(|c| c.trust.trusted));
+    match cert {
+        Some(c) => w.list(c.trust.reasons.iter().map(|r| r.as_str())),
+        None => w.text(""),
+    }
+    w.opt_show(cert.map(|c| c.hostname_match));
+    w.list(r.findings.iter().map(|f| f.id.as_str()));
+    w.opt(r.max_severity().map(|s| s.as_str()));
+    w.text(&r.started_at);
+    w.show(r.duration_ms);
+    w.show(r.connections);
+    w.show(r.deadline_exceeded);
+}
+
+/// A PING result's status and reply.
+fn ping(p: &Option<PingResult>) -> Option<(&'static str, Option<&str>)> {
+    p.as_ref().map(|p| (p.status.as_str(), p.reply.as_deref()))
 }
 
 /// Accepted suites as `<version>:<name>`, filtered by class.
-fn suites(t: &TlsResult, keep: impl Fn(SuiteClass) -> bool) -> String {
-    t.versions
-        .iter()
-        .rev()
-        .flat_map(|(v, p)| {
-            p.cipher_suites.iter().filter(|s| keep(s.class)).map(move |s| format!("{}:{}", v.key(), s.name))
-        })
-        .collect::<Vec<_>>()
-        .join(";")
+fn suites(t: &TlsResult, keep: impl Fn(SuiteClass) -> bool) -> impl Iterator<Item = String> {
+    t.versions.iter().rev().flat_map(move |(v, p)| {
+        p.cipher_suites
+            .iter()
+            .filter(|s| keep(s.class))
+            .map(move |s| format!("{}:{}", v.key(), s.name))
+            .collect::<Vec<_>>()
+    })
 }
 
 /// `accepted`, `not_tested`, or `rejected:<failure>` (`rejected:alert:<name>` for an alert).
 pub fn version_cell(v: &VersionProbe) -> String {
-    match (v.status, &v.alert, v.failure) {
-        (VersionStatus::Rejected, Some(a), _) => format!("rejected:alert:{}", a.name),
-        (VersionStatus::Rejected, None, Some(f)) => format!("rejected:{}", f.as_str()),
-        (s, _, _) => s.as_str().to_string(),
-    }
+    let mut s = String::new();
+    version_cell_into(v, &mut s);
+    s
+}
+
+fn version_cell_into(v: &VersionProbe, out: &mut String) {
+    let _ = match (v.status, &v.alert, v.failure) {
+        (VersionStatus::Rejected, Some(a), _) => write!(out, "rejected:alert:{}", a.name),
+        (VersionStatus::Rejected, None, Some(f)) => write!(out, "rejected:{}", f.as_str()),
+        (s, _, _) => write!(out, "{}", s.as_str()),
+    };
 }
 
 /// `findings.csv` rows of one endpoint.
 pub fn finding_rows(r: &EndpointRecord) -> Vec<Vec<String>> {
-    r.findings
-        .iter()
-        .map(|f| {
-            [
-                r.address.to_string(),
-                r.port.to_string(),
-                r.name.clone().unwrap_or_default(),
-                f.id.as_str().to_string(),
-                f.severity.as_str().to_string(),
-                f.title().to_string(),
-                f.evidence.clone(),
-                f.remediation().to_string(),
-            ]
-            .into_iter()
-            .map(csv_safe)
-            .collect()
+    (0..r.findings.len())
+        .map(|i| {
+            let mut row = Vec::with_capacity(FINDING_COLUMNS.len());
+            write_finding_row(r, i, &mut row);
+            row
         })
         .collect()
+}
+
+/// Row `i` of `findings.csv` for this endpoint (its `i`-th finding), cell by cell into `out`.
+pub fn write_finding_row(r: &EndpointRecord, i: usize, out: &mut impl Cells) {
+    let Some(f) = r.findings.get(i) else { return };
+    let mut w = Row::new(out);
+    w.show(r.address);
+    w.show(r.port);
+    w.opt(r.name.as_deref());
+    w.text(f.id.as_str());
+    w.text(f.severity.as_str());
+    w.text(f.title());
+    w.text(&f.evidence);
+    w.text(f.remediation());
 }
 
 /// A CSV report streamed row by row.
 struct Rows {
     w: csv::Writer<AtomicFile>,
+    /// The first write error of the current row (cells cannot return one).
+    error: Option<csv::Error>,
+}
+
+impl Cells for Rows {
+    fn cell(&mut self, text: &str) {
+        if self.error.is_none()
+            && let Err(e) = self.w.write_field(text)
+        {
+            self.error = Some(e);
+        }
+    }
 }
 
 impl Rows {
     fn new(path: &Path, header: &[&str]) -> Result<Self, ReportError> {
-        let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
+        let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(AtomicFile::create(path)?);
         w.write_record(header).map_err(|e| io_err(path)(e.into()))?;
-        Ok(Self { w })
+        Ok(Self { w, error: None })
     }
 
-    fn row(&mut self, row: &[String]) -> Result<(), ReportError> {
-        self.w.write_record(row).map_err(|e| ReportError::Io { path: self.w.get_ref().name().into(), source: e.into() })
+    /// Ends the row that `cells` wrote.
+    fn end(&mut self) -> Result<(), ReportError> {
+        let ended = match self.error.take() {
+            Some(e) => Err(e),
+            None => self.w.write_record(None::<&[u8]>),
+        };
+        ended.map_err(|e| ReportError::Io { path: self.w.get_ref().name().into(), source: e.into() })
     }
 
     fn finish(self) -> Result<Option<(String, String)>, ReportError> {
@@ -210,7 +336,8 @@ impl EndpointsCsv {
 impl Sink for EndpointsCsv {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
         if r.is_listed(self.include_closed) {
-            self.rows.row(&endpoint_row(r))?;
+            write_endpoint_row(r, &mut self.rows);
+            self.rows.end()?;
         }
         Ok(())
     }
@@ -237,7 +364,10 @@ impl FindingsCsv {
 
 impl Sink for FindingsCsv {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
-        finding_rows(r).iter().try_for_each(|row| self.rows.row(row))
+        (0..r.findings.len()).try_for_each(|i| {
+            write_finding_row(r, i, &mut self.rows);
+            self.rows.end()
+        })
     }
 
     fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {

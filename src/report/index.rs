@@ -352,14 +352,46 @@ impl JournalIndex {
         mut f: impl FnMut(&EndpointRecord, Option<&[u8]>) -> Result<(), E>,
     ) -> Result<(), E> {
         let file = open(&self.path)?;
+        // Reading and parsing the lines is half of the work: it runs on a second thread, a batch ahead
+        // of the sinks (two batches in flight at most: memory stays flat).
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, ReportError>>(2);
+            scope.spawn(move || {
+                for chunk in self.entries.chunks(BATCH) {
+                    let batch = self.read_batch(&file, chunk);
+                    let failed = batch.is_err();
+                    // A closed channel: the sinks failed and stopped.
+                    if tx.send(batch).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for batch in rx {
+                let batch = batch?;
+                for (r, span) in batch.records.iter().zip(&batch.spans) {
+                    f(r, span.clone().and_then(|s| batch.bytes.get(s)))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Reads and parses the lines of `entries`, host findings merged in (most severe first).
+    fn read_batch(&self, file: &File, entries: &[Entry]) -> Result<Batch, ReportError> {
         // Lines of this schema, as this tool writes them, are passed on as they are (without their
         // `type` and `position`) for sinks that would write the same JSON again.
         let same_schema = self.digest.meta.schema_version == crate::model::SCHEMA_VERSION;
-        let mut buf = Vec::new();
-        for e in &self.entries {
-            buf.resize(e.len as usize, 0);
-            file.read_exact_at(&mut buf, e.offset).map_err(io_err(&self.path))?;
-            let mut r = from_line(&buf).map_err(|reason| ReportError::BadJournal {
+        let mut batch = Batch {
+            records: Vec::with_capacity(entries.len()),
+            bytes: Vec::new(),
+            spans: Vec::with_capacity(entries.len()),
+        };
+        for e in entries {
+            let start = batch.bytes.len();
+            batch.bytes.resize(start + e.len as usize, 0);
+            let line = batch.bytes.get_mut(start..).unwrap_or_default();
+            file.read_exact_at(line, e.offset).map_err(io_err(&self.path))?;
+            let mut r = from_line(line).map_err(|reason| ReportError::BadJournal {
                 path: self.path.clone(),
                 reason: format!("byte {}: {reason}", e.offset),
             })?;
@@ -368,11 +400,26 @@ impl JournalIndex {
                 r.findings.extend(extra.iter().cloned());
                 r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
             }
-            let raw = if same_schema && extra.is_none() { record_fields(&buf) } else { None };
-            f(&r, raw)?;
+            // Where the record's fields sit in `bytes`, when they can be copied as they are.
+            let span = (same_schema && extra.is_none())
+                .then(|| record_fields(line).map(|fields| start + (line.len() - fields.len())..start + line.len()))
+                .flatten();
+            batch.records.push(r);
+            batch.spans.push(span);
         }
-        Ok(())
+        Ok(batch)
     }
+}
+
+/// Records per batch between the reading thread and the sinks.
+const BATCH: usize = 512;
+
+/// Parsed records and the bytes of their lines.
+struct Batch {
+    records: Vec<EndpointRecord>,
+    bytes: Vec<u8>,
+    /// Per record: its fields' bytes in `bytes`, when sinks may copy them.
+    spans: Vec<Option<std::ops::Range<usize>>>,
 }
 
 /// The record's fields of an endpoint line written by this tool: what follows `{"type":"endpoint",` and
