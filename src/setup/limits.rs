@@ -11,6 +11,14 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 /// File descriptors kept free for stdio, the runtime, the journal, the lock and the reports.
 const FD_RESERVE: u64 = 64;
 
+/// The open-file limit below which no scan starts: stdio, the main runtime and its signal pipe, the
+/// journal, the run directory's lock (12 in all, measured), and the scan threads' runtimes (an epoll and
+/// an event descriptor each). Above it a probe that finds no descriptor left is the scanner's shortage
+/// (`scanner_out_of_resources`); below it not even the runtimes could start.
+pub fn min_open_files(scan_threads: u64) -> u64 {
+    12 + 2 * scan_threads
+}
+
 /// Refuses a zero timeout or one longer than a day.
 pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupError> {
     for (flag, d) in timeouts {
@@ -28,13 +36,24 @@ pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupE
 /// lock and the reports; the rest are sockets. An endpoint holds up to
 /// [`crate::probe::peak_sockets`] of them at once (5: the raw probe's five versions side by side; 2 with
 /// `--cipher-scan off`: the TLS 1.3 and 1.2 handshakes), so at most sockets / 5 endpoints are in flight.
+///
+/// # Errors
+/// Under [`min_open_files`]: a scan could not even open its runtimes and reports (a setup error, found
+/// before the first packet, not an interrupted scan).
 pub fn clamp_concurrency(
     wanted: usize,
     cipher_scan: crate::probe::raw::CipherScan,
     warnings: &mut Vec<String>,
-) -> (usize, Arc<crate::probe::Sockets>) {
+) -> Result<(usize, Arc<crate::probe::Sockets>), SetupError> {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(64) as u64;
+    let floor = min_open_files(threads);
+    if limit < floor {
+        return Err(SetupError::Invalid(format!(
+            "the open-file limit is {limit}: a scan needs at least {floor} (stdio, runtimes, journal, lock and \
+             sockets); raise it with ulimit -n"
+        )));
+    }
     let reserve = FD_RESERVE + 2 * threads.saturating_sub(8);
     let sockets = usize::try_from(limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
     let per_endpoint = crate::probe::peak_sockets(cipher_scan);
@@ -48,5 +67,5 @@ pub fn clamp_concurrency(
     } else {
         wanted
     };
-    (concurrency, crate::probe::Sockets::new(sockets))
+    Ok((concurrency, crate::probe::Sockets::new(sockets)))
 }

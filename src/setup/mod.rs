@@ -201,9 +201,12 @@ pub struct Parts {
 impl Setup {
     /// The one constructor: clamps the concurrency to the open-file budget (and builds the socket
     /// budget every probe shares), assembles the metadata and the probe context.
-    pub fn assemble(parts: Parts) -> Self {
+    ///
+    /// # Errors
+    /// When the open-file limit is too low for any scan.
+    pub fn assemble(parts: Parts) -> Result<Self, SetupError> {
         let mut warnings = parts.warnings;
-        let (concurrency, sockets) = clamp_concurrency(parts.concurrency, parts.cipher_scan, &mut warnings);
+        let (concurrency, sockets) = clamp_concurrency(parts.concurrency, parts.cipher_scan, &mut warnings)?;
         let started_at = crate::cert::rfc3339(crate::scan::unix_now());
         let output = parts.output.unwrap_or_else(|| default_output(parts.output_prefix, &started_at));
         let planned = parts.order.shard.len(parts.plan.len());
@@ -256,7 +259,7 @@ impl Setup {
             host_concurrency: parts.host_concurrency.max(1),
             sockets: Some(sockets),
         };
-        Self {
+        Ok(Self {
             plan: Arc::new(parts.plan),
             ctx: Arc::new(ctx),
             meta,
@@ -273,7 +276,7 @@ impl Setup {
             lock: None,
             format: crate::report::stream::Format::Text,
             scratch: None,
-        }
+        })
     }
 
     /// The sweep this setup asks for, for [`crate::scan::run`].
@@ -373,7 +376,7 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
             crate::text::sanitize(sni, 100)
         )));
     }
-    Ok(Setup::assemble(Parts {
+    Setup::assemble(Parts {
         plan,
         order,
         sharded: args.shard.is_some(),
@@ -404,7 +407,7 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         reserved_excluded: !args.allow_reserved,
         scanner_host: meta::scanner_host(),
         warnings,
-    }))
+    })
 }
 
 /// A [`SetupError::File`] for `path`.
