@@ -135,7 +135,7 @@ pub struct Diff {
     pub findings_worsened: Vec<FindingChange>,
     /// Leaf fingerprint changed.
     pub certificates_rotated: Vec<CertChange>,
-    /// Leaf expires within the newer scan's `warn_days`.
+    /// Leaf expires within the newer scan's `warn_days`, or has expired.
     pub certificates_expiring: Vec<CertChange>,
     /// Version verdicts that changed.
     pub version_drift: Vec<VersionChange>,
@@ -343,10 +343,13 @@ pub fn render(d: &Diff) -> String {
     );
     section(
         &mut out,
-        "Certificates expiring",
+        "Certificates expired or expiring",
         d.certificates_expiring
             .iter()
-            .map(|c| format!("{} {} days left (not after {})", c.endpoint, c.days_left.unwrap_or(0), c.not_after))
+            .map(|c| match c.days_left.unwrap_or(0) {
+                d if d < 0 => format!("{} expired {} days ago (not after {})", c.endpoint, -d, c.not_after),
+                d => format!("{} {d} days left (not after {})", c.endpoint, c.not_after),
+            })
             .collect(),
     );
     section(
