@@ -8,6 +8,7 @@ use redis_tls_scan::cli::{Cli, Color, Command};
 use redis_tls_scan::config::{self, FinishedRun, Setup, SetupError};
 use redis_tls_scan::demo;
 use redis_tls_scan::progress::Progress;
+use redis_tls_scan::report::stream::{Format, Stream};
 use redis_tls_scan::text::sanitize;
 
 fn main() -> ExitCode {
@@ -64,7 +65,7 @@ fn main() -> ExitCode {
                         pushed(exit, push.as_ref(), &args.push_job, args.shard.as_deref(), metrics.as_deref())
                     }
                     Err(SetupError::Finished(f)) => {
-                        let exit = finished(&f, args.quiet, color);
+                        let exit = finished(&f, args.format.into(), args.quiet, color);
                         pushed(exit, push.as_ref(), &args.push_job, args.shard.as_deref(), f.prometheus.as_deref())
                     }
                     Err(e) => error(&e),
@@ -218,7 +219,7 @@ async fn run(setup: Setup, color: Color, verbose: u8) -> Exit {
     let stop = app::stop_on_signals();
     match app::execute(setup, stop, &progress).await {
         Ok(outcome) => {
-            if format == redis_tls_scan::report::stream::Format::Text {
+            if format == Format::Text {
                 report(&outcome, quiet, color);
             } else if kept && !quiet {
                 // stdout is the stream's; where the reports went is a message.
@@ -242,14 +243,19 @@ fn report(outcome: &Outcome, quiet: bool, color: Color) {
 
 /// `--resume` of a run whose sweep had finished: its reports (and `--prometheus`) rebuilt from the
 /// journal, and the exit code the uninterrupted run would have given.
-fn finished(f: &FinishedRun, quiet: bool, color: Color) -> Exit {
+fn finished(f: &FinishedRun, format: Format, quiet: bool, color: Color) -> Exit {
     match app::rebuild(f) {
         Ok(outcome) => {
             eprintln!(
                 "{}: the sweep had finished; reports rebuilt from the journal",
                 sanitize(&f.dir.display().to_string(), usize::MAX)
             );
-            report(&outcome, quiet, color);
+            if format == Format::Text {
+                report(&outcome, quiet, color);
+            } else {
+                // Nothing was left to scan: the stream is its end (the summary line, or report.json).
+                Stream::new(format, std::io::stdout()).finish(&outcome.digest, &outcome.dir);
+            }
             outcome.exit_code(f.fail_on)
         }
         Err(e) => error(&e),

@@ -85,6 +85,13 @@ fn json_is_report_json_on_stdout() {
     assert_eq!(o.stdout, std::fs::read(out.join("report.json")).unwrap());
     assert!(stderr(&o).contains("Reports: "), "where the reports went is a message on stderr");
     check_sums(&out);
+    // A --resume of the finished run rebuilds the reports and streams the same report.json.
+    let o = bin().args(["scan", "--format", "json", "--resume"]).arg(&out).output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(o.stdout, std::fs::read(out.join("report.json")).unwrap());
+    let o = bin().args(["scan", "--format", "jsonl", "--resume"]).arg(&out).output().unwrap();
+    let last: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(last["type"], "summary");
 
     let o = bin().args(["scan", &target, "--format", "json", "--no-output", "-q"]).output().unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
