@@ -63,6 +63,7 @@ pub mod push;
 pub mod report;
 pub mod runs;
 pub mod scan;
+pub mod serve;
 pub mod setup;
 pub mod target_formats;
 pub mod targets;

@@ -51,12 +51,12 @@ pub const FAMILIES: &[(&str, &str)] = &[
 ];
 
 /// The help text of a family of [`FAMILIES`].
-fn help(name: &str) -> &'static str {
+pub(crate) fn help(name: &str) -> &'static str {
     FAMILIES.iter().find(|(n, _)| *n == name).map_or("", |(_, h)| h)
 }
 
 /// Escapes a label value (exposition format: backslash, double quote, line feed).
-fn label(v: &str) -> String {
+pub(crate) fn label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 

@@ -34,3 +34,188 @@ fn one_record_exposition_is_promtool_clean_with_every_chain_certificate_and_host
         assert!(seen.insert(line), "repeated line {line}\n{text}");
     }
 }
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Pki, RedisConf, TlsFiles, closed_port, http_body, http_raw, redis, serve, tarpit};
+
+/// `GET path` on the exporter; (status, body).
+fn get(port: u16, path: &str) -> (u16, String) {
+    let answer = http_raw(port, format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    let (status, body) = http_body(&answer);
+    (status, body.to_string())
+}
+
+/// The value of the one sample line starting with `series` (labels up to where `series` stops).
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find(|l| l.starts_with(series)).and_then(|l| l.rsplit_once(' ')).and_then(|(_, v)| v.parse().ok())
+}
+
+/// A module file trusting the test CA.
+fn modules_file(dir: &std::path::Path, pki: &Pki, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("modules.toml");
+    let text = format!(
+        "[modules.internal]\ncipher_scan = \"quick\"\nca_file = [\"{}\"]\ntimeout = \"20s\"\n{extra}",
+        pki.ca_file.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn tls_redis(dir: &std::path::Path, files: TlsFiles) -> crate::support::Peer {
+    redis(dir, RedisConf { tls: Some(files), ..Default::default() })
+}
+
+#[test]
+fn serve_probes_real_tls_redis_and_every_answer_passes_promtool() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = tls_redis(dir.path(), pki.server("srv", 20));
+    let config = modules_file(dir.path(), &pki, "");
+    let exporter = serve(&["--allow", "127.0.0.1/32", "--allow", "localhost", "--config", config.to_str().unwrap()]);
+
+    // The module trusting the private CA: a trusted chain, every certificate's expiry.
+    let (status, body) = get(exporter.port, &format!("/probe?target=127.0.0.1:{}&module=internal", server.port));
+    assert_eq!(status, 200, "{body}");
+    promtool_check(&body);
+    let ep = format!("{{address=\"127.0.0.1\",port=\"{}\"", server.port);
+    assert_eq!(value(&body, &format!("redis_tls_scan_probe_success{ep}}}")), Some(1.0), "{body}");
+    assert_eq!(value(&body, &format!("redis_tls_scan_cert_trusted{ep}}}")), Some(1.0), "{body}");
+    assert_eq!(value(&body, &format!("redis_tls_scan_tls_version_info{ep},version=\"TLS 1.3\"}}")), Some(1.0));
+    let chain = body.lines().filter(|l| l.starts_with("redis_tls_scan_cert_not_after_timestamp_seconds{")).count();
+    assert!(chain >= 1, "{body}");
+    // The quick depth: versions tested, suites not enumerated.
+    assert!(body.contains("version=\"TLS 1.0\"} 0"), "{body}");
+
+    // The default module (quick, system roots): the private CA is unknown there.
+    let (status, body) = get(exporter.port, &format!("/probe?target=127.0.0.1%3A{}", server.port));
+    assert_eq!(status, 200, "{body}");
+    promtool_check(&body);
+    assert_eq!(value(&body, &format!("redis_tls_scan_cert_trusted{ep}}}")), Some(0.0), "{body}");
+
+    // A name allowed by name: the name label; the same series otherwise.
+    let (status, body) = get(exporter.port, &format!("/probe?target=localhost:{}&module=internal", server.port));
+    assert_eq!(status, 200, "{body}");
+    promtool_check(&body);
+    assert!(body.contains(&format!("redis_tls_scan_probe_success{ep},name=\"localhost\"}} 1")), "{body}");
+
+    // A closed port is a result, not an error.
+    let (status, body) = get(exporter.port, &format!("/probe?target=127.0.0.1:{}", closed_port()));
+    assert_eq!(status, 200, "{body}");
+    promtool_check(&body);
+    assert!(body.contains("redis_tls_scan_probe_success{") && body.contains("} 0\n"), "{body}");
+
+    // The exporter's own metrics.
+    let (status, metrics) = get(exporter.port, "/metrics");
+    assert_eq!(status, 200);
+    promtool_check(&metrics);
+    assert_eq!(
+        value(&metrics, "redis_tls_scan_exporter_probes_total{module=\"internal\",result=\"success\"}"),
+        Some(2.0)
+    );
+    assert_eq!(value(&metrics, "redis_tls_scan_exporter_probes_total{module=\"quick\",result=\"failure\"}"), Some(1.0));
+    assert_eq!(value(&metrics, "redis_tls_scan_exporter_probe_duration_seconds_count{module=\"internal\"}"), Some(2.0));
+}
+
+#[test]
+fn a_target_outside_the_allow_list_is_refused_with_zero_connections() {
+    // A listener the exporter must never reach: 127.0.0.2 while only 127.0.0.1/32 is allowed.
+    let forbidden = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    forbidden.set_nonblocking(true).unwrap();
+    let port = forbidden.local_addr().unwrap().port();
+    let exporter = serve(&["--allow", "127.0.0.1/32"]);
+    for target in [
+        format!("127.0.0.2:{port}"),
+        format!("%5B%3A%3Affff%3A127.0.0.2%5D%3A{port}"),
+        format!("[::ffff:7f00:2]:{port}"),
+    ] {
+        let (status, body) = get(exporter.port, &format!("/probe?target={target}"));
+        assert_eq!(status, 400, "{target}: {body}");
+        assert!(body.contains("not in an --allow network"), "{body}");
+    }
+    // Hostile requests: refused, never probed.
+    for (path, want) in [
+        ("/probe", 400),
+        ("/probe?target=127.0.0.1:1&target=127.0.0.2:1", 400),
+        ("/probe?target=127.0.0.1:1&module=nope", 400),
+        ("/probe?target=127.0.0.1", 400),
+        ("/nothing", 404),
+    ] {
+        assert_eq!(get(exporter.port, path).0, want, "{path}");
+    }
+    let big = format!("GET /probe?target={} HTTP/1.1\r\n\r\n", "a".repeat(9000));
+    assert_eq!(http_body(&http_raw(exporter.port, big.as_bytes())).0, 400);
+    assert_eq!(http_body(&http_raw(exporter.port, b"DELETE / HTTP/1.1\r\n\r\n")).0, 405);
+    // Every answer is in: a connection the exporter made would be waiting in the accept queue.
+    match forbidden.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the forbidden listener saw a connection: {other:?}"),
+    }
+    let (_, metrics) = get(exporter.port, "/metrics");
+    promtool_check(&metrics);
+    assert_eq!(
+        value(&metrics, "redis_tls_scan_exporter_refused_total{reason=\"not_allowed\"}"),
+        Some(3.0),
+        "{metrics}"
+    );
+    assert_eq!(value(&metrics, "redis_tls_scan_exporter_refused_total{reason=\"unknown_module\"}"), Some(1.0));
+    assert_eq!(value(&metrics, "redis_tls_scan_exporter_probes_total{module=\"quick\",result=\"success\"}"), Some(0.0));
+}
+
+/// Polls `/metrics` until probes are in flight (deadline 10 s).
+fn wait_in_flight(port: u16, n: f64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while value(&get(port, "/metrics").1, "redis_tls_scan_exporter_requests_in_flight") != Some(n) {
+        assert!(Instant::now() < deadline, "no probe in flight");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn the_scrape_timeout_bounds_the_probe_and_the_cap_answers_503() {
+    let (pit, _held) = tarpit();
+    let exporter = serve(&["--allow", "127.0.0.1/32", "--max-concurrent", "1"]);
+    let port = exporter.port;
+    // A probe held by the tarpit for its whole deadline: the scrape's 2.5 s less the margin, not 30 s.
+    let slow = std::thread::spawn(move || {
+        let t = Instant::now();
+        let raw =
+            format!("GET /probe?target=127.0.0.1:{pit} HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: 2.5\r\n\r\n");
+        let answer = http_raw(port, raw.as_bytes());
+        (t.elapsed(), answer)
+    });
+    wait_in_flight(port, 1.0);
+    // The one slot is taken: the next probe waits a moment, then 503.
+    let (status, _) = get(port, &format!("/probe?target=127.0.0.1:{pit}"));
+    assert_eq!(status, 503);
+    let (took, answer) = slow.join().unwrap();
+    let (status, body) = http_body(&answer);
+    assert_eq!(status, 200, "{answer}");
+    promtool_check(body);
+    assert!(took < Duration::from_millis(3500), "{took:?}");
+    assert!(body.contains("redis_tls_scan_probe_success{") && body.contains("} 0\n"), "{body}");
+    let (_, metrics) = get(port, "/metrics");
+    assert_eq!(value(&metrics, "redis_tls_scan_exporter_refused_total{reason=\"busy\"}"), Some(1.0));
+}
+
+#[test]
+fn sigterm_finishes_the_probe_in_flight_then_exits_0() {
+    let (pit, _held) = tarpit();
+    let mut exporter = serve(&["--allow", "127.0.0.1/32"]);
+    let port = exporter.port;
+    let probe = std::thread::spawn(move || {
+        let raw =
+            format!("GET /probe?target=127.0.0.1:{pit} HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: 2\r\n\r\n");
+        http_raw(port, raw.as_bytes())
+    });
+    wait_in_flight(port, 1.0);
+    let pid = exporter.pid().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // The probe in flight is answered...
+    let answer = probe.join().unwrap();
+    assert_eq!(http_body(&answer).0, 200, "{answer}");
+    // ...and the exporter exits 0, no longer listening.
+    let status = exporter.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
