@@ -219,3 +219,195 @@ fn sigterm_finishes_the_probe_in_flight_then_exits_0() {
     assert_eq!(status.code(), Some(0));
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+/// deploy/prometheus/, the shipped files.
+fn shipped() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus")
+}
+
+/// Runs promtool with `args` in `dir`; panics with its output on failure.
+fn promtool(dir: &std::path::Path, args: &[&str]) {
+    crate::support::require("promtool");
+    let o = std::process::Command::new("promtool").args(args).current_dir(dir).output().unwrap();
+    assert!(
+        o.status.success(),
+        "promtool {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn shipped_scrape_config_and_alert_rules_pass_promtool_and_their_unit_tests() {
+    let dir = shipped();
+    promtool(&dir, &["check", "config", "prometheus.yml"]);
+    promtool(&dir, &["check", "rules", "alerts.yml"]);
+    let mut tests: Vec<_> = std::fs::read_dir(dir.join("tests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    tests.sort();
+    assert!(!tests.is_empty());
+    for t in &tests {
+        promtool(&dir, &["test", "rules", t.to_str().unwrap()]);
+    }
+    // Every alert of the file has a unit test.
+    let rules = std::fs::read_to_string(dir.join("alerts.yml")).unwrap();
+    let tested: String = tests.iter().map(|t| std::fs::read_to_string(t).unwrap()).collect();
+    for name in rules.lines().filter_map(|l| l.trim().strip_prefix("- alert: ")) {
+        assert!(tested.contains(&format!("alertname: {name}")), "alert {name} has no promtool test");
+    }
+    // The example module file is what serve --config reads.
+    let sockets = redis_tls_scan::probe::Sockets::new(16);
+    let modules = redis_tls_scan::serve::modules::load(Some(&dir.join("modules.example.toml")), &sockets).unwrap();
+    assert_eq!(modules.keys().collect::<Vec<_>>(), ["audit", "full", "internal", "quick"]);
+}
+
+/// Percent-encodes a PromQL query for a URL.
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Instant query through Prometheus's HTTP API: the result vector.
+fn query(port: u16, q: &str) -> Vec<serde_json::Value> {
+    let answer = crate::support::http_get(port, &format!("/api/v1/query?query={}", encode(q)));
+    let (_, body) = http_body(&answer);
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// The one sample value of `q` once it has one (polled, deadline 60 s).
+fn eventually(port: u16, q: &str) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = query(port, q);
+        if let Some(v) = r.first().and_then(|s| s["value"][1].as_str()).and_then(|v| v.parse().ok()) {
+            assert_eq!(r.len(), 1, "{q}: {r:?}");
+            return v;
+        }
+        assert!(Instant::now() < deadline, "no sample for {q}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_serve_and_the_textfile_with_the_shipped_config() {
+    crate::support::require("prometheus");
+    crate::support::require("prometheus-node-exporter");
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let tls = tls_redis(dir.path(), pki.server("srv", 20));
+    let plain = redis(dir.path(), RedisConf { plaintext: true, ..Default::default() });
+    let config = modules_file(dir.path(), &pki, "");
+    let exporter = serve(&["--allow", "127.0.0.1/32", "--config", config.to_str().unwrap()]);
+
+    // A sweep's textfile, read by a real node_exporter.
+    let textfiles = dir.path().join("textfile");
+    std::fs::create_dir(&textfiles).unwrap();
+    let prom = textfiles.join("redis_tls_scan.prom");
+    let o = crate::support::run(&[
+        "scan",
+        &format!("127.0.0.1:{}", plain.port),
+        "-q",
+        "-o",
+        dir.path().join("out").to_str().unwrap(),
+        "--prometheus",
+        prom.to_str().unwrap(),
+    ]);
+    assert_eq!(crate::support::code(&o), 0, "{}", crate::support::stderr(&o));
+    let node = (0..5)
+        .find_map(|_| {
+            let port = crate::support::free_port();
+            let mut cmd = std::process::Command::new("prometheus-node-exporter");
+            cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--collector.disable-defaults")
+                .arg("--collector.textfile")
+                .arg(format!("--collector.textfile.directory={}", textfiles.display()));
+            crate::support::spawn_ready(cmd, "Listening on").map(|c| crate::support::Peer::from_child(c, port))
+        })
+        .expect("node_exporter");
+
+    // The shipped config, rewritten only for ports, targets, module and intervals.
+    let shipped_dir = shipped();
+    let text = std::fs::read_to_string(shipped_dir.join("prometheus.yml")).unwrap();
+    let text = text
+        .replace("scrape_interval: 1m", "scrape_interval: 2s")
+        .replace("scrape_timeout: 30s", "scrape_timeout: 2s")
+        .replace("evaluation_interval: 1m", "evaluation_interval: 1s")
+        .replace("module: [quick]", "module: [internal]")
+        .replace("redis-a.example.internal:6380", &format!("127.0.0.1:{}", tls.port))
+        .replace("10.20.0.12:6380", &format!("127.0.0.1:{}", plain.port))
+        .replace("127.0.0.1:9739", &format!("127.0.0.1:{}", exporter.port))
+        .replace("127.0.0.1:9100", &format!("127.0.0.1:{}", node.port));
+    let work = dir.path().join("prometheus");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::write(work.join("prometheus.yml"), text).unwrap();
+    std::fs::copy(shipped_dir.join("alerts.yml"), work.join("alerts.yml")).unwrap();
+    let prometheus = (0..5)
+        .find_map(|_| {
+            let port = crate::support::free_port();
+            let mut cmd = std::process::Command::new("prometheus");
+            cmd.arg(format!("--config.file={}", work.join("prometheus.yml").display()))
+                .arg(format!("--storage.tsdb.path={}", work.join("data").display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+            crate::support::spawn_ready(cmd, "Server is ready to receive web requests")
+                .map(|c| crate::support::Peer::from_child(c, port))
+        })
+        .expect("prometheus");
+    let p = prometheus.port;
+
+    // Through the exporter: one target per Redis endpoint, labelled by instance.
+    let (t, u) = (format!("127.0.0.1:{}", tls.port), format!("127.0.0.1:{}", plain.port));
+    assert_eq!(eventually(p, &format!("up{{job=\"redis_tls\",instance=\"{t}\"}}")), 1.0);
+    assert_eq!(eventually(p, &format!("redis_tls_scan_probe_success{{job=\"redis_tls\",instance=\"{t}\"}}")), 1.0);
+    assert_eq!(eventually(p, &format!("redis_tls_scan_cert_trusted{{job=\"redis_tls\",instance=\"{t}\"}}")), 1.0);
+    let expiry = eventually(
+        p,
+        &format!(
+            "redis_tls_scan_cert_not_after_timestamp_seconds{{job=\"redis_tls\",instance=\"{t}\",position=\"0\",cn=\"srv\"}} - time()"
+        ),
+    );
+    assert!((19.0 * 86400.0..=20.0 * 86400.0).contains(&expiry), "{expiry}");
+    assert_eq!(
+        eventually(
+            p,
+            &format!("redis_tls_scan_tls_version_info{{job=\"redis_tls\",instance=\"{t}\",version=\"TLS 1.3\"}}")
+        ),
+        1.0
+    );
+    assert_eq!(eventually(p, &format!("redis_tls_scan_plaintext_enabled{{job=\"redis_tls\",instance=\"{u}\"}}")), 1.0);
+    // The exporter's own metrics.
+    assert!(
+        eventually(
+            p,
+            "sum(redis_tls_scan_exporter_probes_total{job=\"redis_tls_exporter\",module=\"internal\",result=\"success\"})"
+        ) >= 1.0
+    );
+    // The textfile through node_exporter: the same series.
+    assert_eq!(
+        eventually(
+            p,
+            &format!("redis_tls_scan_plaintext_enabled{{job=\"node\",address=\"127.0.0.1\",port=\"{}\"}}", plain.port)
+        ),
+        1.0
+    );
+    // The passwordless plaintext Redis fires through the exporter and through the textfile (the TLS one
+    // requires a client certificate), and the 20-day certificate its 30-day alert. Rules run as the
+    // scrapes come in: polled until both sources are there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let firing = |name: &str| format!("count(ALERTS{{alertname=\"{name}\",alertstate=\"firing\"}})");
+    while eventually(p, &firing("RedisUnauthenticated")) != 2.0 {
+        assert!(Instant::now() < deadline, "{:?}", query(p, "ALERTS"));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(eventually(p, &firing("RedisTLSCertificateExpiringIn30Days")), 1.0, "{:?}", query(p, "ALERTS"));
+}
