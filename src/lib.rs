@@ -33,6 +33,11 @@
 //!  once at its offset) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
 //!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
 //!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
+//!
+//!  serve (the exporter): GET /probe?target=&module= ──serve::http (capped head)──serve::allow (before
+//!  any packet)──a probe slot──► scan::probe_endpoint (the module's ProbeContext, deadline = the scrape's
+//!  timeout) ──► report::prometheus::exposition (the textfile's series for one record); GET /metrics:
+//!  serve::metrics.
 //! ```
 //!
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated
@@ -40,7 +45,7 @@
 //! [`probe::wire`], the socket budget in [`probe::Sockets`]) · [`cert`] certificate facts and trust · [`finding`]
 //! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
-//! [`runs`] run directories for scheduled jobs · [`target_formats`] nmap/masscan/URI target input.
+//! [`runs`] run directories for scheduled jobs · [`serve`] the Prometheus exporter · [`push`] Pushgateway · [`target_formats`] nmap/masscan/URI target input.
 
 pub mod app;
 pub mod cert;
