@@ -167,6 +167,8 @@ fn debian_package_installs_and_runs() {
         "./lib/systemd/system/redis-tls-scan-sweep.service",
         "./lib/systemd/system/redis-tls-scan-sweep.timer",
         "./usr/share/doc/redis-tls-scan/README.md",
+        "./usr/share/doc/redis-tls-scan/examples/prometheus/alerts.yml",
+        "./usr/share/doc/redis-tls-scan/examples/prometheus/modules.example.toml",
     ] {
         assert!(listing.lines().any(|l| l.ends_with(f)), "{f} not in the package:\n{listing}");
     }
