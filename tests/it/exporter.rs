@@ -285,16 +285,18 @@ fn query(port: u16, q: &str) -> Vec<serde_json::Value> {
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
-/// The one sample value of `q` once it has one (polled, deadline 60 s).
-fn eventually(port: u16, q: &str) -> f64 {
+/// The one sample value of `q` once it satisfies `want` (polled, deadline 60 s: scrapes and rule
+/// evaluations come in at their own pace).
+fn eventually(port: u16, q: &str, want: impl Fn(f64) -> bool) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let r = query(port, q);
-        if let Some(v) = r.first().and_then(|s| s["value"][1].as_str()).and_then(|v| v.parse().ok()) {
+        let v = r.first().and_then(|s| s["value"][1].as_str()).and_then(|v| v.parse::<f64>().ok());
+        if let Some(v) = v.filter(|v| want(*v)) {
             assert_eq!(r.len(), 1, "{q}: {r:?}");
             return v;
         }
-        assert!(Instant::now() < deadline, "no sample for {q}");
+        assert!(Instant::now() < deadline, "{q}: {r:?}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -367,47 +369,85 @@ fn a_real_prometheus_scrapes_serve_and_the_textfile_with_the_shipped_config() {
 
     // Through the exporter: one target per Redis endpoint, labelled by instance.
     let (t, u) = (format!("127.0.0.1:{}", tls.port), format!("127.0.0.1:{}", plain.port));
-    assert_eq!(eventually(p, &format!("up{{job=\"redis_tls\",instance=\"{t}\"}}")), 1.0);
-    assert_eq!(eventually(p, &format!("redis_tls_scan_probe_success{{job=\"redis_tls\",instance=\"{t}\"}}")), 1.0);
-    assert_eq!(eventually(p, &format!("redis_tls_scan_cert_trusted{{job=\"redis_tls\",instance=\"{t}\"}}")), 1.0);
+    eventually(p, &format!("up{{job=\"redis_tls\",instance=\"{t}\"}}"), |v| v == 1.0);
+    eventually(p, &format!("redis_tls_scan_probe_success{{job=\"redis_tls\",instance=\"{t}\"}}"), |v| v == 1.0);
+    eventually(p, &format!("redis_tls_scan_cert_trusted{{job=\"redis_tls\",instance=\"{t}\"}}"), |v| v == 1.0);
     let expiry = eventually(
         p,
         &format!(
             "redis_tls_scan_cert_not_after_timestamp_seconds{{job=\"redis_tls\",instance=\"{t}\",position=\"0\",cn=\"srv\"}} - time()"
         ),
+        |_| true,
     );
     assert!((19.0 * 86400.0..=20.0 * 86400.0).contains(&expiry), "{expiry}");
-    assert_eq!(
-        eventually(
-            p,
-            &format!("redis_tls_scan_tls_version_info{{job=\"redis_tls\",instance=\"{t}\",version=\"TLS 1.3\"}}")
-        ),
-        1.0
+    eventually(
+        p,
+        &format!("redis_tls_scan_tls_version_info{{job=\"redis_tls\",instance=\"{t}\",version=\"TLS 1.3\"}}"),
+        |v| v == 1.0,
     );
-    assert_eq!(eventually(p, &format!("redis_tls_scan_plaintext_enabled{{job=\"redis_tls\",instance=\"{u}\"}}")), 1.0);
+    eventually(p, &format!("redis_tls_scan_plaintext_enabled{{job=\"redis_tls\",instance=\"{u}\"}}"), |v| v == 1.0);
     // The exporter's own metrics.
-    assert!(
-        eventually(
-            p,
-            "sum(redis_tls_scan_exporter_probes_total{job=\"redis_tls_exporter\",module=\"internal\",result=\"success\"})"
-        ) >= 1.0
+    eventually(
+        p,
+        "sum(redis_tls_scan_exporter_probes_total{job=\"redis_tls_exporter\",module=\"internal\",result=\"success\"})",
+        |v| v >= 1.0,
     );
     // The textfile through node_exporter: the same series.
-    assert_eq!(
-        eventually(
-            p,
-            &format!("redis_tls_scan_plaintext_enabled{{job=\"node\",address=\"127.0.0.1\",port=\"{}\"}}", plain.port)
-        ),
-        1.0
+    eventually(
+        p,
+        &format!("redis_tls_scan_plaintext_enabled{{job=\"node\",address=\"127.0.0.1\",port=\"{}\"}}", plain.port),
+        |v| v == 1.0,
     );
     // The passwordless plaintext Redis fires through the exporter and through the textfile (the TLS one
-    // requires a client certificate), and the 20-day certificate its 30-day alert. Rules run as the
-    // scrapes come in: polled until both sources are there.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // requires a client certificate), and the 20-day certificate its 30-day alert.
     let firing = |name: &str| format!("count(ALERTS{{alertname=\"{name}\",alertstate=\"firing\"}})");
-    while eventually(p, &firing("RedisUnauthenticated")) != 2.0 {
-        assert!(Instant::now() < deadline, "{:?}", query(p, "ALERTS"));
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert_eq!(eventually(p, &firing("RedisTLSCertificateExpiringIn30Days")), 1.0, "{:?}", query(p, "ALERTS"));
+    eventually(p, &firing("RedisUnauthenticated"), |v| v == 2.0);
+    eventually(p, &firing("RedisTLSCertificateExpiringIn30Days"), |v| v == 1.0);
+}
+
+#[test]
+fn a_slow_client_is_cut_at_the_head_deadline_while_others_are_served() {
+    use std::io::{Read, Write};
+    let exporter = serve(&["--allow", "127.0.0.1/32"]);
+    // Half a request head, then silence.
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", exporter.port)).unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let t = Instant::now();
+    // Others are answered meanwhile.
+    assert_eq!(get(exporter.port, "/metrics").0, 200);
+    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let took = t.elapsed();
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(8), "{took:?}");
+    let (_, metrics) = get(exporter.port, "/metrics");
+    assert_eq!(value(&metrics, "redis_tls_scan_exporter_http_errors_total"), Some(1.0), "{metrics}");
+}
+
+#[test]
+fn bad_serve_setup_exits_2_naming_the_file_and_line_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("modules.toml");
+    std::fs::write(&config, "[modules.a]\ncipher_scan = \"deep\"\n").unwrap();
+    let port = crate::support::free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let o = crate::support::run(&[
+        "serve",
+        "--listen",
+        &listen,
+        "--allow",
+        "127.0.0.1/32",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(crate::support::code(&o), 2);
+    let err = crate::support::stderr(&o);
+    assert!(err.contains(&format!("{}:2", config.display())), "{err}");
+    let o = crate::support::run(&["serve", "--listen", &listen, "--allow", "not a network!"]);
+    assert_eq!(crate::support::code(&o), 2);
+    assert!(crate::support::stderr(&o).contains("--allow 'not a network!'"), "{}", crate::support::stderr(&o));
+    // --allow is required: no exporter that probes anything by default.
+    let o = crate::support::run(&["serve", "--listen", &listen]);
+    assert_eq!(crate::support::code(&o), 2);
 }
