@@ -451,3 +451,65 @@ fn bad_serve_setup_exits_2_naming_the_file_and_line_before_listening() {
     let o = crate::support::run(&["serve", "--listen", &listen]);
     assert_eq!(crate::support::code(&o), 2);
 }
+
+#[test]
+fn the_exporter_unit_verifies_and_its_command_serves_then_stops_on_sigterm() {
+    crate::support::require("systemd-analyze");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/systemd");
+    let unit = std::fs::read_to_string(root.join("redis-tls-scan-exporter.service")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_redis-tls-scan");
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("redis-tls-scan-exporter.service");
+    std::fs::write(&path, unit.replace("/usr/bin/redis-tls-scan", bin)).unwrap();
+    let check = |args: &[&str]| {
+        let o = std::process::Command::new("systemd-analyze").args(args).arg(&path).output().unwrap();
+        assert!(
+            o.status.success(),
+            "systemd-analyze {args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    check(&["verify", "--man=no"]);
+    check(&["security", "--offline=true", "--threshold=20"]);
+    for hardening in ["DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet="] {
+        assert!(unit.lines().any(|l| l == hardening), "{hardening}");
+    }
+
+    // ExecStart as systemd runs it: the example environment file's arguments, rewritten only for the
+    // allowed network (loopback) and the port.
+    let env = std::fs::read_to_string(root.join("exporter.example.env")).unwrap();
+    let args = env
+        .lines()
+        .find_map(|l| l.strip_prefix("REDIS_TLS_SCAN_SERVE_ARGS="))
+        .unwrap()
+        .replace("10.20.0.0/16", "127.0.0.1/32");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = redis(dir.path(), RedisConf { plaintext: true, ..Default::default() });
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+    let mut exporter = None;
+    for _ in 0..5 {
+        let port = crate::support::free_port();
+        let line = exec
+            .replace("/usr/bin/redis-tls-scan", bin)
+            .replace("127.0.0.1:9739", &format!("127.0.0.1:{port}"))
+            .replace("$REDIS_TLS_SCAN_SERVE_ARGS", &args);
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut cmd = std::process::Command::new(words[0]);
+        cmd.args(&words[1..]);
+        if let Some(child) = crate::support::spawn_ready(cmd, "listening on") {
+            exporter = Some(crate::support::Peer::from_child(child, port));
+            break;
+        }
+    }
+    let mut exporter = exporter.expect("the unit's command did not start");
+    let (status, body) = get(exporter.port, &format!("/probe?target=127.0.0.1:{}", plain.port));
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!("redis_tls_scan_plaintext_enabled{{address=\"127.0.0.1\",port=\"{}\"}} 1", plain.port)),
+        "{body}"
+    );
+    let pid = exporter.pid().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(exporter.wait_exit(Duration::from_secs(10)).code(), Some(0));
+}
