@@ -178,6 +178,8 @@ async fn connection(mut stream: TcpStream, state: &State) {
         let Some(free) = buf.get_mut(len..) else { return };
         match tokio::time::timeout_at(deadline, stream.read(free)).await {
             Ok(Ok(n)) if n > 0 => len += n,
+            // Closed before a byte (a TCP health check): not an error.
+            Ok(Ok(_)) if len == 0 => return,
             // Closed, failed or too slow before a whole head: nothing to answer.
             _ => {
                 state.metrics.http_error();
