@@ -367,6 +367,8 @@ fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSu
         return CertSummary {
             subject: "(unparseable certificate)".into(),
             issuer: String::new(),
+            subject_cn: None,
+            issuer_cn: None,
             sans: Vec::new(),
             serial: String::new(),
             not_before: String::new(),
@@ -387,6 +389,8 @@ fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSu
     CertSummary {
         subject: sanitize(&cert.subject().to_string(), NAME_KEEP),
         issuer: sanitize(&cert.issuer().to_string(), NAME_KEEP),
+        subject_cn: common_name(cert.subject()),
+        issuer_cn: common_name(cert.issuer()),
         sans: sans(cert),
         serial: cert.raw_serial_as_string(),
         not_before: rfc3339(not_before),
@@ -400,6 +404,12 @@ fn summarize(der: &[u8], cert: Option<&X509Certificate<'_>>, now: i64) -> CertSu
         self_signed: is_self_signed(cert),
         is_ca: cert.is_ca(),
     }
+}
+
+/// A name's first CN, sanitised (a CN that is not a string is left out, not guessed).
+fn common_name(name: &X509Name<'_>) -> Option<String> {
+    let cn = name.iter_common_name().next()?.as_str().ok()?;
+    Some(sanitize(cn, NAME_KEEP))
 }
 
 fn sans(cert: &X509Certificate<'_>) -> Vec<String> {

@@ -124,6 +124,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Combine the shard directories of one sweep (--shard I/N, one seed) into one run directory.
     Merge(MergeArgs),
+    /// Prometheus exporter: GET /probe?target=host:port[&module=NAME] probes one endpoint (like
+    /// blackbox_exporter), GET /metrics the exporter's own metrics; targets limited by --allow.
+    Serve(ServeArgs),
     /// Print a shell completion script (e.g. `redis-tls-scan completions bash > /etc/bash_completion.d/redis-tls-scan`).
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout (e.g. `redis-tls-scan man | man -l -`).
@@ -171,6 +174,26 @@ pub struct MergeArgs {
     /// No summary on the terminal.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `serve` arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:9739 or [::]:9739.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Targets the exporter may probe: an address or CIDR, or a host name (*.example.com for every name
+    /// under it); repeatable. Anything else is refused (400) before any connection; a name must resolve
+    /// only to allowed addresses unless it is allowed by name. Special-purpose ranges are never probed.
+    #[arg(long, value_name = "CIDR|HOST", required = true)]
+    pub allow: Vec<String>,
+    /// Probe modules (TOML): depth, trust anchors, client certificate, timeout per module. Built in:
+    /// quick (the default) and full.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Probes running at once (clamped to the open-file limit); more wait up to a second, then get 503.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_concurrent: usize,
 }
 
 /// `diff` arguments.

@@ -287,6 +287,8 @@ mod tests {
         let leaf = CertSummary {
             subject: "CN=leaf".into(),
             issuer: if self_signed { "CN=leaf".into() } else { "CN=ca".into() },
+            subject_cn: None,
+            issuer_cn: None,
             sans: vec!["IP:10.0.0.1".into()],
             serial: "01".into(),
             not_before: "2026-01-01T00:00:00Z".into(),

@@ -34,6 +34,11 @@
 //!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
 //!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
 //!  `--format json` then copies report.json to stdout; `-o none` runs in a scratch directory.
+//!
+//!  serve (the exporter): GET /probe?target=&module= ──serve::http (capped head)──serve::allow (before
+//!  any packet)──a probe slot──► scan::probe_endpoint (the module's ProbeContext, deadline = the scrape's
+//!  timeout) ──► report::prometheus::exposition (the textfile's series for one record); GET /metrics:
+//!  serve::metrics.
 //! ```
 //!
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated
@@ -41,7 +46,7 @@
 //! [`probe::wire`], the socket budget in [`probe::Sockets`]) · [`cert`] certificate facts and trust · [`finding`]
 //! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
-//! [`runs`] run directories for scheduled jobs · [`target_formats`] nmap/masscan/URI target input.
+//! [`runs`] run directories for scheduled jobs · [`serve`] the Prometheus exporter · [`push`] Pushgateway · [`target_formats`] nmap/masscan/URI target input.
 
 pub mod app;
 pub mod cert;
@@ -64,6 +69,7 @@ pub mod push;
 pub mod report;
 pub mod runs;
 pub mod scan;
+pub mod serve;
 pub mod setup;
 pub mod target_formats;
 pub mod targets;

@@ -88,9 +88,28 @@ fn main() -> ExitCode {
             },
             Command::Diff(args) => diff(&args),
             Command::Merge(args) => merge(&args, color),
+            Command::Serve(args) => serve(&args).await,
             Command::Completions(_) | Command::Man => Exit::Ok,
         }
     }))
+}
+
+/// `serve`: binds, says where it listens (stderr), serves until SIGTERM/SIGINT, exits 0.
+async fn serve(args: &redis_tls_scan::cli::ServeArgs) -> Exit {
+    let server = match redis_tls_scan::serve::prepare(args).await {
+        Ok(s) => s,
+        Err(e) => return error(&e),
+    };
+    for w in &server.warnings {
+        eprintln!("warning: {w}");
+    }
+    match server.local_addr() {
+        Ok(addr) => eprintln!("serve: listening on http://{addr} (GET /probe?target=host:port, /metrics)"),
+        Err(e) => return error(&e),
+    }
+    redis_tls_scan::serve::run(server, redis_tls_scan::serve::signals()).await;
+    eprintln!("serve: stopped");
+    Exit::Ok
 }
 
 /// `completions SHELL`: clap's generator over the same command definition as the parser.

@@ -174,7 +174,7 @@ fn parse_body(body: &str) -> Result<TargetKind, String> {
 }
 
 /// RFC 1123 host name: dot-separated labels of letters, digits, `-` and `_`, not all-numeric.
-fn is_hostname(s: &str) -> bool {
+pub fn is_hostname(s: &str) -> bool {
     let s = s.strip_suffix('.').unwrap_or(s);
     !s.is_empty()
         && s.len() <= 253

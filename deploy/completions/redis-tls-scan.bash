@@ -37,6 +37,9 @@ _redis__tls__scan() {
             redis__tls__scan,scan)
                 cmd="redis__tls__scan__subcmd__scan"
                 ;;
+            redis__tls__scan,serve)
+                cmd="redis__tls__scan__subcmd__serve"
+                ;;
             redis__tls__scan__subcmd__help,completions)
                 cmd="redis__tls__scan__subcmd__help__subcmd__completions"
                 ;;
@@ -58,6 +61,9 @@ _redis__tls__scan() {
             redis__tls__scan__subcmd__help,scan)
                 cmd="redis__tls__scan__subcmd__help__subcmd__scan"
                 ;;
+            redis__tls__scan__subcmd__help,serve)
+                cmd="redis__tls__scan__subcmd__help__subcmd__serve"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +71,7 @@ _redis__tls__scan() {
 
     case "${cmd}" in
         redis__tls__scan)
-            opts="-v -h -V --verbose --color --help --version scan demo diff merge completions man help"
+            opts="-v -h -V --verbose --color --help --version scan demo diff merge serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,7 +167,7 @@ _redis__tls__scan() {
             return 0
             ;;
         redis__subcmd__tls__subcmd__scan__subcmd__help)
-            opts="scan demo diff merge completions man help"
+            opts="scan demo diff merge serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,6 +265,20 @@ _redis__tls__scan() {
             return 0
             ;;
         redis__subcmd__tls__subcmd__scan__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        redis__subcmd__tls__subcmd__scan__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -480,6 +500,40 @@ _redis__tls__scan() {
                     return 0
                     ;;
                 --resume)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        redis__subcmd__tls__subcmd__scan__subcmd__serve)
+            opts="-v -h --listen --allow --config --max-concurrent --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrent)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

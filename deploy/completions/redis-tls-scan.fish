@@ -34,6 +34,7 @@ complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "scan"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "demo" -d 'Start built-in example endpoints on loopback, scan them, and show the reports (no setup needed)'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "diff" -d 'What changed between two scans (report.json files or run directories); exit 1 when worse'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "merge" -d 'Combine the shard directories of one sweep (--shard I/N, one seed) into one run directory'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "serve" -d 'Prometheus exporter: GET /probe?target=host:port[&module=NAME] probes one endpoint (like blackbox_exporter), GET /metrics the exporter\'s own metrics; targets limited by --allow'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "completions" -d 'Print a shell completion script (e.g. `redis-tls-scan completions bash > /etc/bash_completion.d/redis-tls-scan`)'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout (e.g. `redis-tls-scan man | man -l -`)'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -117,6 +118,15 @@ never\t'Never'"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -s q -l quiet -d 'No summary on the terminal'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -s v -l verbose -d 'More output on stderr: -v one line per finished endpoint (and info logs), -vv debug logs; RUST_LOG overrides the log level'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand merge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand serve" -l listen -d 'Address to listen on, e.g. 127.0.0.1:9739 or [::]:9739' -r
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand serve" -l allow -d 'Targets the exporter may probe: an address or CIDR, or a host name (*.example.com for every name under it); repeatable. Anything else is refused (400) before any connection; a name must resolve only to allowed addresses unless it is allowed by name. Special-purpose ranges are never probed' -r
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand serve" -l config -d 'Probe modules (TOML): depth, trust anchors, client certificate, timeout per module. Built in: quick (the default) and full' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand serve" -l max-concurrent -d 'Probes running at once (clamped to the open-file limit); more wait up to a second, then get 503' -r
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand serve" -l color -d 'Colour in the terminal summary: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always (also into pipes and files)'
+never\t'Never'"
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand serve" -s v -l verbose -d 'More output on stderr: -v one line per finished endpoint (and info logs), -vv debug logs; RUST_LOG overrides the log level'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand completions" -l color -d 'Colour in the terminal summary: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always (also into pipes and files)'
 never\t'Never'"
@@ -127,10 +137,11 @@ always\t'Always (also into pipes and files)'
 never\t'Never'"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand man" -s v -l verbose -d 'More output on stderr: -v one line per finished endpoint (and info logs), -vv debug logs; RUST_LOG overrides the log level'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge completions man help" -f -a "scan" -d 'Scan targets and write reports'
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge completions man help" -f -a "demo" -d 'Start built-in example endpoints on loopback, scan them, and show the reports (no setup needed)'
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge completions man help" -f -a "diff" -d 'What changed between two scans (report.json files or run directories); exit 1 when worse'
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge completions man help" -f -a "merge" -d 'Combine the shard directories of one sweep (--shard I/N, one seed) into one run directory'
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge completions man help" -f -a "completions" -d 'Print a shell completion script (e.g. `redis-tls-scan completions bash > /etc/bash_completion.d/redis-tls-scan`)'
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge completions man help" -f -a "man" -d 'Print the man page (roff) on stdout (e.g. `redis-tls-scan man | man -l -`)'
-complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "scan" -d 'Scan targets and write reports'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "demo" -d 'Start built-in example endpoints on loopback, scan them, and show the reports (no setup needed)'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "diff" -d 'What changed between two scans (report.json files or run directories); exit 1 when worse'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "merge" -d 'Combine the shard directories of one sweep (--shard I/N, one seed) into one run directory'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "serve" -d 'Prometheus exporter: GET /probe?target=host:port[&module=NAME] probes one endpoint (like blackbox_exporter), GET /metrics the exporter\'s own metrics; targets limited by --allow'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "completions" -d 'Print a shell completion script (e.g. `redis-tls-scan completions bash > /etc/bash_completion.d/redis-tls-scan`)'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "man" -d 'Print the man page (roff) on stdout (e.g. `redis-tls-scan man | man -l -`)'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand help; and not __fish_seen_subcommand_from scan demo diff merge serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -27,6 +27,12 @@ pub struct CertSummary {
     pub subject: String,
     /// Issuer DN, sanitised.
     pub issuer: String,
+    /// The subject's first common name (CN), sanitised, when it has one (metrics label it `cn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_cn: Option<String>,
+    /// The issuer's first common name (CN), sanitised, when it has one (metrics label it `issuer_cn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_cn: Option<String>,
     /// Subject alternative names, as `DNS:name` / `IP:addr` / `URI:..` / `email:..`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sans: Vec<String>,

@@ -57,10 +57,10 @@ pub fn load_anchors(roots: Option<Roots>, ca_files: &[PathBuf]) -> Result<(Trust
 }
 
 /// A client chain and key, and the proof of the certificate file.
-pub(super) type ClientMaterial = (Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, Option<FileProof>);
+pub type ClientMaterial = (Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, Option<FileProof>);
 
 /// The client certificate chain and key of `--client-cert`/`--client-key`, when both are given.
-pub(super) fn load_client(cert: Option<&Path>, key: Option<&Path>) -> Result<ClientMaterial, SetupError> {
+pub fn load_client(cert: Option<&Path>, key: Option<&Path>) -> Result<ClientMaterial, SetupError> {
     let (Some(cert), Some(key)) = (cert, key) else {
         return Ok((None, None));
     };

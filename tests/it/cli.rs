@@ -337,6 +337,21 @@ fn prometheus_textfile() {
     assert_eq!(sample(&format!("redis_tls_scan_findings{{{ep},severity=\"critical\"}}")), Some(1.0));
     assert_eq!(sample("redis_tls_scan_endpoints_scanned"), Some(1.0));
     assert!(text.contains("# TYPE redis_tls_scan_cert_remaining_seconds gauge"));
+    // Conventions shared with blackbox_exporter and ssl_exporter: probe_success, _info gauges, and each
+    // certificate's expiry as a timestamp with its identity labels.
+    assert_eq!(sample(&format!("redis_tls_scan_probe_success{{{ep}}}")), Some(1.0));
+    assert_eq!(sample(&format!("redis_tls_scan_tls_version_info{{{ep},version=\"TLS 1.3\"}}")), Some(1.0));
+    assert!(text.contains(&format!("redis_tls_scan_tls_cipher_info{{{ep},cipher=\"TLS_AES_")), "{text}");
+    let leaf = format!(
+        "redis_tls_scan_cert_not_after_timestamp_seconds{{{ep},position=\"0\",cn=\"srv\",issuer_cn=\"redis-tls-scan test CA\",serial_no=\""
+    );
+    let expiry: f64 =
+        text.lines().find_map(|l| l.strip_prefix(&leaf)).and_then(|l| l.rsplit_once(' ')).unwrap().1.parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    assert!((19.0 * 86400.0..=20.1 * 86400.0).contains(&(expiry - now)), "{text}");
+    assert!(text.contains(&format!(
+        "redis_tls_scan_finding_raised{{{ep},id=\"unauthenticated_access\",severity=\"critical\"}} 1"
+    )));
     // Unwritable location: refused before scanning.
     let o = run(&["scan", "127.0.0.1", "-p", &closed_port().to_string(), "--prometheus", "/no/such/dir/x.prom"]);
     assert_eq!(code(&o), 2);

@@ -166,7 +166,10 @@ fn debian_package_installs_and_runs() {
         "./usr/share/fish/vendor_completions.d/redis-tls-scan.fish",
         "./lib/systemd/system/redis-tls-scan-sweep.service",
         "./lib/systemd/system/redis-tls-scan-sweep.timer",
+        "./lib/systemd/system/redis-tls-scan-exporter.service",
         "./usr/share/doc/redis-tls-scan/README.md",
+        "./usr/share/doc/redis-tls-scan/examples/prometheus/alerts.yml",
+        "./usr/share/doc/redis-tls-scan/examples/prometheus/modules.example.toml",
     ] {
         assert!(listing.lines().any(|l| l.ends_with(f)), "{f} not in the package:\n{listing}");
     }
@@ -179,7 +182,11 @@ fn debian_package_installs_and_runs() {
     ok(Command::new(installed).args(["demo", "-q", "-o"]).arg(&out));
     assert!(out.join("report.html").is_file());
     // The installed units, with the installed binary and man page in place.
-    let units = ["/lib/systemd/system/redis-tls-scan-sweep.service", "/lib/systemd/system/redis-tls-scan-sweep.timer"];
+    let units = [
+        "/lib/systemd/system/redis-tls-scan-sweep.service",
+        "/lib/systemd/system/redis-tls-scan-sweep.timer",
+        "/lib/systemd/system/redis-tls-scan-exporter.service",
+    ];
     support::require("systemd-analyze");
     let man = if Path::new("/usr/bin/man").is_file() { "--man=yes" } else { "--man=no" };
     ok(Command::new("systemd-analyze").args(["verify", man]).args(units));

@@ -11,6 +11,7 @@ mod cli;
 mod cli_compat;
 mod deploy;
 mod diff;
+mod exporter;
 mod fds;
 mod hostile;
 mod hostpass;

@@ -13,6 +13,8 @@ pub(crate) fn full_record() -> EndpointRecord {
     let summary = CertSummary {
         subject: "CN=redis".into(),
         issuer: "CN=CA".into(),
+        subject_cn: Some("redis".into()),
+        issuer_cn: Some("CA".into()),
         sans: vec!["DNS:redis.test".into(), "IP:127.0.0.1".into()],
         serial: "01:02".into(),
         not_before: "2026-01-01T00:00:00Z".into(),

@@ -57,6 +57,23 @@ impl Peer {
     pub(crate) fn from_child(child: Child, port: u16) -> Self {
         Self { child, port, extra_port: None }
     }
+
+    /// Its process id (to signal it).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for it to exit by itself (polling, with a deadline); panics past the deadline.
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "peer did not exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Peer {
@@ -591,4 +608,34 @@ pub(crate) fn http_get(port: u16, path: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
+}
+
+/// `redis-tls-scan serve --listen 127.0.0.1:PORT ARGS...` on a free port, ready when it says it listens.
+pub(crate) fn serve(args: &[&str]) -> Peer {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = bin();
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]).args(args);
+        if let Some(child) = spawn_ready(cmd, "listening on") {
+            return Peer::from_child(child, port);
+        }
+    }
+    panic!("could not start serve on a free port");
+}
+
+/// Sends `raw` to loopback `port` and returns the whole answer (status line, headers, body).
+pub(crate) fn http_raw(port: u16, raw: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(raw).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The body of an HTTP answer, and its status code.
+pub(crate) fn http_body(answer: &str) -> (u16, &str) {
+    let status = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, answer.split_once("\r\n\r\n").map_or("", |(_, b)| b))
 }
