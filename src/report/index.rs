@@ -365,7 +365,9 @@ impl JournalIndex {
             })?;
             let extra = self.digest.hosts.get(&(r.address, r.port));
             if let Some(extra) = extra {
-                r.findings.extend(extra.iter().cloned());
+                // The audit may have raised the same id from the server's configuration: one is enough.
+                let own: Vec<_> = r.findings.iter().map(|f| f.id).collect();
+                r.findings.extend(extra.iter().filter(|f| !own.contains(&f.id)).cloned());
                 r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
             }
             let raw = if same_schema && extra.is_none() { record_fields(&buf) } else { None };
@@ -432,6 +434,7 @@ mod tests {
             plaintext: None,
             tls: None,
             certificate: None,
+            audit: None,
             findings: Vec::new(),
             started_at: "2026-12-01T00:00:00Z".into(),
             duration_ms: 1,

@@ -7,6 +7,7 @@
 //! Everything that can make a scan impossible fails here, before any packet is sent ([`SetupError`],
 //! exit code 2). Warnings (a clamped concurrency, an unresolved host) are returned, not printed.
 
+pub mod creds;
 pub mod limits;
 pub mod meta;
 pub mod pem;
@@ -191,6 +192,8 @@ pub struct Parts {
     pub scanner_host: String,
     /// Notices gathered so far.
     pub warnings: Vec<String>,
+    /// `--audit`: who to authenticate as (`None`: no audit).
+    pub audit: Option<crate::probe::audit::creds::Credentials>,
 }
 
 impl Setup {
@@ -238,6 +241,8 @@ impl Setup {
             counts: None,
             interrupted: false,
         };
+        let audit =
+            parts.audit.map(|creds| Arc::new(crate::probe::audit::AuditSettings::new(creds, &anchors, &parts.tls)));
         let ctx = ProbeContext {
             connect_timeout: parts.connect_timeout,
             read_timeout: parts.read_timeout,
@@ -250,6 +255,7 @@ impl Setup {
             rate: crate::probe::RateLimiter::new(parts.rate),
             host_concurrency: parts.host_concurrency.max(1),
             sockets: Some(sockets),
+            audit,
         };
         Self {
             plan: Arc::new(parts.plan),
@@ -343,6 +349,7 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         reason: format!("client key unusable: {e}"),
     })?;
 
+    let audit = if args.audit { Some(creds::load(args)?) } else { None };
     // Every output path is checked before the first packet, not found unwritable after a long sweep.
     if let Some(p) = &args.prometheus {
         crate::report::prometheus::check(p)?;
@@ -386,6 +393,7 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         reserved_excluded: !args.allow_reserved,
         scanner_host: meta::scanner_host(),
         warnings,
+        audit,
     }))
 }
 
