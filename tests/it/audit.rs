@@ -177,15 +177,22 @@ fn the_documented_acl_line_is_the_one_tested() {
     assert!(readme.contains(&line), "reports/README.md lacks `{line}`");
 }
 
-#[tokio::test]
-async fn a_replica_on_the_plaintext_port_is_replication_plaintext_on_both_ends() {
+/// A master with plaintext and TLS ports and its replica replicating through the plaintext port
+/// (`tls-replication no`); the replica has a plaintext port too when `replica_plain`.
+fn plaintext_pair(replica_plain: bool) -> (Pki, [tempfile::TempDir; 2], Node, Node, ProbeContext) {
     let pki = Pki::new();
     let files = pki.server("srv", 90);
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = node(d1.path(), &files, true, true, "");
-    let replica =
-        node(d2.path(), &files, true, true, &format!("replicaof 127.0.0.1 {}\ntls-replication no", master.plain));
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let master = node(dirs[0].path(), &files, true, true, "");
+    let replica_conf = format!("replicaof 127.0.0.1 {}\ntls-replication no", master.plain);
+    let replica = node(dirs[1].path(), &files, replica_plain, true, &replica_conf);
     let ctx = audit_ctx(&pki, creds(PASSWORD));
+    (pki, dirs, master, replica, ctx)
+}
+
+#[tokio::test]
+async fn a_replica_on_the_plaintext_port_is_replication_plaintext_on_both_ends() {
+    let (_pki, _dirs, master, replica, ctx) = plaintext_pair(true);
     // The master, audited over its TLS port, sees the replica arrive on its plaintext port.
     let m = scan_until(master.tls, &ctx, has_replica).await;
     let a = audit_of(&m);
@@ -538,4 +545,43 @@ fn rediscli_auth_alone_does_not_audit_and_bad_setups_exit_2() {
     assert!(stderr(&o).contains("no-such-pw") && stderr(&o).contains("password file"), "{}", stderr(&o));
     // --user without --audit is a usage error.
     assert_eq!(code(&run(&["scan", &target, "--user", "audit"])), 2);
+}
+
+/// The binary over a master (plaintext and TLS ports, one application connected in plaintext) and its
+/// replica replicating in plaintext: the terminal summary, `summary.md` and `report.html` carry the fleet
+/// table, one row per instance. Printed (`--nocapture`) for the record.
+#[tokio::test]
+async fn the_reports_show_the_fleet_table() {
+    let (pki, dirs, master, replica, ctx) = plaintext_pair(false);
+    let _app = held_client(master.plain);
+    // The replica is connected before the sweep starts.
+    scan_until(replica.tls, &ctx, link_up).await;
+    let out = dirs[0].path().join("run");
+    let targets: Vec<String> =
+        [master.plain, master.tls, replica.tls].iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let o = bin()
+        .arg("scan")
+        .args(&targets)
+        .args(["--ca-file", pki.ca_file.to_str().unwrap(), "--cipher-scan", "off", "--audit", "--user", "audit"])
+        .args(["--color", "never", "-o", out.to_str().unwrap()])
+        .env("REDISCLI_AUTH", PASSWORD)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    println!("{text}");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let table = text.split("Audit: the fleet").nth(1).expect("fleet table in the summary");
+    let row = |port: u16| table.lines().find(|l| l.contains(&port.to_string())).unwrap_or_default().to_string();
+    let m = row(master.tls);
+    assert!(
+        m.contains(&format!("127.0.0.1 ({}, {})", master.plain.min(master.tls), master.plain.max(master.tls))),
+        "{m}"
+    );
+    assert!(m.contains("partial (plaintext port") && m.contains("no (1 of 1 replica(s) in plaintext)"), "{m}");
+    let r = row(replica.tls);
+    assert!(r.contains("yes (TLS only)") && r.contains(&format!("no (to 127.0.0.1:{})", master.plain)), "{r}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Audit: the fleet") && md.contains("replication TLS"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Audit: the fleet</h2>") && html.contains("<b>audit</b> ok over tls"), "report.html");
 }
