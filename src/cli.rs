@@ -267,6 +267,14 @@ pub struct ScanArgs {
     /// File whose first line is the --audit password (instead of REDISCLI_AUTH).
     #[arg(long, value_name = "FILE", requires = "audit")]
     pub password_file: Option<PathBuf>,
+    /// With --audit: after the sweep, also probe and audit the masters, replicas and cluster nodes the
+    /// audited servers name, when they fall inside the scope (the targets' addresses, or --follow-scope),
+    /// exclusions applied, each endpoint once.
+    #[arg(long, requires = "audit")]
+    pub follow: bool,
+    /// Widen --follow's scope to this CIDR (or address, or range); repeatable.
+    #[arg(long, value_name = "CIDR", requires = "follow")]
+    pub follow_scope: Vec<String>,
     /// Raise cert_expiring_soon when the certificate has at most this many days left.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_days: i64,

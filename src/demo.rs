@@ -234,6 +234,7 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         scanner_host: String::from("demo"),
         warnings: Vec::new(),
         audit: None,
+        follow: None,
     });
     Ok((setup, endpoints))
 }

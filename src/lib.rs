@@ -38,7 +38,7 @@
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated
 //! setup ([`config`]: its old path) · [`scan`] scheduler and pipeline · [`probe`] network probes (wire idioms in
 //! [`probe::wire`], the socket budget in [`probe::Sockets`]) · [`cert`] certificate facts and trust · [`finding`]
-//! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
+//! rules · [`follow`] `--follow` (topology named by audits) · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
 //! [`runs`] run directories for scheduled jobs · [`target_formats`] nmap/masscan/URI target input.
 
@@ -50,6 +50,7 @@ pub mod demo;
 pub mod diff;
 pub mod endpoints;
 pub mod finding;
+pub mod follow;
 pub mod hosts;
 pub mod input;
 pub mod manpage;

@@ -122,6 +122,8 @@ pub struct Setup {
     pub order: Order,
     /// `--resume`: where the interrupted run stopped.
     pub resume: Option<ResumeState>,
+    /// `--follow`: where the topology may be followed (`None`: it is not).
+    pub follow: Option<Arc<crate::follow::FollowScope>>,
     /// The run directory's lock, when already taken (`--resume` takes it before reading the journal);
     /// otherwise [`crate::app::execute`] claims the directory before the first packet.
     pub lock: Option<Arc<crate::report::rundir::RunLock>>,
@@ -194,6 +196,8 @@ pub struct Parts {
     pub warnings: Vec<String>,
     /// `--audit`: who to authenticate as (`None`: no audit).
     pub audit: Option<crate::probe::audit::creds::Credentials>,
+    /// `--follow`: its scope.
+    pub follow: Option<crate::follow::FollowScope>,
 }
 
 impl Setup {
@@ -270,6 +274,7 @@ impl Setup {
             warnings,
             prometheus: parts.prometheus,
             order: parts.order,
+            follow: parts.follow.map(Arc::new),
             resume: None,
             lock: None,
         }
@@ -325,6 +330,22 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         warnings.push(format!("{}: '{}' did not resolve ({}); not scanned", u.origin, u.target, u.error));
     }
     let plan = Plan::build(&resolved, &ports, &exclusions);
+    let follow = if args.follow {
+        let scope_specs = args
+            .follow_scope
+            .iter()
+            .enumerate()
+            .map(|(i, t)| targets::parse_arg("--follow-scope", i + 1, t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SetupError::Targets(vec![e]))?;
+        let mut include: Vec<Interval> =
+            resolved.iter().flat_map(|r| r.intervals.iter().flat_map(|i| i.canonical())).collect();
+        include.extend(resolve::exclusion_intervals(&scope_specs)?.into_iter().flat_map(Interval::canonical));
+        let exclude = exclusions.iter().flat_map(|i| i.canonical()).collect();
+        Some(crate::follow::FollowScope { include, exclude })
+    } else {
+        None
+    };
     let shard = match &args.shard {
         Some(s) => crate::permute::Shard::parse(s).map_err(SetupError::Invalid)?,
         None => crate::permute::Shard::default(),
@@ -394,6 +415,7 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         scanner_host: meta::scanner_host(),
         warnings,
         audit,
+        follow,
     }))
 }
 

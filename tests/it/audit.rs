@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis_tls_scan::model::*;
+use redis_tls_scan::pki::LeafSpec;
 use redis_tls_scan::probe::audit::AuditSettings;
 use redis_tls_scan::probe::audit::creds::{Credentials, Secret};
 use redis_tls_scan::probe::audit::reply::{Parsed, parse};
@@ -149,9 +150,14 @@ fn all_met(r: &EndpointRecord) -> bool {
     r.audit.as_ref().and_then(|a| a.cluster.as_ref()).is_some_and(|c| c.nodes.len() == 3)
 }
 
-/// One command on a plaintext connection (as the default user), its reply.
+/// One command on a plaintext connection to 127.0.0.1 (as the default user), its reply.
 fn command(port: u16, args: &[&str]) -> Vec<u8> {
-    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+    command_at(Ipv4Addr::LOCALHOST, port, args)
+}
+
+/// [`command`] to another loopback address.
+fn command_at(ip: Ipv4Addr, port: u16, args: &[&str]) -> Vec<u8> {
+    let mut s = TcpStream::connect((ip, port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut wire = format!("*{}\r\n", args.len());
     for a in args {
@@ -271,15 +277,36 @@ async fn a_tls_only_pair_with_tls_replication_has_no_replication_finding() {
 /// handshakes on this OpenSSL: the nodes never meet). The bus verifies the connecting node's certificate
 /// as a client's: the nodes present a clientAuth one.
 fn cluster(pki: &Pki, dirs: &[tempfile::TempDir], tls_cluster: bool, protocols: &str) -> Vec<(Node, u16)> {
-    let files = pki.server("srv", 90);
+    cluster_at(pki, dirs, tls_cluster, protocols, &[])
+}
+
+/// [`cluster`] with the last nodes bound to the addresses `elsewhere` (127.0.0.0/8 addresses other than
+/// 127.0.0.1), each with a certificate for its address.
+fn cluster_at(
+    pki: &Pki,
+    dirs: &[tempfile::TempDir],
+    tls_cluster: bool,
+    protocols: &str,
+    elsewhere: &[Ipv4Addr],
+) -> Vec<(Node, u16)> {
     let (client_cert, client_key) = pki.client();
+    let away = dirs.len() - elsewhere.len();
     let nodes: Vec<(Node, u16)> = dirs
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
+            let bind = i.checked_sub(away).and_then(|j| elsewhere.get(j)).copied().unwrap_or(Ipv4Addr::LOCALHOST);
+            let files = if bind == Ipv4Addr::LOCALHOST {
+                pki.server("srv", 90)
+            } else {
+                let name = format!("node-{bind}");
+                let leaf = pki.ca.issue(&LeafSpec::server(&name, &[&bind.to_string()], 90)).unwrap();
+                pki.files(&name, &leaf, &[])
+            };
             let (_, bus) = free_port_with_bus();
             let extra = format!(
                 "cluster-enabled yes\ncluster-port {bus}\ncluster-config-file nodes.conf\ntls-cluster {}\ntls-protocols \"{protocols}\"\n\
-tls-client-cert-file {}\ntls-client-key-file {}",
+tls-client-cert-file {}\ntls-client-key-file {}\nbind {bind}\ncluster-announce-ip {bind}",
                 if tls_cluster { "yes" } else { "no" },
                 client_cert.display(),
                 client_key.display(),
@@ -288,9 +315,10 @@ tls-client-cert-file {}\ntls-client-key-file {}",
         })
         .collect();
     let first = nodes[0].0.plain;
-    for (n, bus) in &nodes[1..] {
+    for (i, (n, bus)) in nodes.iter().enumerate().skip(1) {
         let port = if tls_cluster { n.tls } else { n.plain };
-        let reply = command(first, &["CLUSTER", "MEET", "127.0.0.1", &port.to_string(), &bus.to_string()]);
+        let ip = i.checked_sub(away).and_then(|j| elsewhere.get(j)).map_or("127.0.0.1".to_string(), |a| a.to_string());
+        let reply = command(first, &["CLUSTER", "MEET", &ip, &port.to_string(), &bus.to_string()]);
         assert_eq!(reply, b"+OK\r\n", "{}", String::from_utf8_lossy(&reply));
     }
     nodes
@@ -584,4 +612,64 @@ async fn the_reports_show_the_fleet_table() {
     assert!(md.contains("## Audit: the fleet") && md.contains("replication TLS"), "{md}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<h2>Audit: the fleet</h2>") && html.contains("<b>audit</b> ok over tls"), "report.html");
+}
+
+/// Connections `node` at `ip` has accepted from clients so far (`INFO stats`; this read included).
+fn connections_received(ip: Ipv4Addr, port: u16) -> u64 {
+    let info = String::from_utf8(command_at(ip, port, &["INFO", "stats"])).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{info}"))
+}
+
+/// `--follow` from one node of a three-node cluster (two on 127.0.0.1, one on 127.0.0.3): the node on
+/// 127.0.0.1 is followed and audited; the one on 127.0.0.3, outside the targets' addresses (or excluded),
+/// counts zero connections; inside `--follow-scope` it is audited too. Each endpoint once.
+#[tokio::test]
+async fn follow_stays_inside_the_scope() {
+    let pki = Pki::new();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let away = Ipv4Addr::new(127, 0, 0, 3);
+    let nodes = cluster_at(&pki, &dirs, true, "TLSv1.2 TLSv1.3", &[away]);
+    let ctx = audit_ctx(&pki, creds(PASSWORD));
+    scan_until(nodes[0].0.tls, &ctx, all_met).await;
+    let (a, b, c) = (&nodes[0].0, &nodes[1].0, &nodes[2].0);
+    let sweep = |n: usize, extra: &[&str]| {
+        let out = dirs[0].path().join(format!("follow{n}"));
+        let o = bin()
+            .args(["scan", &format!("127.0.0.1:{}", a.tls), "--ca-file", pki.ca_file.to_str().unwrap()])
+            .args(["--cipher-scan", "off", "--audit", "--user", "audit", "--follow", "-q", "-o", out.to_str().unwrap()])
+            .args(extra)
+            .env("REDISCLI_AUTH", PASSWORD)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let mut seen: Vec<(String, u64, String)> = report(&out)["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let status = e["audit"]["status"].as_str().unwrap_or("-").to_string();
+                (e["address"].as_str().unwrap().to_string(), e["port"].as_u64().unwrap(), status)
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    let ok = |ip: &str, port: u16| (ip.to_string(), u64::from(port), "ok".to_string());
+    let mut here =
+        vec![ok("127.0.0.1", a.plain), ok("127.0.0.1", a.tls), ok("127.0.0.1", b.plain), ok("127.0.0.1", b.tls)];
+    here.sort();
+    for (n, extra) in [(0, vec![]), (1, vec!["--follow-scope", "127.0.0.0/29", "--exclude", "127.0.0.3"])] {
+        let before = connections_received(away, c.plain);
+        let seen = sweep(n, &extra);
+        assert_eq!(seen, here, "the swept node, then the other node in scope; each endpoint once");
+        assert_eq!(connections_received(away, c.plain), before + 1, "only this test's INFO reached 127.0.0.3");
+    }
+    let seen = sweep(2, &["--follow-scope", "127.0.0.3"]);
+    let mut all = here.clone();
+    all.extend([ok("127.0.0.3", c.plain), ok("127.0.0.3", c.tls)]);
+    all.sort();
+    assert_eq!(seen, all, "inside --follow-scope, the third node is audited too");
 }
