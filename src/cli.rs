@@ -267,6 +267,11 @@ pub struct ScanArgs {
     /// File whose first line is the --audit password (instead of REDISCLI_AUTH).
     #[arg(long, value_name = "FILE", requires = "audit")]
     pub password_file: Option<PathBuf>,
+    /// --audit credentials per scope, for fleets: one line each `SCOPE USER PASSWORD-FILE` (SCOPE an IP,
+    /// CIDR, range or host name; USER `-` for the default user; '#' comments); the first line covering an
+    /// endpoint wins, the others use --user / --password-file / REDISCLI_AUTH.
+    #[arg(long, value_name = "FILE", requires = "audit")]
+    pub credentials_file: Option<PathBuf>,
     /// With --audit: after the sweep, also probe and audit the masters, replicas and cluster nodes the
     /// audited servers name, when they fall inside the scope (the targets' addresses, or --follow-scope),
     /// exclusions applied, each endpoint once.

@@ -341,7 +341,7 @@ _redis__tls__scan() {
             return 0
             ;;
         redis__subcmd__tls__subcmd__scan__subcmd__scan)
-            opts="-f -p -o -c -q -v -h --targets-file --ports --exclude --exclude-file --allow-reserved --seed --shard --output --concurrency --rate --host-concurrency --connect-timeout --read-timeout --endpoint-timeout --sni --roots --cacert --ca-file --cert --client-cert --key --client-key --cipher-scan --audit --user --password-file --follow --follow-scope --warn-days --fail-on --max-endpoints --include-closed --prometheus --push-gateway --push-job --quiet --resume --resume-existing --verbose --color --help"
+            opts="-f -p -o -c -q -v -h --targets-file --ports --exclude --exclude-file --allow-reserved --seed --shard --output --concurrency --rate --host-concurrency --connect-timeout --read-timeout --endpoint-timeout --sni --roots --cacert --ca-file --cert --client-cert --key --client-key --cipher-scan --audit --user --password-file --credentials-file --follow --follow-scope --warn-days --fail-on --max-endpoints --include-closed --prometheus --push-gateway --push-job --quiet --resume --resume-existing --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +456,10 @@ _redis__tls__scan() {
                     return 0
                     ;;
                 --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -62,6 +62,7 @@ quick\t'Versions, plus one hello per weak-suite class per accepted version (no f
 off\t'No raw probe: TLS 1.2 and 1.3 through rustls only; SSLv3 to TLS 1.1 not tested'"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l user -d 'ACL user for --audit (AUTH NAME password) [default: the default user]. Alias of redis-cli\'s --user' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l password-file -d 'File whose first line is the --audit password (instead of REDISCLI_AUTH)' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l credentials-file -d '--audit credentials per scope, for fleets: one line each `SCOPE USER PASSWORD-FILE` (SCOPE an IP, CIDR, range or host name; USER `-` for the default user; \'#\' comments); the first line covering an endpoint wins, the others use --user / --password-file / REDISCLI_AUTH' -r -F
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l follow-scope -d 'Widen --follow\'s scope to this CIDR (or address, or range); repeatable' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l warn-days -d 'Raise cert_expiring_soon when the certificate has at most this many days left' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l fail-on -d 'Exit with code 1 when a finding of this severity or higher is found (any case: high, HIGH)' -r -f -a "info\t'Informational'

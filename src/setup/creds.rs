@@ -8,7 +8,7 @@ use std::path::Path;
 use super::{SetupError, file_error};
 use crate::cli::ScanArgs;
 use crate::input::read_capped;
-use crate::probe::audit::creds::{Credentials, Secret};
+use crate::probe::audit::creds::{CredScope, CredentialMap, Credentials, Secret};
 
 /// Largest password file read.
 pub const MAX_PASSWORD_FILE: u64 = 1 << 20;
@@ -16,12 +16,67 @@ pub const MAX_PASSWORD_FILE: u64 = 1 << 20;
 /// The environment variable redis-cli reads the password from.
 pub const PASSWORD_ENV: &str = "REDISCLI_AUTH";
 
-/// The credentials `--audit` authenticates with.
+/// Largest credentials file.
+pub const MAX_CREDENTIALS_FILE: u64 = 16 << 20;
+
+/// The credentials `--audit` authenticates with: the default ones and, with `--credentials-file`, the
+/// per-scope ones.
+///
+/// # Errors
+/// As [`default`], and a bad credentials-file line (named `file:line`).
+pub fn load(args: &ScanArgs) -> Result<CredentialMap, SetupError> {
+    let default = default(args)?;
+    let scoped = match &args.credentials_file {
+        Some(path) => credentials_file(path)?,
+        None => Vec::new(),
+    };
+    Ok(CredentialMap { scoped, default })
+}
+
+/// `--credentials-file`: `SCOPE USER PASSWORD-FILE` lines, password files read now (relative paths from
+/// the file's directory).
+fn credentials_file(path: &Path) -> Result<Vec<(CredScope, Credentials)>, SetupError> {
+    let bytes = read_capped(path, MAX_CREDENTIALS_FILE).map_err(|e| file_error(path, e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| file_error(path, "not UTF-8"))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let at = |reason: String| {
+            SetupError::Invalid(format!(
+                "{}:{}: {reason}",
+                crate::text::sanitize(&path.display().to_string(), usize::MAX),
+                i + 1
+            ))
+        };
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [scope, user, file] = fields.as_slice() else {
+            return Err(at("expected SCOPE USER PASSWORD-FILE".into()));
+        };
+        let scope = match crate::targets::parse_target(scope) {
+            Ok((crate::targets::TargetKind::Range { first, last }, None)) => {
+                CredScope::Addresses(crate::endpoints::Interval::new(first, last))
+            }
+            Ok((crate::targets::TargetKind::Host(name), None)) => CredScope::Name(name.to_ascii_lowercase()),
+            Ok((_, Some(_))) => return Err(at("a scope is addresses or a host name, without a port".into())),
+            Err(e) => return Err(at(format!("'{}': {e}", crate::text::sanitize(scope, 100)))),
+        };
+        let user = (*user != "-").then(|| user.to_string());
+        let password = read_password(&base.join(file))?;
+        out.push((scope, Credentials { user, password: Some(password) }));
+    }
+    Ok(out)
+}
+
+/// The default credentials: `--user`, and the password of `--password-file` or `REDISCLI_AUTH`.
 ///
 /// # Errors
 /// An unreadable, empty or non-UTF-8 password file; `--user` without a password; a user name that
 /// cannot be one.
-pub fn load(args: &ScanArgs) -> Result<Credentials, SetupError> {
+fn default(args: &ScanArgs) -> Result<Credentials, SetupError> {
     let password = match &args.password_file {
         Some(path) => Some(read_password(path)?),
         None => match std::env::var_os(PASSWORD_ENV).filter(|v| !v.is_empty()) {

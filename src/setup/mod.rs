@@ -195,7 +195,7 @@ pub struct Parts {
     /// Notices gathered so far.
     pub warnings: Vec<String>,
     /// `--audit`: who to authenticate as (`None`: no audit).
-    pub audit: Option<crate::probe::audit::creds::Credentials>,
+    pub audit: Option<crate::probe::audit::creds::CredentialMap>,
     /// `--follow`: its scope.
     pub follow: Option<crate::follow::FollowScope>,
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use redis_tls_scan::model::*;
 use redis_tls_scan::pki::LeafSpec;
 use redis_tls_scan::probe::audit::AuditSettings;
-use redis_tls_scan::probe::audit::creds::{Credentials, Secret};
+use redis_tls_scan::probe::audit::creds::{CredentialMap, Credentials, Secret};
 use redis_tls_scan::probe::audit::reply::{Parsed, parse};
 use redis_tls_scan::probe::raw::CipherScan;
 use redis_tls_scan::probe::tls::TlsSettings;
@@ -102,7 +102,8 @@ fn audit_ctx(pki: &Pki, credentials: Credentials) -> ProbeContext {
     let mut ctx = context(pki.anchors());
     ctx.cipher_scan = CipherScan::Off;
     let tls = TlsSettings::new(None).unwrap();
-    ctx.audit = Some(Arc::new(AuditSettings::new(credentials, &ctx.anchors, &tls)));
+    let map = CredentialMap { scoped: Vec::new(), default: credentials };
+    ctx.audit = Some(Arc::new(AuditSettings::new(map, &ctx.anchors, &tls)));
     ctx
 }
 
@@ -672,4 +673,33 @@ async fn follow_stays_inside_the_scope() {
     all.extend([ok("127.0.0.3", c.plain), ok("127.0.0.3", c.tls)]);
     all.sort();
     assert_eq!(seen, all, "inside --follow-scope, the third node is audited too");
+}
+
+/// `--credentials-file`: the first line covering an endpoint gives its user and password file; a bad
+/// line is a setup error naming `file:line`.
+#[test]
+fn a_credentials_file_maps_scopes_to_users() {
+    let (_pki, dir, server) = single(true, false, "");
+    write(dir.path(), "audit.pw", &format!("{PASSWORD}\n"));
+    write(dir.path(), "other.pw", "not-this-one\n");
+    let creds = write(
+        dir.path(),
+        "creds.txt",
+        "# fleet credentials\nredis.other.example nobody other.pw\n127.0.0.0/8 audit audit.pw  # loopback\n",
+    );
+    let out = dir.path().join("run");
+    let target = format!("127.0.0.1:{}", server.plain);
+    let o = bin()
+        .args(["scan", &target, "--audit", "--credentials-file", creds.to_str().unwrap(), "-q"])
+        .args(["-o", out.to_str().unwrap()])
+        .env_remove("REDISCLI_AUTH")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let e = &report(&out)["endpoints"][0]["audit"];
+    assert_eq!((e["status"].as_str(), e["user"].as_str()), (Some("ok"), Some("audit")), "{e:#}");
+    let bad = write(dir.path(), "bad.txt", "127.0.0.1:6379 audit audit.pw\n");
+    let o = bin().args(["scan", &target, "--audit", "--credentials-file", bad.to_str().unwrap()]).output().unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("bad.txt:1") && !stderr(&o).contains(PASSWORD), "{}", stderr(&o));
 }

@@ -20,7 +20,7 @@ use rustls::ClientConfig;
 use rustls::client::WebPkiServerVerifier;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use self::creds::{Credentials, Secret};
+use self::creds::{CredentialMap, Credentials, Secret};
 use self::reply::{Parsed, Value};
 use super::tls::TlsSettings;
 use super::{Budget, Identity, ReadEnd, connect, read_by, write_by};
@@ -71,8 +71,8 @@ const INFO_FIELDS: [&str; 9] = [
 /// What every audit of a scan shares; built once.
 #[derive(Debug, Clone)]
 pub struct AuditSettings {
-    /// Who to authenticate as.
-    pub credentials: Credentials,
+    /// Who to authenticate as, per endpoint.
+    pub credentials: CredentialMap,
     /// The verifying TLS client configuration for TLS endpoints, or why there is none.
     tls: Result<Arc<ClientConfig>, String>,
 }
@@ -80,7 +80,7 @@ pub struct AuditSettings {
 impl AuditSettings {
     /// Settings authenticating with `credentials`; TLS sessions verify the server against `anchors`
     /// (and the endpoint's identity) and present the client certificate of `tls` when the server asks.
-    pub fn new(credentials: Credentials, anchors: &TrustAnchors, tls: &TlsSettings) -> Self {
+    pub fn new(credentials: CredentialMap, anchors: &TrustAnchors, tls: &TlsSettings) -> Self {
         let provider = tls.provider.clone();
         let config = WebPkiServerVerifier::builder_with_provider(anchors.roots(), provider.clone())
             .build()
@@ -137,8 +137,9 @@ pub async fn audit(
         Err(e) => return Some((failed(format!("no connection: {}", e.reachability().as_str())), 1)),
     };
     let local = sock.local_addr();
+    let creds = settings.credentials.for_endpoint(addr.ip(), rec.name.as_deref());
     let audit = match transport {
-        AuditTransport::Plaintext => run_on(sock, &settings.credentials, local, addr.port(), transport, budget).await,
+        AuditTransport::Plaintext => run_on(sock, creds, local, addr.port(), transport, budget).await,
         AuditTransport::Tls => {
             let config = match &settings.tls {
                 Ok(c) => c.clone(),
@@ -147,7 +148,7 @@ pub async fn audit(
             let connector = tokio_rustls::TlsConnector::from(config);
             let session = connector.connect(identity.server_name.clone(), sock);
             match tokio::time::timeout_at(budget.reply_deadline(), session).await {
-                Ok(Ok(s)) => run_on(s, &settings.credentials, local, addr.port(), transport, budget).await,
+                Ok(Ok(s)) => run_on(s, creds, local, addr.port(), transport, budget).await,
                 Ok(Err(e)) => failed(format!(
                     "no verified TLS session ({}): credentials are sent only over a verified session",
                     crate::text::sanitize(&e.to_string(), 200)
