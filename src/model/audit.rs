@@ -94,7 +94,7 @@ pub struct Audit {
     /// The ACL user authenticated as (`--user`); absent for the default user. Never a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    /// `redis_version` (or `valkey_version`) from `INFO server`.
+    /// `valkey_version`, else `redis_version`, from `INFO server`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// `run_id` from `INFO server`: one per server process, so the endpoints of one instance group.

