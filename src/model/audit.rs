@@ -110,6 +110,9 @@ pub struct Audit {
     /// sanitised; never `requirepass` or `masterauth`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
+    /// `connected_clients` of `INFO clients`: every client connection, this audit's included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_clients: Option<u32>,
     /// Clients connected now, per listener (`CLIENT LIST`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clients: Option<Clients>,

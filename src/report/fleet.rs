@@ -153,7 +153,11 @@ fn cells(a: &Audit) -> [String; 6] {
         (true, Some(false)) => "no".into(),
         (true, None) => unknown(),
     });
-    let clients = a.clients.as_ref().map_or_else(unknown, |c| c.plaintext.to_string());
+    let clients = match (&a.clients, a.connected_clients) {
+        (Some(c), _) => c.plaintext.to_string(),
+        (None, Some(n)) => format!("? ({n} connected)"),
+        (None, None) => unknown(),
+    };
     let status = match a.unavailable.len() {
         0 => a.status.as_str().to_string(),
         n => format!("{} ({n} item(s) unavailable)", a.status.as_str()),

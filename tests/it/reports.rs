@@ -102,6 +102,7 @@ pub(crate) fn full_audit() -> Audit {
         role: Some(AuditRole::Master),
         listeners: Some(Listeners { port: 6379, tls_port: 6380 }),
         config: [("tls-protocols".to_string(), "TLSv1.2 TLSv1.3".to_string())].into_iter().collect(),
+        connected_clients: Some(4),
         clients: Some(Clients {
             plaintext: 1,
             tls: 2,

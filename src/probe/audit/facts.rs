@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use super::reply::Value;
-use crate::model::{AclUser, AuditRole, ClusterNode, Listener, Listeners};
+use crate::model::{AclUser, AuditRole, Clients, ClusterNode, Listener, Listeners, ReplicaLink};
 use crate::text::escape_bytes;
 
 /// Characters kept of one remote value (a config value, a host, a user name).
@@ -130,6 +130,45 @@ pub fn listener_of(local_port: Option<u16>, listeners: &Listeners) -> Listener {
         Some(p) if p == listeners.tls_port => Listener::Tls,
         _ => Listener::Other,
     }
+}
+
+/// The clients of `CLIENT LIST` lines by listener, and the replicas' connections: this audit's own
+/// connection (`local`) and this server's link to its master left out; the first `keep` plaintext
+/// addresses kept, sorted.
+pub fn clients(
+    lines: &[ClientLine],
+    local: Option<SocketAddr>,
+    listeners: &Listeners,
+    keep: usize,
+) -> (Clients, Vec<ReplicaLink>) {
+    let own = lines.iter().position(|l| l.socket.is_some() && l.socket == local);
+    let mut c = Clients::default();
+    let mut replicas = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if Some(i) == own || l.master {
+            continue;
+        }
+        let listener = listener_of(l.local_port, listeners);
+        if l.replica {
+            replicas.push(ReplicaLink { address: l.addr.clone(), listener });
+            continue;
+        }
+        match listener {
+            Listener::Plaintext => {
+                c.plaintext += 1;
+                if c.plaintext_addresses.len() < keep {
+                    c.plaintext_addresses.push(l.addr.clone());
+                } else {
+                    c.plaintext_addresses_truncated = true;
+                }
+            }
+            Listener::Tls => c.tls += 1,
+            Listener::Other => c.other += 1,
+        }
+    }
+    c.plaintext_addresses.sort();
+    replicas.sort_by(|a, b| a.address.cmp(&b.address));
+    (c, replicas)
 }
 
 /// The users of an `ACL LIST` reply: name, `on`/`off`, `nopass`. Nothing else of a line is looked at
@@ -305,6 +344,18 @@ id=5 addr=/tmp/r.sock:0 laddr=/tmp/r.sock:0 fd=10 flags=N\n";
         assert_eq!(listener_of(c[0].local_port, &l), Listener::Plaintext);
         assert_eq!(listener_of(c[1].local_port, &l), Listener::Tls);
         assert_eq!(listener_of(c[2].local_port, &l), Listener::Other);
+        // Seen from 127.0.0.1:5000 itself: that line is the audit's own; one plaintext address kept of two.
+        let mut more = c.clone();
+        more.push(ClientLine {
+            addr: "127.0.0.1:5002".into(),
+            socket: None,
+            local_port: Some(6379),
+            replica: false,
+            master: false,
+        });
+        let (own, replicas) = clients(&more, "127.0.0.1:5000".parse().ok(), &l, 0);
+        assert_eq!((own.plaintext, own.tls, own.other, own.plaintext_addresses_truncated), (1, 0, 1, true));
+        assert_eq!(replicas, vec![ReplicaLink { address: "127.0.0.1:5001".into(), listener: Listener::Tls }]);
     }
 
     #[test]

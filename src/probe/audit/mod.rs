@@ -26,8 +26,8 @@ use super::tls::TlsSettings;
 use super::{Budget, Identity, ReadEnd, connect, read_by, write_by};
 use crate::cert::TrustAnchors;
 use crate::model::{
-    Audit, AuditItem, AuditRole, AuditStatus, AuditTransport, Clients, Cluster, EndpointRecord, Listener, Listeners,
-    MasterLink, ReplicaLink, Replication, Unavailable,
+    Audit, AuditItem, AuditRole, AuditStatus, AuditTransport, Cluster, EndpointRecord, Listeners, MasterLink,
+    Replication, Unavailable,
 };
 
 /// Largest reply read (`CLIENT LIST` of some twenty thousand clients); a larger one is unavailable.
@@ -290,34 +290,16 @@ async fn run_on<S: AsyncRead + AsyncWrite + Unpin>(
     let mut audit = Audit { status: AuditStatus::Ok, transport, ..Audit::default() };
     if let Some(password) = &creds.password {
         audit.user = creds.user.clone();
-        let mut args: Vec<&[u8]> = vec![b"AUTH"];
-        if let Some(u) = &creds.user {
-            args.push(u.as_bytes());
-        }
-        args.push(password.expose().as_bytes());
-        match session.command(&args).await {
-            Ok(Value::Simple(ok)) if ok == b"OK" => {}
-            Ok(Value::Error(e)) => {
-                audit.status = AuditStatus::AuthFailed;
-                audit.detail = Some(facts::text(&e));
-            }
-            Ok(_) => {
-                audit.status = AuditStatus::AuthFailed;
-                audit.detail = Some("AUTH got a reply other than +OK".into());
-            }
-            Err(f) => {
-                audit.status = AuditStatus::Unavailable;
-                audit.detail = Some(format!("AUTH: {}", f.reason()));
-            }
-        }
-        if audit.status != AuditStatus::Ok {
+        if let Err((status, detail)) = authenticate(&mut session, creds.user.as_deref(), password).await {
+            audit.status = status;
+            audit.detail = Some(detail);
             return scrub(audit, password);
         }
     }
     let mut items = Items { session: &mut session, unavailable: Vec::new(), noauth: None };
     let server = items.ask(AuditItem::InfoServer, &[b"INFO", b"server"]).await;
     let repl = items.ask(AuditItem::InfoReplication, &[b"INFO", b"replication"]).await;
-    let _clients = items.ask(AuditItem::InfoClients, &[b"INFO", b"clients"]).await;
+    let clients = items.ask(AuditItem::InfoClients, &[b"INFO", b"clients"]).await;
     let mut get: Vec<&[u8]> = vec![b"CONFIG", b"GET"];
     get.extend(CONFIG_PARAMETERS.iter().map(|p| p.as_bytes()));
     let config = items.ask(AuditItem::ConfigGet, &get).await;
@@ -375,35 +357,13 @@ async fn run_on<S: AsyncRead + AsyncWrite + Unpin>(
         AuditTransport::Plaintext => Listeners { port, tls_port: 0 },
         AuditTransport::Tls => Listeners { port: 0, tls_port: port },
     });
-    let lines = client_list.as_ref().and_then(Value::bytes).map(facts::client_list);
+    audit.connected_clients =
+        facts::info(&bytes(&clients), &INFO_FIELDS).get("connected_clients").and_then(|n| n.parse().ok());
     let mut replicas = Vec::new();
-    if let Some(lines) = &lines {
-        let own = lines.iter().position(|l| l.socket.is_some() && l.socket == local);
-        let mut c = Clients::default();
-        for (i, l) in lines.iter().enumerate() {
-            if Some(i) == own || l.master {
-                continue;
-            }
-            let listener = facts::listener_of(l.local_port, &known);
-            if l.replica {
-                replicas.push(ReplicaLink { address: l.addr.clone(), listener });
-                continue;
-            }
-            match listener {
-                Listener::Plaintext => {
-                    c.plaintext += 1;
-                    if c.plaintext_addresses.len() < ADDRESSES_KEPT {
-                        c.plaintext_addresses.push(l.addr.clone());
-                    } else {
-                        c.plaintext_addresses_truncated = true;
-                    }
-                }
-                Listener::Tls => c.tls += 1,
-                Listener::Other => c.other += 1,
-            }
-        }
-        c.plaintext_addresses.sort();
+    if let Some(lines) = client_list.as_ref().and_then(Value::bytes).map(facts::client_list) {
+        let (c, r) = facts::clients(&lines, local, &known, ADDRESSES_KEPT);
         audit.clients = Some(c);
+        replicas = r;
     }
     if audit.role.is_some() || !replicas.is_empty() {
         let master = (audit.role == Some(AuditRole::Replica))
@@ -422,7 +382,6 @@ async fn run_on<S: AsyncRead + AsyncWrite + Unpin>(
             })
             .flatten();
         let announced = if role.replicas.is_empty() { facts::info_replicas(&repl_bytes) } else { role.replicas };
-        replicas.sort_by(|a, b| a.address.cmp(&b.address));
         audit.replication = Some(Replication { master, replicas, announced_replicas: announced });
     }
     if let Some(enabled) = cluster_enabled {
@@ -434,6 +393,24 @@ async fn run_on<S: AsyncRead + AsyncWrite + Unpin>(
     match &creds.password {
         Some(p) => scrub(audit, p),
         None => audit,
+    }
+}
+
+/// One `AUTH [user] password`, never retried: `Err` with the status and the detail when it is refused or
+/// gets no reply.
+async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+    session: &mut Session<'_, S>,
+    user: Option<&str>,
+    password: &Secret,
+) -> Result<(), (AuditStatus, String)> {
+    let mut args: Vec<&[u8]> = vec![b"AUTH"];
+    args.extend(user.map(str::as_bytes));
+    args.push(password.expose().as_bytes());
+    match session.command(&args).await {
+        Ok(Value::Simple(ok)) if ok == b"OK" => Ok(()),
+        Ok(Value::Error(e)) => Err((AuditStatus::AuthFailed, facts::text(&e))),
+        Ok(_) => Err((AuditStatus::AuthFailed, "AUTH got a reply other than +OK".into())),
+        Err(f) => Err((AuditStatus::Unavailable, format!("AUTH: {}", f.reason()))),
     }
 }
 
