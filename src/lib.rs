@@ -20,6 +20,8 @@
 //!  │                       PING; + with --client-cert                                 │
 //!  │ probe::raw::audit     hand-built ClientHellos: versions, every suite, DH, curves │
 //!  │ cert::inspect         x509 facts, chain completeness, trust verdict (all reasons)│
+//!  │ probe::audit          --audit: one AUTH, read-only INFO/CONFIG GET/CLIENT LIST/  │
+//!  │                       ACL LIST/ROLE/CLUSTER SHARDS over the endpoint's transport │
 //!  │ finding::assess       contract finding ids with evidence                         │
 //!  └──────────────────────────────── model::EndpointRecord ───────────────────────────┘
 //!        │ bounded channel
@@ -27,7 +29,8 @@
 //!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per record, hashed as
 //!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint),
 //!        │ progress bar
-//!        │ at the end: hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
+//!        │ at the end: follow::run (--follow: endpoints the audits name, inside the scope),
+//!        │ hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
 //!  report::finalize_index: one pass over the records in (address, port) order (each line read
 //!  once at its offset) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
