@@ -119,6 +119,8 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     let mut write_error = None;
     // `--format jsonl|json` on stdout, buffered: flushed once per batch like the journal.
     let mut stream = Stream::new(setup.format, std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()));
+    // `--follow`: what the audits name, gathered as the records pass.
+    let mut follow = setup.follow.as_ref().map(|s| crate::follow::Follow::new(s.clone(), setup.plan.clone()));
     let mut last_mark = std::time::Instant::now();
     let mut since_mark = 0u32;
     // Records are taken as they come, in batches of what is already waiting: one write and one flush per
@@ -140,6 +142,9 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
                     for (position, rec) in records {
                         tracker.done(position, Counts::of(&rec));
                         progress.endpoint(&rec);
+                        if let Some(f) = &mut follow {
+                            f.note(&rec);
+                        }
                         if result.is_ok() && write_error.is_none() && rec.is_listed(setup.include_closed) {
                             let line = JournalLine::Endpoint(Box::new(JournaledEndpoint {
                                 position: Some(position),
@@ -193,9 +198,17 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     if let Some(e) = write_error {
         return Err(e.into());
     }
+    let mut followed = (Counts::default(), true);
+    if let Some(f) = follow.as_mut()
+        && completed
+        && !*stop.borrow()
+    {
+        followed = follow_topology(f, &setup, &mut journal, live.as_mut(), &mut stream, stop.clone()).await?;
+    }
     journal.append(&JournalLine::Progress(tracker.mark()))?;
-    let counts = tracker.total();
-    let mut interrupted = !completed || *stop.borrow() || stream.closed();
+    let mut counts = tracker.total();
+    counts.merge(&followed.0);
+    let mut interrupted = !completed || *stop.borrow() || stream.closed() || !followed.1;
     // The first of the two reads: metadata, summary and where each record is; its hash is continued by
     // what the writer appends, so the final file is never read again to be hashed.
     let phase = std::time::Instant::now();
@@ -239,6 +252,41 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
         progress.println(&format!("warning: stdout: {e}; nothing more was written there"));
     }
     Ok(Outcome { digest: index.digest, rendered, dir: setup.output, interrupted })
+}
+
+/// The `--follow` pass, after the sweep: the endpoints the audits named, journaled (without a position:
+/// they are not in the plan) as they finish. Returns their counts and whether the pass ran to its end.
+async fn follow_topology(
+    f: &mut crate::follow::Follow,
+    setup: &Setup,
+    journal: &mut Journal,
+    mut live: Option<&mut report::index::Builder>,
+    stream: &mut Stream<impl std::io::Write>,
+    stop: watch::Receiver<bool>,
+) -> Result<(Counts, bool), SetupError> {
+    let include_closed = setup.include_closed;
+    let done = crate::follow::run(f, setup.ctx.clone(), setup.concurrency, stop, |rec| {
+        if !rec.is_listed(include_closed) {
+            return Ok(());
+        }
+        let line = JournalLine::Endpoint(Box::new(JournaledEndpoint { position: None, record: rec }));
+        let (offset, len) = journal.append_unflushed(&line)?;
+        if let (Some(b), JournalLine::Endpoint(j)) = (live.as_deref_mut(), &line) {
+            b.endpoint(&j.record, offset, len);
+        }
+        stream.line(journal.last_line());
+        Ok::<(), report::ReportError>(())
+    })
+    .await?;
+    journal.flush()?;
+    stream.flush();
+    tracing::info!(
+        followed = done.0.scanned,
+        out_of_scope = f.out_of_scope.len(),
+        cut = f.cut,
+        "--follow: topology followed; named endpoints outside the scope were not contacted"
+    );
+    Ok(done)
 }
 
 /// Rebuilds the reports of a run whose sweep had finished (a `--resume` after a kill while the reports

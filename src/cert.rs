@@ -43,6 +43,11 @@ impl TrustAnchors {
         Self { roots: Arc::new(roots), subjects, algorithms }
     }
 
+    /// The anchors as a rustls root store (the audit's verifying TLS sessions).
+    pub fn roots(&self) -> Arc<RootCertStore> {
+        self.roots.clone()
+    }
+
     /// Number of anchors.
     pub fn len(&self) -> usize {
         self.roots.len()

@@ -308,6 +308,32 @@ pub struct ScanArgs {
     /// classes only: fewer connections for huge sweeps), off (TLS 1.2/1.3 through rustls only).
     #[arg(long, value_enum, default_value = "full", value_name = "MODE", ignore_case = true)]
     pub cipher_scan: crate::probe::raw::CipherScan,
+    /// Authenticated audit (opt-in): after the probes, log in to each endpoint that speaks Redis (over its
+    /// own transport; TLS sessions are verified) and read what only the server can tell with read-only
+    /// commands: replication and cluster-bus TLS, clients per listener, ACL users, tls-* settings. The
+    /// password comes from REDISCLI_AUTH or --password-file, never from the command line; one AUTH per
+    /// endpoint, never retried.
+    #[arg(long)]
+    pub audit: bool,
+    /// ACL user for --audit (AUTH NAME password) [default: the default user]. Alias of redis-cli's --user.
+    #[arg(long, value_name = "NAME", requires = "audit")]
+    pub user: Option<String>,
+    /// File whose first line is the --audit password (instead of REDISCLI_AUTH).
+    #[arg(long, value_name = "FILE", requires = "audit")]
+    pub password_file: Option<PathBuf>,
+    /// --audit credentials per scope, for fleets: one line each `SCOPE USER PASSWORD-FILE` (SCOPE an IP,
+    /// CIDR, range or host name; USER `-` for the default user; '#' comments); the first line covering an
+    /// endpoint wins, the others use --user / --password-file / REDISCLI_AUTH.
+    #[arg(long, value_name = "FILE", requires = "audit")]
+    pub credentials_file: Option<PathBuf>,
+    /// With --audit: after the sweep, also probe and audit the masters, replicas and cluster nodes the
+    /// audited servers name, when they fall inside the scope (the targets' addresses, or --follow-scope),
+    /// exclusions applied, each endpoint once.
+    #[arg(long, requires = "audit")]
+    pub follow: bool,
+    /// Widen --follow's scope to this CIDR (or address, or range); repeatable.
+    #[arg(long, value_name = "CIDR", requires = "follow")]
+    pub follow_scope: Vec<String>,
     /// Raise cert_expiring_soon when the certificate has at most this many days left.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_days: i64,

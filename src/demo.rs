@@ -233,6 +233,8 @@ pub async fn prepare(args: &DemoArgs, command_line: Vec<String>) -> Result<(Setu
         reserved_excluded: true,
         scanner_host: String::from("demo"),
         warnings: Vec::new(),
+        audit: None,
+        follow: None,
     })?;
     Ok((setup, endpoints))
 }

@@ -224,6 +224,13 @@ impl Plan {
         Some(Endpoint { addr: SocketAddr::new(ip, port), name: block.name.clone() })
     }
 
+    /// True when the plan holds `addr` (its address in a block that has its port). Linear in the blocks:
+    /// for the few endpoints `--follow` asks about, not for the sweep.
+    pub fn contains(&self, addr: SocketAddr) -> bool {
+        let (v6, x) = family_point(addr.ip());
+        self.blocks.iter().any(|b| b.v6 == v6 && b.first <= x && x - b.first < b.len && b.ports.contains(&addr.port()))
+    }
+
     /// All endpoints in index order, computed lazily.
     pub fn iter(&self) -> impl Iterator<Item = Endpoint> + '_ {
         let mut i: u128 = 0;
@@ -233,6 +240,15 @@ impl Plan {
             Some(e)
         })
     }
+}
+
+/// An address as (IPv6?, integer), an IPv4-mapped IPv6 address as the IPv4 address (one endpoint).
+pub fn family_point(ip: IpAddr) -> (bool, u128) {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    (ip.is_ipv6(), ip_to_u128(ip))
 }
 
 /// A group of [`Plan::build`]: its ports and name.

@@ -5,8 +5,8 @@
 
 use crate::cert::{is_weak_key, is_weak_signature};
 use crate::model::{
-    ClientAuth, EndpointRecord, Finding, FindingId, PingResult, PingStatus, Severity, SuiteClass, TlsResult,
-    TlsVersion, TrustReason, VersionStatus,
+    Audit, ClientAuth, EndpointRecord, Finding, FindingId, Listener, PingResult, PingStatus, Severity, SuiteClass,
+    TlsResult, TlsVersion, TrustReason, VersionStatus,
 };
 
 /// Policy knobs the rules depend on.
@@ -168,8 +168,95 @@ pub fn assess(rec: &EndpointRecord, rules: &Rules) -> Vec<Finding> {
             out.push(Finding::new(FindingId::CertWeakSignature, weak_sigs.join("; ")));
         }
     }
+    if let Some(a) = &rec.audit {
+        audited(rec, a, &mut out);
+    }
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
     out
+}
+
+/// Addresses listed in evidence, at most.
+const EVIDENCE_ADDRESSES: usize = 20;
+
+/// `a, b, c (+N more)`.
+fn listed(items: &[String], total: usize) -> String {
+    let shown: Vec<&str> = items.iter().take(EVIDENCE_ADDRESSES).map(String::as_str).collect();
+    let more = total.saturating_sub(shown.len());
+    if more > 0 { format!("{} (+{more} more)", shown.join(", ")) } else { shown.join(", ") }
+}
+
+/// The `--audit` findings: what the server said about its replication, clients, cluster bus,
+/// `tls-protocols` and ACL users.
+fn audited(rec: &EndpointRecord, a: &Audit, out: &mut Vec<Finding>) {
+    let here = rec.endpoint();
+    let plain_port = a.listeners.map_or(0, |l| l.port);
+    if let Some(r) = &a.replication {
+        let mut links = Vec::new();
+        let plain: Vec<String> =
+            r.replicas.iter().filter(|l| l.listener == Listener::Plaintext).map(|l| l.address.clone()).collect();
+        if !plain.is_empty() {
+            links.push(format!(
+                "master {here}: replica connection(s) {} on the plaintext port {plain_port}",
+                listed(&plain, plain.len())
+            ));
+        }
+        if let Some(m) = &r.master
+            && m.tls == Some(false)
+        {
+            links.push(format!("replica {here} replicates from master {}:{} with tls-replication no", m.host, m.port));
+        }
+        if !links.is_empty() {
+            out.push(Finding::new(FindingId::ReplicationPlaintext, links.join("; ")));
+        }
+    }
+    if let Some(c) = &a.clients
+        && c.plaintext > 0
+    {
+        out.push(Finding::new(
+            FindingId::PlaintextClientsConnected,
+            format!(
+                "{} client(s) on the plaintext port {plain_port}: {}",
+                c.plaintext,
+                listed(&c.plaintext_addresses, c.plaintext as usize)
+            ),
+        ));
+    }
+    if let (Some(cl), Some(l)) = (&a.cluster, a.listeners)
+        && cl.enabled
+        && cl.tls_cluster == Some(false)
+        && l.tls_port != 0
+    {
+        let bus = cl.bus_port.map_or_else(|| "?".to_string(), |p| p.to_string());
+        out.push(Finding::new(
+            FindingId::ClusterBusPlaintext,
+            format!("configuration: cluster-enabled yes, tls-cluster no: the bus (port {bus}) is plaintext next to tls-port {}", l.tls_port),
+        ));
+    }
+    if let Some(p) = a.config("tls-protocols") {
+        let legacy: Vec<&str> = p
+            .split_whitespace()
+            .filter(|t| t.eq_ignore_ascii_case("TLSv1") || t.eq_ignore_ascii_case("TLSv1.1"))
+            .collect();
+        if !legacy.is_empty() {
+            out.push(Finding::new(
+                FindingId::TlsLegacyProtocolsConfigured,
+                format!("tls-protocols \"{p}\" allows {}", legacy.join(", ")),
+            ));
+        }
+    }
+    if let Some(users) = &a.acl_users {
+        let open: Vec<String> = users.iter().filter(|u| u.enabled && u.nopass).map(|u| u.name.clone()).collect();
+        if !open.is_empty() {
+            let mut f = Finding::new(
+                FindingId::AclUserWithoutPassword,
+                format!("enabled with nopass: {}", listed(&open, open.len())),
+            );
+            if open.iter().any(|u| u == "default") {
+                f.severity = Severity::Critical;
+            }
+            out.push(f);
+        }
+    }
 }
 
 /// `legacy_protocol`, `weak_cipher` and `weak_key_exchange` from the version and suite verdicts.
@@ -245,6 +332,7 @@ mod tests {
             plaintext: None,
             tls: None,
             certificate: None,
+            audit: None,
             findings: Vec::new(),
             started_at: String::new(),
             duration_ms: 0,

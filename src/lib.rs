@@ -20,6 +20,8 @@
 //!  │                       PING; + with --client-cert                                 │
 //!  │ probe::raw::audit     hand-built ClientHellos: versions, every suite, DH, curves │
 //!  │ cert::inspect         x509 facts, chain completeness, trust verdict (all reasons)│
+//!  │ probe::audit          --audit: one AUTH, read-only INFO/CONFIG GET/CLIENT LIST/  │
+//!  │                       ACL LIST/ROLE/CLUSTER SHARDS over the endpoint's transport │
 //!  │ finding::assess       contract finding ids with evidence                         │
 //!  └──────────────────────────────── model::EndpointRecord ───────────────────────────┘
 //!        │ bounded channel, batches of 32 records (or 50 ms) per scan thread
@@ -27,7 +29,8 @@
 //!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per batch, hashed as
 //!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint),
 //!        │ progress bar, report::stream (--format jsonl: the same line bytes on stdout)
-//!        │ at the end: hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
+//!        │ at the end: follow::run (--follow: endpoints the audits name, inside the scope),
+//!        │ hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
 //!  report::finalize_index: one pass over the records in (address, port) order (each line read and
 //!  parsed once at its offset, on a second thread a batch ahead) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
@@ -44,7 +47,7 @@
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated
 //! setup ([`config`]: its old path) · [`scan`] scheduler and pipeline · [`probe`] network probes (wire idioms in
 //! [`probe::wire`], the socket budget in [`probe::Sockets`]) · [`cert`] certificate facts and trust · [`finding`]
-//! rules · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
+//! rules · [`follow`] `--follow` (topology named by audits) · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
 //! [`runs`] run directories for scheduled jobs · [`serve`] the Prometheus exporter · [`push`] Pushgateway · [`target_formats`] nmap/masscan/URI target input.
 
@@ -56,6 +59,7 @@ pub mod demo;
 pub mod diff;
 pub mod endpoints;
 pub mod finding;
+pub mod follow;
 pub mod hosts;
 pub mod input;
 pub mod manpage;

@@ -2,7 +2,7 @@
 //!
 //! [`run`] walks the lazy [`Plan`], keeps at most `concurrency` endpoints in flight, and sends each
 //! finished record to a bounded channel read by the one writer (see [`crate::report`]). [`probe_endpoint`]
-//! runs the stages in order: connect → plaintext PING → TLS → certificate → findings, each on its own
+//! runs the stages in order: connect → plaintext PING → TLS → certificate → (`--audit`) audit → findings, each on its own
 //! connection and all under one total deadline. Cancellation stops new work and drops work in flight
 //! (those endpoints are simply not journaled).
 
@@ -47,6 +47,8 @@ pub struct ProbeContext {
     pub host_concurrency: usize,
     /// The scan-wide socket budget every probe draws from (`None`: unlimited, as in unit tests).
     pub sockets: Option<Arc<crate::probe::Sockets>>,
+    /// `--audit`: credentials and the verifying TLS configuration (`None`: no audit).
+    pub audit: Option<Arc<crate::probe::audit::AuditSettings>>,
 }
 
 impl ProbeContext {
@@ -102,6 +104,7 @@ fn closed_record(ep: &Endpoint, ctx: &ProbeContext, reachability: Reachability, 
         plaintext: None,
         tls: None,
         certificate: None,
+        audit: None,
         findings: Vec::new(),
         started_at: now_rfc3339(),
         duration_ms,
@@ -149,7 +152,15 @@ async fn probe_open(
             inspect(&outcome.chain, &identity.server_name, &ctx.anchors, ctx.rules.as_of, &outcome.key_proof);
         rec.tls = Some(outcome.result);
     }
-    // Stage 5: findings.
+    // Stage 5 (`--audit` only): what the server itself tells an authenticated client.
+    if let Some(settings) = &ctx.audit
+        && let Some((audit, connections)) =
+            Box::pin(crate::probe::audit::audit(ep.addr, &rec, &identity, settings, &budget)).await
+    {
+        rec.connections += connections;
+        rec.audit = Some(audit);
+    }
+    // Stage 6: findings.
     rec.deadline_exceeded = budget.expired();
     rec.findings = assess(&rec, &ctx.rules);
     rec.duration_ms = elapsed_ms(start);

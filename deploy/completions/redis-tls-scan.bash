@@ -361,7 +361,7 @@ _redis__tls__scan() {
             return 0
             ;;
         redis__subcmd__tls__subcmd__scan__subcmd__scan)
-            opts="-f -p -o -c -q -v -h --targets-file --ports --exclude --exclude-file --allow-reserved --seed --shard --output --no-output --format --concurrency --rate --host-concurrency --connect-timeout --read-timeout --endpoint-timeout --sni --roots --cacert --ca-file --cert --client-cert --key --client-key --cipher-scan --warn-days --fail-on --max-endpoints --include-closed --prometheus --push-gateway --push-job --quiet --resume --resume-existing --verbose --color --help"
+            opts="-f -p -o -c -q -v -h --targets-file --ports --exclude --exclude-file --allow-reserved --seed --shard --output --no-output --format --concurrency --rate --host-concurrency --connect-timeout --read-timeout --endpoint-timeout --sni --roots --cacert --ca-file --cert --client-cert --key --client-key --cipher-scan --audit --user --password-file --credentials-file --follow --follow-scope --warn-days --fail-on --max-endpoints --include-closed --prometheus --push-gateway --push-job --quiet --resume --resume-existing --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -473,6 +473,22 @@ _redis__tls__scan() {
                     ;;
                 --cipher-scan)
                     COMPREPLY=($(compgen -W "full quick off" -- "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --follow-scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --warn-days)

@@ -64,6 +64,10 @@ complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l c
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l cipher-scan -d 'Raw ClientHello probe: full (every accepted suite of SSLv3..TLS 1.3), quick (versions and weak-suite classes only: fewer connections for huge sweeps), off (TLS 1.2/1.3 through rustls only)' -r -f -a "full\t'Versions, every accepted suite of every version, server preference, key-exchange sizes'
 quick\t'Versions, plus one hello per weak-suite class per accepted version (no full list)'
 off\t'No raw probe: TLS 1.2 and 1.3 through rustls only; SSLv3 to TLS 1.1 not tested'"
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l user -d 'ACL user for --audit (AUTH NAME password) [default: the default user]. Alias of redis-cli\'s --user' -r
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l password-file -d 'File whose first line is the --audit password (instead of REDISCLI_AUTH)' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l credentials-file -d '--audit credentials per scope, for fleets: one line each `SCOPE USER PASSWORD-FILE` (SCOPE an IP, CIDR, range or host name; USER `-` for the default user; \'#\' comments); the first line covering an endpoint wins, the others use --user / --password-file / REDISCLI_AUTH' -r -F
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l follow-scope -d 'Widen --follow\'s scope to this CIDR (or address, or range); repeatable' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l warn-days -d 'Raise cert_expiring_soon when the certificate has at most this many days left' -r
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l fail-on -d 'Exit with code 1 when a finding of this severity or higher is found (any case: high, HIGH)' -r -f -a "info\t'Informational'
 low\t'Low'
@@ -80,6 +84,8 @@ always\t'Always (also into pipes and files)'
 never\t'Never'"
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l allow-reserved -d 'Also scan special-purpose ranges (0.0.0.0/8, multicast, 240.0.0.0/4, documentation, link-local, ...), which are never scanned by default'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l no-output -d 'No run directory: the results go only to stdout (--format) and --prometheus. Same as `-o none`. Such a scan cannot be resumed'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l audit -d 'Authenticated audit (opt-in): after the probes, log in to each endpoint that speaks Redis (over its own transport; TLS sessions are verified) and read what only the server can tell with read-only commands: replication and cluster-bus TLS, clients per listener, ACL users, tls-* settings. The password comes from REDISCLI_AUTH or --password-file, never from the command line; one AUTH per endpoint, never retried'
+complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l follow -d 'With --audit: after the sweep, also probe and audit the masters, replicas and cluster nodes the audited servers name, when they fall inside the scope (the targets\' addresses, or --follow-scope), exclusions applied, each endpoint once'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l include-closed -d 'Also list closed, filtered and unreachable endpoints in the reports'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -s q -l quiet -d 'No progress bar and no summary on the terminal'
 complete -c redis-tls-scan -n "__fish_redis_tls_scan_using_subcommand scan" -l resume-existing -d 'When the -o directory already holds this scan\'s journal, resume it instead of refusing to overwrite it; otherwise start it. For restarted Job pods and retried timers: the same command line starts or continues'

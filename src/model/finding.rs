@@ -62,6 +62,14 @@ pub enum FindingId {
     MixedMode,
     /// Cluster bus open and not TLS next to a TLS client port.
     ClusterBusPlaintext,
+    /// `--audit`: a replication link runs over a plaintext listener.
+    ReplicationPlaintext,
+    /// `--audit`: clients are connected through the plaintext listener now.
+    PlaintextClientsConnected,
+    /// `--audit`: `tls-protocols` allows TLSv1 or TLSv1.1.
+    TlsLegacyProtocolsConfigured,
+    /// `--audit`: an enabled ACL user has `nopass`.
+    AclUserWithoutPassword,
 }
 
 const RENEW: &str =
@@ -69,7 +77,7 @@ const RENEW: &str =
 
 impl FindingId {
     /// Every id, in contract order.
-    pub const ALL: [FindingId; 17] = [
+    pub const ALL: [FindingId; 21] = [
         Self::UnauthenticatedAccess,
         Self::PlaintextEnabled,
         Self::LegacyProtocol,
@@ -87,6 +95,10 @@ impl FindingId {
         Self::ClientAuthNotRequired,
         Self::MixedMode,
         Self::ClusterBusPlaintext,
+        Self::ReplicationPlaintext,
+        Self::PlaintextClientsConnected,
+        Self::TlsLegacyProtocolsConfigured,
+        Self::AclUserWithoutPassword,
     ];
 
     /// The contract's severity of the id; `legacy_protocol` and `weak_cipher` vary with what was seen,
@@ -100,7 +112,10 @@ impl FindingId {
             | Self::CertUntrusted
             | Self::CertWeakKey
             | Self::LegacyProtocol
-            | Self::WeakCipher => Severity::High,
+            | Self::WeakCipher
+            | Self::ReplicationPlaintext
+            | Self::PlaintextClientsConnected
+            | Self::AclUserWithoutPassword => Severity::High,
             Self::WeakKeyExchange
             | Self::CertExpiringSoon
             | Self::CertSelfSigned
@@ -108,12 +123,14 @@ impl FindingId {
             | Self::CertHostnameMismatch
             | Self::CertWeakSignature
             | Self::MixedMode
-            | Self::ClusterBusPlaintext => Severity::Medium,
+            | Self::ClusterBusPlaintext
+            | Self::TlsLegacyProtocolsConfigured => Severity::Medium,
             Self::ClientAuthNotRequired => Severity::Low,
         }
     }
 
-    /// One-line title of a finding of this id at `severity` (only `weak_cipher`'s depends on it).
+    /// One-line title of a finding of this id at `severity` (only `weak_cipher`'s and
+    /// `acl_user_without_password`'s depend on it).
     pub fn title(self, severity: Severity) -> &'static str {
         match self {
             Self::UnauthenticatedAccess => "Redis answers commands without any credentials",
@@ -134,6 +151,13 @@ impl FindingId {
             Self::ClientAuthNotRequired => "TLS clients are not required to present a certificate",
             Self::MixedMode => "The host serves Redis both in plaintext and over TLS",
             Self::ClusterBusPlaintext => "The cluster bus next to this TLS port does not use TLS",
+            Self::ReplicationPlaintext => "A replication link runs over plaintext",
+            Self::PlaintextClientsConnected => "Clients are connected through the plaintext port",
+            Self::TlsLegacyProtocolsConfigured => "tls-protocols allows TLSv1 or TLSv1.1",
+            Self::AclUserWithoutPassword if severity >= Severity::Critical => {
+                "The default user is enabled without a password"
+            }
+            Self::AclUserWithoutPassword => "An enabled ACL user has no password (nopass)",
         }
     }
 
@@ -173,6 +197,14 @@ impl FindingId {
             Self::ClientAuthNotRequired => "tls-auth-clients yes",
             Self::MixedMode => "port 0 (keep only tls-port), so that no client can fall back to plaintext",
             Self::ClusterBusPlaintext => "tls-cluster yes (and tls-replication yes)",
+            Self::ReplicationPlaintext => {
+                "tls-replication yes on the replicas (replicaof <master> <master tls-port>), then port 0 on the master"
+            }
+            Self::PlaintextClientsConnected => "move the listed clients to tls-port (TLS client settings), then port 0",
+            Self::TlsLegacyProtocolsConfigured => "tls-protocols \"TLSv1.2 TLSv1.3\"",
+            Self::AclUserWithoutPassword => {
+                "ACL SETUSER <user> resetpass ><long random secret> (or 'user default off' / requirepass), then ACL SAVE or CONFIG REWRITE"
+            }
         }
     }
 }

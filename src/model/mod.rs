@@ -6,6 +6,7 @@
 //! record, not a block of nulls.
 //!
 //! - [`record`]: the endpoint record;
+//! - [`audit`]: what `--audit` read from the server itself;
 //! - [`ping`]: the TCP connect and the plaintext `PING`;
 //! - [`tls`]: versions, suites, key exchange, client authentication;
 //! - [`cert`]: the chain and the trust verdict;
@@ -13,6 +14,7 @@
 //! - [`scan`]: metadata, counts, summary;
 //! - [`journal`]: the lines of `scan.jsonl`.
 
+pub mod audit;
 pub mod cert;
 pub mod finding;
 pub mod journal;
@@ -22,6 +24,7 @@ pub mod record;
 pub mod scan;
 pub mod tls;
 
+pub use audit::*;
 pub use cert::*;
 pub use finding::*;
 pub use journal::*;
@@ -42,4 +45,9 @@ names::serde_names!(
     TrustReason,
     Severity,
     FindingId,
+    AuditStatus,
+    AuditTransport,
+    AuditRole,
+    Listener,
+    AuditItem,
 );

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::Audit;
 use super::cert::CertificateInfo;
 use super::finding::{Finding, Severity};
 use super::ping::{PingResult, Reachability};
@@ -38,6 +39,9 @@ pub struct EndpointRecord {
     /// The server's certificate (leaf and chain as sent) with its trust verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateInfo>,
+    /// `--audit`: what the server told an authenticated client about itself; absent unless audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Audit>,
     /// Findings raised for this endpoint (design.md §2).
     #[serde(default)]
     pub findings: Vec<Finding>,

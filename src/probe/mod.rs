@@ -7,6 +7,7 @@
 //! for the socket's life by [`Conn`]): when the open-file limit bites, a probe waits for a socket instead
 //! of failing, and the wait, like a `--rate` wait, does not count against the endpoint's deadline.
 
+pub mod audit;
 pub mod danger;
 pub mod hello;
 pub mod raw;
@@ -122,6 +123,13 @@ impl Slots {
 pub struct Conn {
     stream: TcpStream,
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Conn {
+    /// This end's address (the audit leaves its own connection out of the server's client list).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.stream.local_addr().ok()
+    }
 }
 
 impl AsyncRead for Conn {

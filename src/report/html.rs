@@ -165,6 +165,7 @@ pub struct HtmlSink {
     // seen), and the redis.conf fix.
     by_finding: BTreeMap<FindingId, FindingRow>,
     scanned_at: Option<time::OffsetDateTime>,
+    fleet: super::fleet::Fleet,
 }
 
 impl HtmlSink {
@@ -182,11 +183,12 @@ impl HtmlSink {
             more: 0,
             by_finding: BTreeMap::new(),
             scanned_at: parse_time(&digest.meta.started_at),
+            fleet: super::fleet::Fleet::default(),
         }
     }
 
     fn render(self) -> String {
-        let Self { digest, journal_sha256, details, rows, horizon, certs_seen, more, by_finding, .. } = self;
+        let Self { digest, journal_sha256, details, rows, horizon, certs_seen, more, by_finding, fleet, .. } = self;
         let journal_sha256 = journal_sha256.as_str();
         let m = &digest.meta;
         let s = &digest.summary;
@@ -230,6 +232,28 @@ impl HtmlSink {
             out.push_str(&horizon_table(horizon.into_values().collect(), certs_seen.len(), m.warn_days));
         }
 
+        if !fleet.is_empty() {
+            out.push_str("<h2>Audit: the fleet</h2><p class=\"muted\">One row per instance (<code>--audit</code>: what the servers told an authenticated client).</p><div class=\"wide\"><table><tr>");
+            for h in super::fleet::HEADER {
+                let _ = write!(out, "<th>{}</th>", html(h));
+            }
+            out.push_str("</tr>");
+            for row in fleet.rows() {
+                out.push_str("<tr>");
+                for cell in row {
+                    let _ = write!(out, "<td>{}</td>", html(&cell));
+                }
+                out.push_str("</tr>");
+            }
+            out.push_str("</table></div>");
+            if fleet.more > 0 {
+                let _ = write!(
+                    out,
+                    "<p class=\"muted\">{} more instance(s) are in <code>report.json</code>.</p>",
+                    fleet.more
+                );
+            }
+        }
         let _ = write!(
             out,
             "<h2>Endpoints</h2><div class=\"wide\"><table><tr><th>endpoint</th><th>plaintext PING</th><th>TLS versions</th><th>client cert</th><th>certificate</th><th>worst finding</th></tr>{rows}</table></div>"
@@ -297,6 +321,7 @@ impl super::Sink for HtmlSink {
         if let Some(cert) = &r.certificate {
             collect_horizon(&mut self.horizon, &mut self.certs_seen, &cert.chain, &r.label(), self.scanned_at);
         }
+        self.fleet.add(r);
         if self.detailed >= DETAIL_MAX {
             self.more += 1;
             return Ok(());
@@ -339,6 +364,9 @@ impl super::Sink for HtmlSink {
                 );
             }
             self.details.push_str("</table>");
+        }
+        if let Some(a) = &r.audit {
+            let _ = write!(self.details, "<p><b>audit</b> {}</p>", html(&super::fleet::audit_line(a)));
         }
         if let Some(t) = &r.tls {
             self.details.push_str("<table><tr><th>version</th><th>verdict</th><th>accepted suites</th></tr>");
@@ -590,6 +618,7 @@ pub struct MarkdownSink {
     listed: Vec<Vec<String>>,
     more: usize,
     by_finding: BTreeMap<FindingId, FindingRow>,
+    fleet: super::fleet::Fleet,
 }
 
 impl MarkdownSink {
@@ -601,11 +630,12 @@ impl MarkdownSink {
             listed: Vec::new(),
             more: 0,
             by_finding: BTreeMap::new(),
+            fleet: super::fleet::Fleet::default(),
         }
     }
 
     fn render(self) -> String {
-        let Self { digest, listed, more, by_finding, .. } = self;
+        let Self { digest, listed, more, by_finding, fleet, .. } = self;
 
         let m = &digest.meta;
         let s = &digest.summary;
@@ -665,6 +695,15 @@ impl MarkdownSink {
                 .collect();
             out.push_str(&md_table(&header, &rows));
         }
+        if !fleet.is_empty() {
+            let _ = writeln!(out, "\n## Audit: the fleet\n");
+            let rows: Vec<Vec<String>> =
+                fleet.rows().into_iter().map(|r| r.iter().map(|c| markdown(c)).collect()).collect();
+            out.push_str(&md_table(&super::fleet::HEADER, &rows));
+            if fleet.more > 0 {
+                let _ = writeln!(out, "\n{} more instance(s) in report.json.", fleet.more);
+            }
+        }
         let _ = writeln!(out, "\n## Findings\n");
         if listed.is_empty() {
             let _ = writeln!(out, "None.");
@@ -681,6 +720,7 @@ impl MarkdownSink {
 
 impl super::Sink for MarkdownSink {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
+        self.fleet.add(r);
         for f in &r.findings {
             count_finding(&mut self.by_finding, f);
             if self.listed.len() < 200 {

@@ -397,7 +397,9 @@ impl JournalIndex {
             })?;
             let extra = self.digest.hosts.get(&(r.address, r.port));
             if let Some(extra) = extra {
-                r.findings.extend(extra.iter().cloned());
+                // The audit may have raised the same id from the server's configuration: one is enough.
+                let own: Vec<_> = r.findings.iter().map(|f| f.id).collect();
+                r.findings.extend(extra.iter().filter(|f| !own.contains(&f.id)).cloned());
                 r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
             }
             // Where the record's fields sit in `bytes`, when they can be copied as they are.
@@ -479,6 +481,7 @@ mod tests {
             plaintext: None,
             tls: None,
             certificate: None,
+            audit: None,
             findings: Vec::new(),
             started_at: "2026-12-01T00:00:00Z".into(),
             duration_ms: 1,

@@ -7,6 +7,7 @@
 //! [`rundir`] claims and locks the directory for the whole run. Sinks only read records; they never probe.
 
 pub mod csv;
+pub mod fleet;
 pub mod html;
 pub mod index;
 pub mod json;

@@ -65,6 +65,7 @@ struct Seen {
     first_address: Option<std::net::IpAddr>,
     several_hosts: bool,
     detail: Vec<(Option<Severity>, String, String)>,
+    fleet: super::fleet::Fleet,
 }
 
 impl Seen {
@@ -80,6 +81,7 @@ impl Seen {
         for f in &r.findings {
             self.remediations.entry(f.id).or_insert_with(|| f.remediation());
         }
+        self.fleet.add(r);
         if r.is_redis() || !r.findings.is_empty() || r.tls.as_ref().is_some_and(|t| t.speaks_tls) {
             if self.rows.len() < LIST_MAX {
                 self.rows.push((r.max_severity(), endpoint_line(r, Paint(false)), endpoint_line(r, Paint(true))));
@@ -198,6 +200,11 @@ fn render(digest: &JournalDigest, seen: &Seen, dir: Option<&Path>, paint: Paint)
             let _ = writeln!(out, "... and {more} more endpoint(s): see endpoints.csv");
         }
     }
+    if !seen.fleet.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Audit: the fleet, one row per instance (--audit)");
+        out.push_str(&seen.fleet.text());
+    }
     if !remediations.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "Remediation (redis.conf):");
@@ -240,6 +247,9 @@ fn endpoint_verdict(r: &EndpointRecord, paint: Paint) -> String {
             c.leaf.days_left.map_or("?".into(), |d| d.to_string()),
             c.leaf.not_after
         );
+    }
+    if let Some(a) = &r.audit {
+        let _ = writeln!(out, "  audit           {}", super::fleet::audit_line(a));
     }
     if r.findings.is_empty() {
         let _ = writeln!(out, "  findings        {}", paint.wrap("32", "none"));

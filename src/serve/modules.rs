@@ -164,6 +164,8 @@ fn build(
         rate: None,
         host_concurrency: 1,
         sockets: Some(sockets.clone()),
+        // The exporter never authenticates: only PING and handshakes.
+        audit: None,
     };
     Ok(Module { ctx: Arc::new(ctx) })
 }

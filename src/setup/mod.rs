@@ -7,6 +7,7 @@
 //! Everything that can make a scan impossible fails here, before any packet is sent ([`SetupError`],
 //! exit code 2). Warnings (a clamped concurrency, an unresolved host) are returned, not printed.
 
+pub mod creds;
 pub mod limits;
 pub mod meta;
 pub mod pem;
@@ -121,6 +122,8 @@ pub struct Setup {
     pub order: Order,
     /// `--resume`: where the interrupted run stopped.
     pub resume: Option<ResumeState>,
+    /// `--follow`: where the topology may be followed (`None`: it is not).
+    pub follow: Option<Arc<crate::follow::FollowScope>>,
     /// The run directory's lock, when already taken (`--resume` takes it before reading the journal);
     /// otherwise [`crate::app::execute`] claims the directory before the first packet.
     pub lock: Option<Arc<crate::report::rundir::RunLock>>,
@@ -196,6 +199,10 @@ pub struct Parts {
     pub scanner_host: String,
     /// Notices gathered so far.
     pub warnings: Vec<String>,
+    /// `--audit`: who to authenticate as (`None`: no audit).
+    pub audit: Option<crate::probe::audit::creds::CredentialMap>,
+    /// `--follow`: its scope.
+    pub follow: Option<crate::follow::FollowScope>,
 }
 
 impl Setup {
@@ -246,6 +253,8 @@ impl Setup {
             counts: None,
             interrupted: false,
         };
+        let audit =
+            parts.audit.map(|creds| Arc::new(crate::probe::audit::AuditSettings::new(creds, &anchors, &parts.tls)));
         let ctx = ProbeContext {
             connect_timeout: parts.connect_timeout,
             read_timeout: parts.read_timeout,
@@ -258,6 +267,7 @@ impl Setup {
             rate: crate::probe::RateLimiter::new(parts.rate),
             host_concurrency: parts.host_concurrency.max(1),
             sockets: Some(sockets),
+            audit,
         };
         Ok(Self {
             plan: Arc::new(parts.plan),
@@ -272,6 +282,7 @@ impl Setup {
             warnings,
             prometheus: parts.prometheus,
             order: parts.order,
+            follow: parts.follow.map(Arc::new),
             resume: None,
             lock: None,
             format: crate::report::stream::Format::Text,
@@ -340,6 +351,22 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         warnings.push(format!("{}: '{}' did not resolve ({}); not scanned", u.origin, u.target, u.error));
     }
     let plan = Plan::build(&resolved, &ports, &exclusions);
+    let follow = if args.follow {
+        let scope_specs = args
+            .follow_scope
+            .iter()
+            .enumerate()
+            .map(|(i, t)| targets::parse_arg("--follow-scope", i + 1, t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SetupError::Targets(vec![e]))?;
+        let mut include: Vec<Interval> =
+            resolved.iter().flat_map(|r| r.intervals.iter().flat_map(|i| i.canonical())).collect();
+        include.extend(resolve::exclusion_intervals(&scope_specs)?.into_iter().flat_map(Interval::canonical));
+        let exclude = exclusions.iter().flat_map(|i| i.canonical()).collect();
+        Some(crate::follow::FollowScope { include, exclude })
+    } else {
+        None
+    };
     let shard = match &args.shard {
         Some(s) => crate::permute::Shard::parse(s).map_err(SetupError::Invalid)?,
         None => crate::permute::Shard::default(),
@@ -364,6 +391,7 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         reason: format!("client key unusable: {e}"),
     })?;
 
+    let audit = if args.audit { Some(creds::load(args)?) } else { None };
     // Every output path is checked before the first packet, not found unwritable after a long sweep.
     if let Some(p) = &args.prometheus {
         crate::report::prometheus::check(p)?;
@@ -407,6 +435,8 @@ async fn from_args(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
         reserved_excluded: !args.allow_reserved,
         scanner_host: meta::scanner_host(),
         warnings,
+        audit,
+        follow,
     })
 }
 

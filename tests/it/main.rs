@@ -6,6 +6,7 @@
 
 mod abuse;
 mod accuracy;
+mod audit;
 mod certs;
 mod cli;
 mod cli_compat;

@@ -79,6 +79,7 @@ pub(crate) fn full_record() -> EndpointRecord {
             checked_identity: "redis.test".into(),
             hostname_match: true,
         }),
+        audit: Some(full_audit()),
         findings: vec![Finding {
             id: FindingId::UnauthenticatedAccess,
             severity: Severity::Critical,
@@ -88,6 +89,52 @@ pub(crate) fn full_record() -> EndpointRecord {
         duration_ms: 12,
         connections: 3,
         deadline_exceeded: false,
+    }
+}
+
+/// An audit section with every optional field present.
+pub(crate) fn full_audit() -> Audit {
+    Audit {
+        status: AuditStatus::Ok,
+        detail: Some("d".into()),
+        transport: AuditTransport::Tls,
+        user: Some("audit".into()),
+        version: Some("7.0.15".into()),
+        run_id: Some("ab".into()),
+        role: Some(AuditRole::Master),
+        listeners: Some(Listeners { port: 6379, tls_port: 6380 }),
+        config: [("tls-protocols".to_string(), "TLSv1.2 TLSv1.3".to_string())].into_iter().collect(),
+        connected_clients: Some(4),
+        clients: Some(Clients {
+            plaintext: 1,
+            tls: 2,
+            other: 0,
+            plaintext_addresses: vec!["127.0.0.1:5000".into()],
+            plaintext_addresses_truncated: true,
+        }),
+        replication: Some(Replication {
+            master: Some(MasterLink {
+                host: "10.0.0.1".into(),
+                port: 6379,
+                link_status: Some("up".into()),
+                tls: Some(true),
+            }),
+            replicas: vec![ReplicaLink { address: "127.0.0.1:5001".into(), listener: Listener::Tls }],
+            announced_replicas: vec!["127.0.0.1:7001".into()],
+        }),
+        cluster: Some(Cluster {
+            enabled: true,
+            tls_cluster: Some(true),
+            bus_port: Some(16380),
+            nodes: vec![ClusterNode {
+                ip: "127.0.0.1".into(),
+                port: Some(7000),
+                tls_port: Some(17000),
+                role: Some("master".into()),
+            }],
+        }),
+        acl_users: Some(vec![AclUser { name: "default".into(), enabled: true, nopass: true }]),
+        unavailable: vec![Unavailable { item: AuditItem::ConfigGet, reason: "NOPERM".into() }],
     }
 }
 
@@ -144,6 +191,8 @@ fn paths(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
                     "<version>".to_string()
                 } else if prefix.ends_with("findings_by_severity") {
                     "<severity>".to_string()
+                } else if prefix.ends_with(".audit.config") {
+                    "<parameter>".to_string()
                 } else if prefix.ends_with("findings_by_id") || prefix == "findings_catalog" {
                     "<finding_id>".to_string()
                 } else {
@@ -227,6 +276,10 @@ fn finding_ids_and_severities_are_documented() {
         "client_auth_not_required",
         "mixed_mode",
         "cluster_bus_plaintext",
+        "replication_plaintext",
+        "plaintext_clients_connected",
+        "tls_legacy_protocols_configured",
+        "acl_user_without_password",
     ];
     assert_eq!(rows, all.to_vec());
     for id in all {

@@ -292,6 +292,7 @@ pub(crate) fn context(anchors: TrustAnchors) -> ProbeContext {
         rate: None,
         host_concurrency: 4,
         sockets: None,
+        audit: None,
     }
 }
 
