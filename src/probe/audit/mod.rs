@@ -75,7 +75,13 @@ pub struct AuditSettings {
     pub credentials: CredentialMap,
     /// The verifying TLS client configuration for TLS endpoints, or why there is none.
     tls: Result<Arc<ClientConfig>, String>,
+    /// Audits in flight at once, scan-wide: a reply may hold up to [`REPLY_CAP`] bytes, so this (not the
+    /// scan's concurrency) bounds the audit's memory, even against peers that answer with the cap.
+    slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Audits in flight at once ([`AuditSettings::slots`]): at most 8 x [`REPLY_CAP`] = 64 MiB of replies.
+pub const AUDITS_AT_ONCE: usize = 8;
 
 impl AuditSettings {
     /// Settings authenticating with `credentials`; TLS sessions verify the server against `anchors`
@@ -97,7 +103,7 @@ impl AuditSettings {
                     None => builder.with_no_client_auth(),
                 })
             });
-        Self { credentials, tls: config.map(Arc::new) }
+        Self { credentials, tls: config.map(Arc::new), slots: Arc::new(tokio::sync::Semaphore::new(AUDITS_AT_ONCE)) }
     }
 }
 
@@ -128,6 +134,9 @@ pub async fn audit(
         detail: Some(detail),
         transport,
         ..Audit::default()
+    };
+    let Ok(Ok(_slot)) = tokio::time::timeout(budget.left(), settings.slots.clone().acquire_owned()).await else {
+        return Some((failed("not run: the endpoint's deadline passed first".into()), 0));
     };
     if budget.expired() {
         return Some((failed("not run: the endpoint's deadline passed first".into()), 0));
