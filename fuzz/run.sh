@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 secs=${1:-60}
 seeds=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$seeds"' EXIT
-mkdir -p corpus/{resp,hello,cert,targets}
+mkdir -p corpus/{resp,hello,cert,targets,audit}
 
 # Certificates: an EC and an RSA one, self-signed and CA-issued.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=fuzz \
@@ -60,10 +60,15 @@ w("corpus/resp/noauth", b"-NOAUTH Authentication required.\r\n")
 w("corpus/hello/tls12", ask(p2, hello(0x0303, [0xc02b, 0xc02f, 0xc030, 0x00ff], groups + sigalgs)))
 w("corpus/hello/tls10", ask(p3, hello(0x0301, [0x002f, 0x0035, 0x000a, 0x0005])))
 w("corpus/hello/alert", ask(p2, hello(0x0301, [0x002f])))
+cmd = lambda *a: b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a)
+for name, args in [("info", [b"INFO", b"replication"]), ("config", [b"CONFIG", b"GET", b"port"]),
+                   ("clients", [b"CLIENT", b"LIST"]), ("acl", [b"ACL", b"LIST"]), ("role", [b"ROLE"]),
+                   ("info_server", [b"INFO", b"server"])]:
+    w("corpus/audit/" + name, ask(p1, cmd(*args)))
 w("corpus/targets/lines", b"# fleet\n10.0.0.0/24\n127.0.0.1:6380\n[::1]:6379\nredis.example\n10.0.0.5-10.0.1.4\n")
 PY
 
-for t in resp hello cert targets; do
+for t in resp hello cert targets audit; do
   log="$seeds/$t.log"
   cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=1024 -print_final_stats=1 \
     > "$log" 2>&1 || true
