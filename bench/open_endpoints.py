@@ -33,8 +33,8 @@ How:
     phase of about zero, so look at the sweep time too;
   - redis-benchmark: `redis-benchmark -h 10.79.0.1 -p 6379 -k 0 -c C -n N -t ping_mbulk -q` (ping_mbulk is
     `-t ping` without the inline variant: the RESP PING the scanner sends), its "requests per second".
-Namespace settings, all local to it: nf_conntrack TIME_WAIT timeout 2 s (the conntrack table holds
-262,144 entries; 120 s would fill it), tcp_tw_reuse=1 and ports 1024-65535 (redis-benchmark connects from
+Namespace settings, all local to it: nf_conntrack TIME_WAIT and CLOSE timeouts 2 s (the conntrack table
+holds 262,144 entries; 120 s, or 10 s after the scanner's resets, would fill it), tcp_tw_reuse=1 and ports 1024-65535 (redis-benchmark connects from
 one address to one address, the scanner from each target address to itself), redis-server with
 `--protected-mode no --save '' --appendonly no --maxclients 10000 --tcp-backlog 4096`, open-file limit
 raised to 65536 or the hard limit for both tools. After each tool the script prints a warning if listen
@@ -131,7 +131,8 @@ class Lab:
         links = [line.split(":")[1].strip() for line in self.ip("-n", self.ns, "-o", "link", "show").stdout.splitlines()]
         if links != ["lo"]:
             raise SystemExit(f"namespace {self.ns} has interfaces besides lo: {links}")
-        self.run(["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=2", "net.ipv4.tcp_tw_reuse=1",
+        self.run(["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=2",
+                  "net.netfilter.nf_conntrack_tcp_timeout_close=2", "net.ipv4.tcp_tw_reuse=1",
                   "net.ipv4.ip_local_port_range=1024 65535"])
         self.run(["nft", "-f", "-"], input=f"""
 table ip rtsbench {{

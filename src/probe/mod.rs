@@ -482,6 +482,11 @@ fn warn_exhausted(e: &io::Error) {
 async fn connect_fast(addr: SocketAddr) -> io::Result<TcpStream> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+    // Closed with a reset (SO_LINGER 0), as masscan and zmap do: no TIME_WAIT left on this machine (a
+    // sweep of one host's ports would run out of ephemeral ports), no FIN exchange to process, and
+    // stateful firewalls on the path forget the connection at once. Every exchange is complete by then
+    // (a probe drops its socket only after the reply it waits for, or after giving up on it).
+    let _ = socket.set_linger(Some(Duration::ZERO));
     match socket.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == io::ErrorKind::WouldBlock => {}
