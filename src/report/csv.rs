@@ -281,17 +281,14 @@ pub fn write_finding_row(r: &EndpointRecord, i: usize, out: &mut impl Cells) {
 /// A CSV report streamed row by row.
 struct Rows {
     w: csv::Writer<AtomicFile>,
-    /// The first write error of the current row (cells cannot return one).
-    error: Option<csv::Error>,
+    /// The row being built, reused: written whole by `write_byte_record`, the csv crate's fast path
+    /// (cells that need no quoting are copied as they are, without its per-field state machine).
+    record: csv::ByteRecord,
 }
 
 impl Cells for Rows {
     fn cell(&mut self, text: &str) {
-        if self.error.is_none()
-            && let Err(e) = self.w.write_field(text)
-        {
-            self.error = Some(e);
-        }
+        self.record.push_field(text.as_bytes());
     }
 }
 
@@ -299,16 +296,14 @@ impl Rows {
     fn new(path: &Path, header: &[&str]) -> Result<Self, ReportError> {
         let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(AtomicFile::create(path)?);
         w.write_record(header).map_err(|e| io_err(path)(e.into()))?;
-        Ok(Self { w, error: None })
+        Ok(Self { w, record: csv::ByteRecord::with_capacity(1024, 64) })
     }
 
     /// Ends the row that `cells` wrote.
     fn end(&mut self) -> Result<(), ReportError> {
-        let ended = match self.error.take() {
-            Some(e) => Err(e),
-            None => self.w.write_record(None::<&[u8]>),
-        };
-        ended.map_err(|e| ReportError::Io { path: self.w.get_ref().name().into(), source: e.into() })
+        let written = self.w.write_byte_record(&self.record);
+        self.record.clear();
+        written.map_err(|e| ReportError::Io { path: self.w.get_ref().name().into(), source: e.into() })
     }
 
     fn finish(self) -> Result<Option<(String, String)>, ReportError> {
