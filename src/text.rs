@@ -52,16 +52,24 @@ fn is_unsafe_char(c: char) -> bool {
 /// Makes a CSV cell safe to open in a spreadsheet: a cell that would start a formula (`=`, `+`, `-`, `@`,
 /// tab, CR) gets a leading `'` (OWASP "CSV injection" advice). Input is expected to be sanitised already.
 pub fn csv_cell(s: &str) -> String {
-    csv_safe(s.to_string())
+    csv_safe_str(s).into_owned()
 }
 
 /// [`csv_cell`] on an owned cell: returned as is (no copy) unless it needs the quote.
 pub fn csv_safe(s: String) -> String {
+    match csv_safe_str(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(quoted) => quoted,
+    }
+}
+
+/// [`csv_cell`] without a copy unless the cell needs the quote (the one place the rule lives).
+pub fn csv_safe_str(s: &str) -> std::borrow::Cow<'_, str> {
     match s.chars().next() {
         // A plain number (e.g. negative days left) is data, not a formula.
-        Some('+' | '-') if s.parse::<f64>().is_ok_and(f64::is_finite) => s,
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s,
+        Some('+' | '-') if s.parse::<f64>().is_ok_and(f64::is_finite) => std::borrow::Cow::Borrowed(s),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{s}")),
+        _ => std::borrow::Cow::Borrowed(s),
     }
 }
 

@@ -1,6 +1,6 @@
 //! CSV sinks: `endpoints.csv` (one row per endpoint) and `findings.csv` (one row per finding).
 //!
-//! Lists are joined with `;`. Every cell passes through [`csv_cell`], so no cell can start a spreadsheet
+//! Lists are joined with `;`. Every cell passes through [`csv_safe_str`], so no cell can start a spreadsheet
 //! formula. The column lists are the contract documented in `reports/README.md` (golden-tested).
 
 use std::fmt::Write as _;
@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::{AtomicFile, ReportError, Sink, io_err};
 use crate::model::{EndpointRecord, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus};
-use crate::text::csv_safe;
+use crate::text::csv_safe_str;
 
 /// `endpoints.csv` columns, in order.
 pub const ENDPOINT_COLUMNS: [&str; 46] = [
@@ -77,7 +77,7 @@ impl Cells for Vec<String> {
     }
 }
 
-/// Writes cells formula-safe ([`csv_safe`]), numbers and lists through one reused buffer: a row costs
+/// Writes cells formula-safe ([`csv_safe_str`]), numbers and lists through one reused buffer: a row costs
 /// no allocation per cell (a sweep's CSVs have millions of cells).
 struct Row<'a, C: Cells> {
     out: &'a mut C,
@@ -90,10 +90,7 @@ impl<'a, C: Cells> Row<'a, C> {
     }
 
     fn text(&mut self, s: &str) {
-        match needs_quote(s) {
-            false => self.out.cell(s),
-            true => self.out.cell(&csv_safe(s.to_string())),
-        }
+        self.out.cell(&csv_safe_str(s));
     }
 
     fn opt(&mut self, s: Option<&str>) {
@@ -132,11 +129,6 @@ impl<'a, C: Cells> Row<'a, C> {
     }
 }
 
-/// Whether [`csv_safe`] would change the cell (rare: only then is it copied).
-fn needs_quote(s: &str) -> bool {
-    matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
-}
-
 /// One `endpoints.csv` row.
 pub fn endpoint_row(r: &EndpointRecord) -> Vec<String> {
     let mut row = Vec::with_capacity(ENDPOINT_COLUMNS.len());
@@ -172,8 +164,8 @@ pub fn write_endpoint_row(r: &EndpointRecord, out: &mut impl Cells) {
     w.opt(negotiated.and_then(|n| n.key_exchange_group.as_deref()));
     match tls {
         Some(t) => {
-            w.list(suites(t, |_| true));
-            w.list(suites(t, |c| c <= SuiteClass::Weak));
+            w.built(|b| suites(t, |_| true, b));
+            w.built(|b| suites(t, |c| c <= SuiteClass::Weak, b));
         }
         None => (0..2).for_each(|_| w.text("")),
     }
@@ -227,15 +219,12 @@ fn ping(p: &Option<PingResult>) -> Option<(&'static str, Option<&str>)> {
     p.as_ref().map(|p| (p.status.as_str(), p.reply.as_deref()))
 }
 
-/// Accepted suites as `<version>:<name>`, filtered by class.
-fn suites(t: &TlsResult, keep: impl Fn(SuiteClass) -> bool) -> impl Iterator<Item = String> {
-    t.versions.iter().rev().flat_map(move |(v, p)| {
-        p.cipher_suites
-            .iter()
-            .filter(|s| keep(s.class))
-            .map(move |s| format!("{}:{}", v.key(), s.name))
-            .collect::<Vec<_>>()
-    })
+/// Accepted suites as `<version>:<name>`, filtered by class, joined with `;` into `out`.
+fn suites(t: &TlsResult, keep: impl Fn(SuiteClass) -> bool, out: &mut String) {
+    let accepted = t.versions.iter().rev().flat_map(|(v, p)| p.cipher_suites.iter().map(move |s| (v, s)));
+    for (i, (v, s)) in accepted.filter(|(_, s)| keep(s.class)).enumerate() {
+        let _ = write!(out, "{}{}:{}", if i == 0 { "" } else { ";" }, v.key(), s.name);
+    }
 }
 
 /// `accepted`, `not_tested`, or `rejected:<failure>` (`rejected:alert:<name>` for an alert).
