@@ -66,11 +66,13 @@ pub fn named(a: &Audit) -> Vec<SocketAddr> {
 pub struct Follow {
     scope: Arc<FollowScope>,
     plan: Arc<Plan>,
-    /// Endpoints probed (swept or followed) or queued.
+    /// Endpoints outside the plan already followed or queued (the plan answers for its own: this set
+    /// must not grow with the sweep).
     known: HashSet<SocketAddr>,
     queue: BTreeSet<SocketAddr>,
     followed: usize,
-    /// Named endpoints left alone because they are outside the scope or excluded.
+    /// Named endpoints left alone because they are outside the scope or excluded (the first
+    /// [`MAX_FOLLOWED`] distinct ones: a count for the log, bounded whatever the servers name).
     pub out_of_scope: BTreeSet<SocketAddr>,
     /// Candidates dropped at [`MAX_FOLLOWED`].
     pub cut: usize,
@@ -92,15 +94,20 @@ impl Follow {
 
     /// Takes in one finished record: it is known from now on, and what its audit names is queued.
     pub fn note(&mut self, r: &EndpointRecord) {
-        self.known.insert(r.endpoint());
-        self.queue.remove(&r.endpoint());
+        let me = r.endpoint();
+        if !self.in_plan(me) {
+            self.known.insert(me);
+        }
+        self.queue.remove(&me);
         let Some(a) = r.audit.as_ref().filter(|a| a.status == AuditStatus::Ok) else { return };
         for ep in named(a) {
             if self.known.contains(&ep) || self.in_plan(ep) {
                 continue;
             }
             if !self.scope.allows(ep.ip()) {
-                self.out_of_scope.insert(ep);
+                if self.out_of_scope.len() < MAX_FOLLOWED {
+                    self.out_of_scope.insert(ep);
+                }
                 continue;
             }
             if self.followed + self.queue.len() >= MAX_FOLLOWED {

@@ -13,6 +13,17 @@ use crate::text::escape_bytes;
 /// Characters kept of one remote value (a config value, a host, a user name).
 pub const VALUE_KEEP: usize = 200;
 
+/// Entries kept per list a server sends (ACL users, replicas, cluster nodes): a Redis cluster tops out
+/// near 1,000 nodes, and a hostile server's 8 MiB reply must not become a journal line too long to read
+/// back (the journal's line cap is 16 MiB).
+pub const LIST_KEPT: usize = 1000;
+
+/// The first [`LIST_KEPT`] entries.
+fn kept<T>(mut v: Vec<T>) -> Vec<T> {
+    v.truncate(LIST_KEPT);
+    v
+}
+
 /// Remote bytes as kept in the report.
 pub fn text(bytes: &[u8]) -> String {
     escape_bytes(bytes, VALUE_KEEP)
@@ -47,7 +58,7 @@ pub fn info_replicas(bytes: &[u8]) -> Vec<String> {
             out.push(format!("{}:{}", text(ip), text(port)));
         }
     }
-    out
+    kept(out)
 }
 
 /// `key=value` pairs separated by `sep`.
@@ -168,7 +179,7 @@ pub fn clients(
     }
     c.plaintext_addresses.sort();
     replicas.sort_by(|a, b| a.address.cmp(&b.address));
-    (c, replicas)
+    (c, kept(replicas))
 }
 
 /// The users of an `ACL LIST` reply: name, `on`/`off`, `nopass`. Nothing else of a line is looked at
@@ -192,7 +203,7 @@ pub fn acl_users(reply: &Value) -> Vec<AclUser> {
         }
         out.push(AclUser { name: text(name), enabled, nopass });
     }
-    out
+    kept(out)
 }
 
 /// What `ROLE` tells.
@@ -219,6 +230,7 @@ pub fn role(reply: &Value) -> RoleFacts {
                     out.replicas.push(format!("{}:{port}", text(ip)));
                 }
             }
+            out.replicas.truncate(LIST_KEPT);
         }
         Some(b"slave" | b"replica") => {
             out.role = Some(AuditRole::Replica);
@@ -263,7 +275,7 @@ pub fn cluster_shards(reply: &Value) -> Vec<ClusterNode> {
     }
     out.sort();
     out.dedup();
-    out
+    kept(out)
 }
 
 /// The value after `key` in a flat map array.
@@ -293,7 +305,7 @@ pub fn cluster_nodes(bytes: &[u8]) -> Vec<ClusterNode> {
     }
     out.sort();
     out.dedup();
-    out
+    kept(out)
 }
 
 #[cfg(test)]
@@ -302,6 +314,18 @@ mod tests {
 
     fn bulk(s: &str) -> Value {
         Value::Bulk(Some(s.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn lists_a_server_sends_are_capped() {
+        let nodes: String = (0..3000)
+            .map(|i| format!("id 10.0.{}.{}:6379@16379 master - 0 0 1 connected\n", i / 256, i % 256))
+            .collect();
+        assert_eq!(cluster_nodes(nodes.as_bytes()).len(), LIST_KEPT);
+        let users = Value::Array(Some((0..3000).map(|i| bulk(&format!("user u{i} on nopass ~* +@all"))).collect()));
+        assert_eq!(acl_users(&users).len(), LIST_KEPT);
+        let info: String = (0..3000).map(|i| format!("slave{i}:ip=10.0.0.1,port={i},state=online\r\n")).collect();
+        assert_eq!(info_replicas(info.as_bytes()).len(), LIST_KEPT);
     }
 
     #[test]
