@@ -5,6 +5,10 @@ Starts a TLS Redis (the bench CA from tls_enum) and `redis-tls-scan serve` trust
 GET /probe?target=...&module=bench (cipher_scan quick), first one at a time (latency), then from C client
 threads at once (throughput), each phase bounded in count and time. Prints probes/s, latency, and the
 exporter's CPU per probe (user+system time from /proc/PID/stat over the phase, divided by the probes).
+The peer, in the same run and with the same client count: `redis-benchmark --tls -k 0 -t ping_mbulk`, a
+new verified TLS connection and one PING per request against the same server; each phase prints the
+exporter's probes/s as a ratio to it (a quick probe makes several handshakes, so the ratio says what one
+probe costs in TLS PINGs).
 
     python3 bench/exporter.py [--count 200] [--clients 8] [--seconds 60] [BINARY]
 
@@ -79,7 +83,18 @@ def phase(name, port, target, count, clients, seconds, pid):
     p99 = latencies[min(n - 1, int(n * 0.99))] * 1000 if n else 0
     print(f"{name:<12} probes {n:>5} (failed {failed[0]})  {n / wall:7.1f} probes/s  latency p50 {p50:6.1f} ms "
           f"p99 {p99:6.1f} ms  exporter CPU {cpu:6.2f} s = {cpu / max(n, 1) * 1000:6.2f} ms per probe")
-    return failed[0]
+    return failed[0], n / wall
+
+
+def peer(d, redis_port, clients, count):
+    """redis-benchmark's TLS PINGs/s, one new connection each (-k 0), bounded in count and time."""
+    out = subprocess.run(
+        ["redis-benchmark", "--tls", "--cacert", f"{d}/ca.pem", "-h", "127.0.0.1", "-p", str(redis_port), "-k", "0",
+         "-c", str(clients), "-n", str(count), "-t", "ping_mbulk", "-q"],
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    rate = float(out.strip().splitlines()[-1].split()[1])
+    print(f"{'':<12} peer: redis-benchmark --tls -k 0 -c {clients}: {rate:7.1f} TLS PINGs/s")
+    return rate
 
 
 def main():
@@ -109,8 +124,13 @@ def main():
             threading.Thread(target=lambda: [None for _ in serve.stdout], daemon=True).start()
             target = f"127.0.0.1:{redis_port}"
             print(f"{a.binary}\nTLS redis-server on {target}, module quick, {os.cpu_count()} CPU(s)")
-            failed = phase("sequential", port, target, max(a.count // 4, 1), 1, a.seconds, serve.pid)
-            failed += phase(f"{a.clients} clients", port, target, a.count, a.clients, a.seconds, serve.pid)
+            failed = 0
+            for name, n, clients in [("sequential", max(a.count // 4, 1), 1), (f"{a.clients} clients", a.count, a.clients)]:
+                f, rate = phase(name, port, target, n, clients, a.seconds, serve.pid)
+                tls_pings = peer(d, redis_port, clients, max(n * 10, 1000))
+                print(f"{'':<12} ratio: {rate / tls_pings:.3f}x (one quick probe costs {tls_pings / max(rate, 1e-9):.1f} "
+                      f"TLS PINGs of redis-benchmark)")
+                failed += f
             return 1 if failed else 0
     finally:
         for p in procs:
