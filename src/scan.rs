@@ -396,15 +396,16 @@ async fn worker(
                 None => None,
             };
             let probed = probe_or_dead(&ep, &ctx, full).await;
-            if let Ok(mut o) = outbox.lock() {
+            let full_batches = outbox.lock().map_or((None, None), |mut o| {
                 match probed {
                     Probed::Dead(reachability) => o.dead.push((position, reachability)),
                     Probed::Record(rec) => o.records.push((position, rec)),
                 }
-            }
+                o.take(false)
+            });
             // The task that fills a batch sends it, holding its slot until the writer has it: a slow disk
             // then slows the probes instead of piling finished records up in memory.
-            flush(&outbox, &tx, false).await;
+            send(full_batches, &tx).await;
             drop(permit);
         });
     }
@@ -438,7 +439,11 @@ async fn worker(
 
 /// Sends a worker's full batches to the writer (every batch, with `all`).
 async fn flush(outbox: &std::sync::Mutex<Outbox>, tx: &mpsc::Sender<Finished>, all: bool) {
-    let (records, dead) = outbox.lock().map(|mut o| o.take(all)).unwrap_or((None, None));
+    send(outbox.lock().map(|mut o| o.take(all)).unwrap_or((None, None)), tx).await;
+}
+
+/// Sends batches taken from an [`Outbox`].
+async fn send((records, dead): (Option<Finished>, Option<Finished>), tx: &mpsc::Sender<Finished>) {
     for batch in [records, dead].into_iter().flatten() {
         let _ = tx.send(batch).await;
     }
