@@ -216,26 +216,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     async fn exchange(&mut self, args: &[&[u8]]) -> Result<Value, Fail> {
         write_by(&mut self.stream, &encode(args), self.budget).await.map_err(Fail::Io)?;
         let deadline = self.budget.reply_deadline();
-        let mut need = 1;
+        // The reply's end is looked for across reads without starting over; it is parsed once, whole.
+        let mut end = reply::End::default();
         loop {
-            if self.buf.len() >= need {
-                match reply::parse(&self.buf) {
-                    Parsed::Complete(v, n) => {
-                        self.buf.drain(..n.min(self.buf.len()));
-                        return Ok(v);
-                    }
-                    Parsed::Incomplete(n) => need = n,
-                    Parsed::Invalid(why) => return Err(Fail::Invalid(why)),
-                }
-                if need > REPLY_CAP + reply::MAX_LINE {
-                    return Err(Fail::TooBig);
-                }
+            if let Some(n) = end.find(&self.buf).map_err(Fail::Invalid)? {
+                let parsed = reply::parse(self.buf.get(..n).unwrap_or_default());
+                self.buf.drain(..n.min(self.buf.len()));
+                return match parsed {
+                    Parsed::Complete(v, _) => Ok(v),
+                    Parsed::Invalid(why) => Err(Fail::Invalid(why)),
+                    Parsed::Incomplete(_) => Err(Fail::Invalid("a reply cut short")),
+                };
             }
-            let n = read_by(&mut self.stream, &mut self.chunk, deadline).await.map_err(Fail::Io)?;
-            self.buf.extend_from_slice(self.chunk.get(..n).unwrap_or_default());
             if self.buf.len() > REPLY_CAP + reply::MAX_LINE {
                 return Err(Fail::TooBig);
             }
+            let n = read_by(&mut self.stream, &mut self.chunk, deadline).await.map_err(Fail::Io)?;
+            self.buf.extend_from_slice(self.chunk.get(..n).unwrap_or_default());
         }
     }
 }

@@ -1,8 +1,8 @@
 //! RESP2 replies of the audit's commands (bulk strings, arrays, errors, simple strings, integers),
-//! parsed from bytes by a pure function: [`parse`] says whether the bytes hold a whole reply, how many
-//! more bytes it needs at least, or that they are not RESP. The reader in [`super`] feeds it what it
-//! read (capped at [`super::REPLY_CAP`], under one whole-reply deadline); unit tests and a proptest
-//! cover it here.
+//! parsed from bytes by pure functions: [`End`] finds where a reply ends as reads arrive (resumable, so
+//! a reply is scanned once), then [`parse`] turns exactly those bytes into a [`Value`] (or says they are
+//! not RESP). The reader in [`super`] reads under a cap ([`super::REPLY_CAP`]) and one whole-reply
+//! deadline; unit tests and proptests (the two agree on every input) cover them here.
 
 /// Deepest nesting accepted (`CLUSTER SHARDS` nests four levels).
 pub const MAX_DEPTH: usize = 8;
@@ -75,6 +75,85 @@ pub fn parse(buf: &[u8]) -> Parsed {
     }
 }
 
+/// Where a reply ends, found across reads without starting over: the offset of the next value header and
+/// the elements still owed by each open array are kept between calls, so a reply arriving in many reads
+/// is scanned once. ([`parse`] from the start after every read would be quadratic in a hostile reply's
+/// size.) It builds no values; once it has found the end, [`parse`] runs once on exactly those bytes.
+#[derive(Debug, Default)]
+pub struct End {
+    /// Where the next value header starts.
+    at: usize,
+    /// Elements still to come in each open array, outermost first.
+    open: Vec<i64>,
+}
+
+impl End {
+    /// `Ok(Some(n))` once `buf[..n]` holds a whole reply; `Ok(None)` while more bytes are needed; `Err`
+    /// for what [`parse`] refuses too. `buf` must be the same bytes as before, grown at the end.
+    ///
+    /// # Errors
+    /// Not RESP2, or beyond a cap.
+    pub fn find(&mut self, buf: &[u8]) -> Result<Option<usize>, &'static str> {
+        loop {
+            let Some(&kind) = buf.get(self.at) else { return Ok(None) };
+            let (text, next) = match line(buf, self.at + 1) {
+                Ok(l) => l,
+                Err(Step::Bad(why)) => return Err(why),
+                Err(_) => return Ok(None),
+            };
+            let after = match kind {
+                b'+' | b'-' => next,
+                b':' => number(text).map(|_| next).ok_or("bad integer")?,
+                b'$' => match number(text) {
+                    Some(-1) => next,
+                    Some(n) if n >= 0 => {
+                        let len = usize::try_from(n).map_err(|_| "bulk string too long")?;
+                        if len > super::REPLY_CAP {
+                            return Err("bulk string longer than the reply cap");
+                        }
+                        // The header is read again next time (a few bytes): the body is not scanned.
+                        if buf.len() < next + len + 2 {
+                            return Ok(None);
+                        }
+                        if buf.get(next + len..next + len + 2) != Some(b"\r\n") {
+                            return Err("bulk string not followed by CRLF");
+                        }
+                        next + len + 2
+                    }
+                    _ => return Err("bad bulk length"),
+                },
+                b'*' => match number(text) {
+                    Some(-1) | Some(0) => next,
+                    Some(n) if n > 0 && n <= MAX_ELEMENTS => {
+                        if self.open.len() >= MAX_DEPTH {
+                            return Err("arrays nested too deep");
+                        }
+                        self.open.push(n);
+                        self.at = next;
+                        continue;
+                    }
+                    _ => return Err("bad array length"),
+                },
+                _ => return Err("not a RESP2 reply"),
+            };
+            self.at = after;
+            // A whole value: it settles one element of the innermost open array, which may close it.
+            loop {
+                match self.open.last_mut() {
+                    None => return Ok(Some(self.at)),
+                    Some(left) if *left > 1 => {
+                        *left -= 1;
+                        break;
+                    }
+                    Some(_) => {
+                        self.open.pop();
+                    }
+                }
+            }
+        }
+    }
+}
+
 enum Step {
     Done(Value, usize),
     Need(usize),
@@ -84,7 +163,9 @@ enum Step {
 /// The line starting at `at`, without its CRLF, and where the next one starts.
 fn line(buf: &[u8], at: usize) -> Result<(&[u8], usize), Step> {
     let rest = buf.get(at..).unwrap_or_default();
-    match rest.windows(2).position(|w| w == b"\r\n") {
+    // Looked for only where a line may end: a long run of bytes without CRLF is refused, not scanned.
+    let window = rest.get(..MAX_LINE + 2).unwrap_or(rest);
+    match window.windows(2).position(|w| w == b"\r\n") {
         Some(i) if i <= MAX_LINE => Ok((rest.get(..i).unwrap_or_default(), at + i + 2)),
         Some(_) => Err(Step::Bad("header line too long")),
         None if rest.len() > MAX_LINE => Err(Step::Bad("header line too long")),
@@ -203,7 +284,51 @@ mod tests {
         assert!(matches!(parse(deep.as_bytes()), Parsed::Invalid(_)));
     }
 
+    /// Feeds `wire` to an [`End`] one byte more at a time, as the slowest peer would send it.
+    fn end_by_bytes(wire: &[u8]) -> Result<Option<usize>, &'static str> {
+        let mut end = End::default();
+        for cut in 0..=wire.len() {
+            match end.find(wire.get(..cut).unwrap_or_default()) {
+                Ok(None) => {}
+                other => return other,
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn the_end_is_found_once_across_reads() {
+        for wire in [
+            &b"+OK\r\n"[..],
+            b"$5\r\nhel\r\n\r\n",
+            b"*2\r\n$4\r\nport\r\n*1\r\n:7\r\n",
+            b"*3\r\n*0\r\n*-1\r\n$-1\r\n",
+            b"*2\r\n*2\r\n:1\r\n:2\r\n+x\r\n",
+        ] {
+            assert_eq!(end_by_bytes(wire), Ok(Some(wire.len())), "{}", String::from_utf8_lossy(wire));
+            // Bytes after the reply (a pipelined next one) are not counted in.
+            let mut more = wire.to_vec();
+            more.extend_from_slice(b"+NEXT\r\n");
+            assert_eq!(End::default().find(&more), Ok(Some(wire.len())));
+        }
+        assert!(End::default().find("*1\r\n".repeat(MAX_DEPTH + 1).as_bytes()).is_err());
+        assert!(End::default().find(&[b'+'; MAX_LINE + 10]).is_err());
+    }
+
     proptest::proptest! {
+        #[test]
+        fn end_agrees_with_parse(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let whole = End::default().find(&bytes);
+            match parse(&bytes) {
+                Parsed::Complete(_, n) => {
+                    proptest::prop_assert_eq!(whole, Ok(Some(n)));
+                    proptest::prop_assert_eq!(end_by_bytes(&bytes), Ok(Some(n)));
+                }
+                Parsed::Incomplete(_) => proptest::prop_assert_eq!(whole, Ok(None)),
+                Parsed::Invalid(_) => proptest::prop_assert!(whole.is_err()),
+            }
+        }
+
         #[test]
         fn parse_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
             if let Parsed::Complete(_, n) = parse(&bytes) {
