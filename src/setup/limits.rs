@@ -12,12 +12,12 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 const FD_RESERVE: u64 = 64;
 
 /// The open-file limit below which no scan starts: stdio, the main runtime and its signal pipe, the
-/// journal, the run directory's lock (12 in all, measured), and the scan threads' runtimes (an epoll and
-/// an event descriptor each). Above it a probe that finds no descriptor left is the scanner's shortage
-/// (`scanner_out_of_resources`); below it not even the runtimes could start.
-pub fn min_open_files(scan_threads: u64) -> u64 {
-    12 + 2 * scan_threads
-}
+/// journal, the run directory and its lock, and one scan thread's runtime (16 in all, measured with
+/// `ls /proc/PID/fd` during a scan). It does not grow with the cores: under a low limit the concurrency
+/// is clamped to one endpoint, and a scan starts no more threads than endpoints in flight. Above it a
+/// probe that finds no descriptor left is the scanner's shortage (`scanner_out_of_resources`); below it
+/// not even the runtimes could start.
+pub const MIN_OPEN_FILES: u64 = 16;
 
 /// Refuses a zero timeout or one longer than a day.
 pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupError> {
@@ -38,7 +38,7 @@ pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupE
 /// `--cipher-scan off`: the TLS 1.3 and 1.2 handshakes), so at most sockets / 5 endpoints are in flight.
 ///
 /// # Errors
-/// Under [`min_open_files`]: a scan could not even open its runtimes and reports (a setup error, found
+/// Under [`MIN_OPEN_FILES`]: a scan could not even open its runtimes and reports (a setup error, found
 /// before the first packet, not an interrupted scan).
 pub fn clamp_concurrency(
     wanted: usize,
@@ -47,7 +47,7 @@ pub fn clamp_concurrency(
 ) -> Result<(usize, Arc<crate::probe::Sockets>), SetupError> {
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(64) as u64;
-    let floor = min_open_files(threads);
+    let floor = MIN_OPEN_FILES;
     if limit < floor {
         return Err(SetupError::Invalid(format!(
             "the open-file limit is {limit}: a scan needs at least {floor} (stdio, runtimes, journal, lock and \
