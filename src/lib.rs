@@ -33,7 +33,8 @@
 //!        │ hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
 //!  report::finalize_index: one pass over the records in (address, port) order (each line read and
-//!  parsed once at its offset, on a second thread a batch ahead) feeding every report::Sink: report.json, endpoints.csv, findings.csv,
+//!  parsed once at its offset, by two reader threads taking alternate batches) feeding every
+//!  report::Sink on three lanes (threads) at once: endpoints.csv | findings.csv | report.json,
 //!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
 //!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
 //!  `--format json` then copies report.json to stdout; `-o none` runs in a scratch directory.

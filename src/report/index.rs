@@ -3,7 +3,9 @@
 //! line is: about 40 bytes per open endpoint, not the record); [`JournalIndex::for_each`] then visits the
 //! records in (address, port) order, reading each line once at its offset, with the host-level findings
 //! merged in. Every report sink is fed from that second pass, so no report holds the records in memory
-//! and two sweeps of the same servers list them in the same order, whatever the visiting order.
+//! and two sweeps of the same servers list them in the same order, whatever the visiting order. The
+//! second pass is parallel but ordered: [`READERS`] threads read and parse alternate batches, and each
+//! lane of sinks ([`JournalIndex::for_each_in`]) sees every batch in order on a thread of its own.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read};
@@ -72,7 +74,11 @@ struct Position {
 
 fn parse(buf: &[u8], with_position: bool) -> Result<Line, serde_json::Error> {
     if buf.starts_with(ENDPOINT_PREFIX) {
-        let record = serde_json::from_slice::<EndpointRecord>(buf)?;
+        // One UTF-8 check of the whole line, then a parse that need not check every string again.
+        let record = match std::str::from_utf8(buf) {
+            Ok(text) => serde_json::from_str::<EndpointRecord>(text)?,
+            Err(_) => serde_json::from_slice::<EndpointRecord>(buf)?,
+        };
         let position = if with_position { serde_json::from_slice::<Position>(buf)?.position } else { None };
         return Ok(Line::Endpoint(Box::new(record), position));
     }
@@ -347,32 +353,98 @@ impl JournalIndex {
     ///
     /// # Errors
     /// When the journal cannot be read, or `f` fails.
-    pub fn for_each<E: From<ReportError>>(
+    pub fn for_each<E: From<ReportError> + Send>(
         &self,
-        mut f: impl FnMut(&EndpointRecord, Option<&[u8]>) -> Result<(), E>,
+        f: impl FnMut(&EndpointRecord, Option<&[u8]>) -> Result<(), E> + Send,
     ) -> Result<(), E> {
+        self.for_each_in(vec![Box::new(f)])
+    }
+
+    /// [`JournalIndex::for_each`] for several consumers at once: each lane sees every record, in order,
+    /// on a thread of its own. Reading and parsing the lines is the other half of the work: it runs on
+    /// [`READERS`] threads, each taking every `READERS`-th batch, and the batches are handed to the lanes
+    /// in order. Each reader and each lane holds at most two batches: memory stays flat, whatever the
+    /// journal's size, and a slow lane holds the others back rather than letting batches pile up.
+    ///
+    /// # Errors
+    /// When the journal cannot be read, or a lane fails (the first error in lane order).
+    pub fn for_each_in<'a, E: From<ReportError> + Send>(&self, lanes: Vec<Lane<'a, E>>) -> Result<(), E> {
         let file = open(&self.path)?;
-        // Reading and parsing the lines is half of the work: it runs on a second thread, a batch ahead
-        // of the sinks (two batches in flight at most: memory stays flat).
+        let chunks = self.entries.chunks(BATCH).count();
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, ReportError>>(2);
-            scope.spawn(move || {
-                for chunk in self.entries.chunks(BATCH) {
-                    let batch = self.read_batch(&file, chunk);
-                    let failed = batch.is_err();
-                    // A closed channel: the sinks failed and stopped.
-                    if tx.send(batch).is_err() || failed {
-                        return;
+            let file = &file;
+            let spawn_failed = |e| E::from(io_err(Path::new("report thread"))(e));
+            let readers = (0..READERS)
+                .map(|first| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, ReportError>>(1);
+                    std::thread::Builder::new().name(format!("report-read-{first}")).spawn_scoped(
+                        scope,
+                        move || {
+                            for chunk in self.entries.chunks(BATCH).skip(first).step_by(READERS) {
+                                let batch = self.read_batch(file, chunk);
+                                let failed = batch.is_err();
+                                // A closed channel: a lane failed and the pass stopped.
+                                if tx.send(batch).is_err() || failed {
+                                    return;
+                                }
+                            }
+                        },
+                    )?;
+                    Ok(rx)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(spawn_failed)?;
+            let (feeds, lanes): (Vec<_>, Vec<_>) = lanes
+                .into_iter()
+                .enumerate()
+                .map(|(n, mut lane)| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<Batch>>(1);
+                    let done = std::thread::Builder::new().name(format!("report-lane-{n}")).spawn_scoped(
+                        scope,
+                        move || -> Result<(), E> {
+                            for batch in rx {
+                                for (r, span) in batch.records.iter().zip(&batch.spans) {
+                                    lane(r, span.clone().and_then(|s| batch.bytes.get(s)))?;
+                                }
+                            }
+                            Ok(())
+                        },
+                    )?;
+                    Ok((tx, done))
+                })
+                .collect::<Result<Vec<_>, std::io::Error>>()
+                .map_err(spawn_failed)?
+                .into_iter()
+                .unzip();
+            let mut read_error = None;
+            'batches: for i in 0..chunks {
+                let batch = match readers.get(i % READERS).map(std::sync::mpsc::Receiver::recv) {
+                    Some(Ok(Ok(batch))) => std::sync::Arc::new(batch),
+                    Some(Ok(Err(e))) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                    // A reader that stopped early has sent its error already; nothing more can come.
+                    Some(Err(_)) | None => break,
+                };
+                for feed in &feeds {
+                    // A lane that failed dropped its end: its error is collected below.
+                    if feed.send(batch.clone()).is_err() {
+                        break 'batches;
                     }
                 }
-            });
-            for batch in rx {
-                let batch = batch?;
-                for (r, span) in batch.records.iter().zip(&batch.spans) {
-                    f(r, span.clone().and_then(|s| batch.bytes.get(s)))?;
-                }
             }
-            Ok(())
+            drop(feeds);
+            drop(readers);
+            let mut result = Ok(());
+            for lane in lanes {
+                let outcome = lane.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                result = result.and(outcome);
+            }
+            match read_error {
+                Some(e) => Err(e.into()),
+                None => result,
+            }
         })
     }
 
@@ -413,8 +485,15 @@ impl JournalIndex {
     }
 }
 
-/// Records per batch between the reading thread and the sinks.
+/// Records per batch between the reading threads and the lanes.
 const BATCH: usize = 512;
+
+/// Threads reading and parsing journal lines in the second pass.
+const READERS: usize = 2;
+
+/// One consumer of [`JournalIndex::for_each_in`]: called with every record (and its JSON members when
+/// they can be copied), in (address, port) order, on a thread of its own.
+pub type Lane<'a, E> = Box<dyn FnMut(&EndpointRecord, Option<&[u8]>) -> Result<(), E> + Send + 'a>;
 
 /// Parsed records and the bytes of their lines.
 struct Batch {
@@ -520,5 +599,61 @@ mod tests {
             })
             .unwrap();
         assert_eq!(ports, vec![6379, 6380], "sorted, whatever the journal order");
+    }
+
+    #[test]
+    fn every_lane_sees_every_record_in_order_and_a_failing_lane_stops_the_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let meta = r#"{"type":"scan","tool":"redis-tls-scan","version":"0","schema_version":"2.0","started_at":"x","scanner_host":"h","command_line":[],"targets":[],"ports":[],"exclusions":[],"unresolved":[],"trust":{"roots":"system","ca_files":[],"anchors":0},"timeouts_ms":{"connect":1,"read":1,"endpoint":1},"concurrency":1,"rate":0,"host_concurrency":1,"endpoints_planned":1,"seed":"1","cipher_scan":"full","warn_days":30,"reserved_excluded":true,"merged_from":[],"interrupted":false}"#;
+        let mut text = format!("{meta}\n");
+        // More than two batches, written in descending order: both readers take part, and order is the index's.
+        let n = BATCH * 2 + 100;
+        for i in (0..n).rev() {
+            let (a, b) = (i / 256, i % 256);
+            text += &format!(
+                r#"{{"type":"endpoint","position":{i},"address":"10.0.{a}.{b}","port":6379,"reachability":"open","findings":[],"started_at":"x","duration_ms":1,"connections":1}}"#
+            );
+            text.push('\n');
+        }
+        std::fs::write(&path, &text).unwrap();
+        let index = JournalIndex::read(&path).unwrap();
+        let seen: Vec<std::sync::Mutex<Vec<IpAddr>>> = (0..3).map(|_| std::sync::Mutex::new(Vec::new())).collect();
+        let lanes: Vec<Lane<'_, ReportError>> = seen
+            .iter()
+            .map(|out| -> Lane<'_, ReportError> {
+                Box::new(move |r, _| {
+                    out.lock().unwrap().push(r.address);
+                    Ok(())
+                })
+            })
+            .collect();
+        index.for_each_in(lanes).unwrap();
+        let mut sorted: Vec<IpAddr> = seen[0].lock().unwrap().clone();
+        sorted.sort();
+        assert_eq!(sorted.len(), n);
+        for lane in &seen {
+            assert_eq!(*lane.lock().unwrap(), sorted, "every lane, every record, in (address, port) order");
+        }
+        // A lane that fails: its error comes back, and the other lanes stop too (they see no more than
+        // what was read before the failure, a few batches at most).
+        let count = std::sync::Mutex::new(0usize);
+        let mut calls = 0;
+        let lanes: Vec<Lane<'_, ReportError>> = vec![
+            Box::new(|_, _| {
+                calls += 1;
+                if calls == 700 {
+                    return Err(ReportError::Refused { path: "lane".into(), reason: "full".into() });
+                }
+                Ok(())
+            }),
+            Box::new(|_, _| {
+                *count.lock().unwrap() += 1;
+                Ok(())
+            }),
+        ];
+        let err = index.for_each_in(lanes).unwrap_err().to_string();
+        assert!(err.contains("full"), "{err}");
+        assert!(*count.lock().unwrap() <= n);
     }
 }

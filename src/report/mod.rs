@@ -304,42 +304,30 @@ pub struct AtomicFile {
     path: PathBuf,
 }
 
-/// A file that hashes what is written to it, behind the buffer (large chunks, not every small write) and
-/// on a thread of its own, so that hashing the reports costs the one pass no time.
+/// A file that hashes what is written to it, behind the buffer (large chunks, not every small write). The
+/// reports are written by lanes on threads of their own ([`index::JournalIndex::for_each_in`]), so the
+/// hash costs the pass no extra thread, no copy, and no queue that could grow.
 #[derive(Debug)]
 struct Hashed {
     file: File,
-    chunks: Option<std::sync::mpsc::Sender<Vec<u8>>>,
-    hasher: Option<std::thread::JoinHandle<Sha256>>,
+    hash: Sha256,
 }
 
 impl Hashed {
     fn new(file: File) -> Self {
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let hasher = std::thread::spawn(move || {
-            let mut hash = Sha256::new();
-            for chunk in rx {
-                hash.update(&chunk);
-            }
-            hash
-        });
-        Self { file, chunks: Some(tx), hasher: Some(hasher) }
+        Self { file, hash: Sha256::new() }
     }
 
     /// The SHA-256 of everything written.
-    fn finish(&mut self) -> io::Result<Sha256> {
-        drop(self.chunks.take());
-        let hasher = self.hasher.take().ok_or_else(|| io::Error::other("hash already taken"))?;
-        hasher.join().map_err(|_| io::Error::other("the hashing thread panicked"))
+    fn finish(&mut self) -> Sha256 {
+        std::mem::take(&mut self.hash)
     }
 }
 
 impl Write for Hashed {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        if let Some(tx) = &self.chunks {
-            let _ = tx.send(buf.get(..n).unwrap_or_default().to_vec());
-        }
+        self.hash.update(buf.get(..n).unwrap_or_default());
         Ok(n)
     }
 
@@ -373,7 +361,7 @@ impl AtomicFile {
         let result = (|| {
             let out = self.out.take().ok_or_else(|| io::Error::other("already committed"))?;
             let mut hashed = out.into_inner().map_err(|e| e.into_error())?;
-            let hash = hashed.finish()?;
+            let hash = hashed.finish();
             hashed.file.sync_all()?;
             fs::rename(&self.tmp, &self.path)?;
             Ok(hash.hex())
@@ -426,7 +414,8 @@ pub fn write_atomic(path: &Path, f: impl FnOnce(&mut AtomicFile) -> io::Result<(
     file.commit()
 }
 
-/// A final report, fed the records once, in (address, port) order, by [`finalize_index`].
+/// A final report, fed the records once, in (address, port) order, by [`finalize_index`], on the
+/// thread of its lane (see [`index::JournalIndex::for_each_in`]): sinks own their state and are `Send`.
 pub trait Sink {
     /// One endpoint, host-level findings merged in.
     ///
@@ -481,21 +470,33 @@ pub fn finalize_index(
     let digest = &index.digest;
     let dir = build.dir;
     let mut summary = summary::SummarySink::new(digest, build.run_files.then_some(dir));
-    let mut sinks: Vec<Box<dyn Sink>> =
+    // Three lanes, each on a thread of its own and fed every record: the two CSVs (the costliest to
+    // render) apart, and the rest together.
+    let mut endpoints: Vec<Box<dyn Sink + Send>> = Vec::new();
+    let mut findings: Vec<Box<dyn Sink + Send>> = Vec::new();
+    let mut rest: Vec<Box<dyn Sink + Send>> =
         vec![Box::new(json::ReportJson::new(&dir.join("report.json"), digest, build.include_closed)?)];
     if build.run_files {
-        sinks.push(Box::new(csv::EndpointsCsv::new(&dir.join("endpoints.csv"), build.include_closed)?));
-        sinks.push(Box::new(csv::FindingsCsv::new(&dir.join("findings.csv"))?));
-        sinks.push(Box::new(html::MarkdownSink::new(&dir.join("summary.md"), digest)));
-        sinks.push(Box::new(html::HtmlSink::new(&dir.join("report.html"), digest, journal_sha256)));
+        endpoints.push(Box::new(csv::EndpointsCsv::new(&dir.join("endpoints.csv"), build.include_closed)?));
+        findings.push(Box::new(csv::FindingsCsv::new(&dir.join("findings.csv"))?));
+        rest.push(Box::new(html::MarkdownSink::new(&dir.join("summary.md"), digest)));
+        rest.push(Box::new(html::HtmlSink::new(&dir.join("report.html"), digest, journal_sha256)));
     }
     if let Some(p) = build.prometheus {
-        sinks.push(Box::new(prometheus::PrometheusSink::new(p, digest)?));
+        rest.push(Box::new(prometheus::PrometheusSink::new(p, digest)?));
     }
-    index.for_each(|r, fields| {
-        summary.endpoint(r);
-        sinks.iter_mut().try_for_each(|s| s.endpoint_with(r, fields))
-    })?;
+    {
+        let (summary, others) = (&mut summary, &mut rest);
+        let mut lanes: Vec<index::Lane<'_, ReportError>> = vec![Box::new(move |r, fields| {
+            summary.endpoint(r);
+            feed(others, r, fields)
+        })];
+        for sinks in [&mut endpoints, &mut findings].into_iter().filter(|s| !s.is_empty()) {
+            lanes.push(Box::new(move |r, fields| feed(sinks, r, fields)));
+        }
+        index.for_each_in(lanes)?;
+    }
+    let sinks = rest.into_iter().chain(endpoints).chain(findings);
     let mut sums: HashMap<String, String> = HashMap::new();
     sums.insert(JOURNAL.to_string(), journal_sha256.to_string());
     for s in sinks {
@@ -518,13 +519,21 @@ pub fn finalize_index(
     Ok(rendered)
 }
 
+/// One record to every sink of a lane.
+fn feed(sinks: &mut [Box<dyn Sink + Send>], r: &EndpointRecord, fields: Option<&[u8]>) -> Result<(), ReportError> {
+    sinks.iter_mut().try_for_each(|s| s.endpoint_with(r, fields))
+}
+
 /// Reads a run's journal once and writes every report (`--resume` of a finished run, `merge`).
 ///
 /// # Errors
 /// When the journal cannot be read or a report cannot be written.
 pub fn finalize(build: &Build<'_>) -> Result<(JournalDigest, summary::Rendered), ReportError> {
+    let phase = std::time::Instant::now();
     let (index, sha) = index::JournalIndex::read_hashed(&build.dir.join(JOURNAL))?;
+    tracing::debug!(records = index.len(), ms = phase.elapsed().as_millis(), "journal indexed");
     let rendered = finalize_index(&index, &sha, build)?;
+    tracing::debug!(ms = phase.elapsed().as_millis(), "reports written");
     Ok((index.digest, rendered))
 }
 
