@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -51,6 +52,9 @@ def wait_ready(proc, needle, what):
     deadline = time.time() + 20
     for line in proc.stdout:
         if needle in line:
+            # Keep reading what the server prints from now on: a full pipe would block it mid-benchmark
+            # (s_server prints a line per connection).
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
             return
         if time.time() > deadline:
             break

@@ -229,7 +229,10 @@ fn diff(args: &redis_tls_scan::cli::DiffArgs) -> Exit {
 }
 
 async fn run(setup: Setup, color: Color, verbose: u8) -> Exit {
-    let progress = Progress::new(setup.meta.endpoints_planned, setup.progress).with_endpoint_lines(verbose > 0);
+    // Lines streamed to a terminal would be torn by a bar redrawn on the same terminal: no bar then.
+    let streamed_to_terminal = setup.format == Format::Jsonl && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let progress = Progress::new(setup.meta.endpoints_planned, setup.progress && !streamed_to_terminal)
+        .with_endpoint_lines(verbose > 0);
     for w in &setup.warnings {
         progress.println(&format!("warning: {}", sanitize(w, usize::MAX)));
     }

@@ -586,7 +586,13 @@ fn kubernetes_indexed_job_and_merge_run_against_the_binary() {
     {
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // The pods without the tarpit finish on their own (polled, not slept on): only the one the tarpit
+    // holds is still scanning, and it is the one killed mid-scan.
+    while Instant::now() < deadline
+        && pods.iter_mut().map(|(_, c)| c.try_wait().unwrap().is_none()).filter(|running| *running).count() > 1
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut killed = 0;
     for (_, child) in &mut pods {
         if child.try_wait().unwrap().is_none() {

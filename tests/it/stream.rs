@@ -143,3 +143,28 @@ fn a_reader_that_goes_away_stops_the_scan_quietly() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(report(&out)["endpoints"].as_array().unwrap().len(), 60);
 }
+
+/// On a terminal, `--format jsonl` lines are not torn by the progress bar: with stdout and stderr on the
+/// same terminal (a pty from `script`), the bar is not drawn; with the text format it is (the check
+/// sees the bar at all). A tarpit the test owns keeps the scan running long enough for the bar.
+#[test]
+fn jsonl_on_a_terminal_is_not_torn_by_the_progress_bar() {
+    require("script");
+    let (port, _held) = tarpit();
+    let on_terminal = |format: &str| {
+        let line = format!(
+            "'{}' scan 127.0.0.1 -p {port} --read-timeout 1s --endpoint-timeout 2s --cipher-scan off -o none --format {format}",
+            env!("CARGO_BIN_EXE_redis-tls-scan")
+        );
+        let o = std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let text = on_terminal("text");
+    assert!(text.contains("ETA"), "the bar is drawn for the text format: {text}");
+    let streamed = on_terminal("jsonl");
+    assert!(!streamed.contains("ETA"), "{streamed}");
+    let last = streamed.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap();
+    let summary: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(summary["type"], "summary");
+}
