@@ -207,6 +207,7 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     }
     journal.append(&JournalLine::Progress(tracker.mark()))?;
     let mut counts = tracker.total();
+    followed.0.followed = followed.0.scanned;
     counts.merge(&followed.0);
     let mut interrupted = !completed || *stop.borrow() || stream.closed() || !followed.1;
     // The first of the two reads: metadata, summary and where each record is; its hash is continued by

@@ -137,6 +137,10 @@ pub struct Counts {
     /// Not probed: the scanner ran out of sockets (absent when none, as in journals before it existed).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub scanner_out_of_resources: u64,
+    /// Of `scanned`, the endpoints outside the plan that `--follow` probed (absent when none): `scanned`
+    /// minus this is what the plan's `endpoints_planned` is compared with.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub followed: u64,
     /// Endpoints that speak Redis (plaintext or TLS).
     pub redis: u64,
     /// Endpoints that answered Redis in plaintext.
@@ -146,6 +150,16 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The endpoints `--follow` added to the plan's, as a phrase for the reports' counts (empty when none:
+    /// the usual case).
+    pub fn followed_phrase(&self) -> String {
+        if self.followed == 0 {
+            String::new()
+        } else {
+            format!(" ({} of them outside the plan, followed by --follow)", self.followed)
+        }
+    }
+
     /// The endpoints the scanner could not probe for want of sockets, as a phrase for the reports' counts
     /// (empty when none: the usual case).
     pub fn shortage_phrase(&self) -> String {
@@ -164,6 +178,7 @@ impl Counts {
         self.filtered += o.filtered;
         self.unreachable += o.unreachable;
         self.scanner_out_of_resources += o.scanner_out_of_resources;
+        self.followed += o.followed;
         self.redis += o.redis;
         self.plaintext_redis += o.plaintext_redis;
         self.tls += o.tls;

@@ -128,9 +128,10 @@ fn write_named(path: &std::path::Path, text: &str) -> Result<Option<(String, Str
 /// The run's counts in one phrase (numbers only: safe in HTML and Markdown).
 fn counts_phrase(m: &crate::model::ScanMeta, c: &crate::model::Counts) -> String {
     format!(
-        "{} planned, {} scanned ({} open, {} closed, {} filtered, {} unreachable{}); Redis {}, plaintext {}, TLS {}",
+        "{} planned, {} scanned{} ({} open, {} closed, {} filtered, {} unreachable{}); Redis {}, plaintext {}, TLS {}",
         m.endpoints_planned,
         c.scanned,
+        c.followed_phrase(),
         c.open,
         c.closed,
         c.filtered,

@@ -146,11 +146,12 @@ fn render(digest: &JournalDigest, seen: &Seen, dir: Option<&Path>, paint: Paint)
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} {}: {} endpoint(s) planned, {} scanned{}",
+        "{} {}: {} endpoint(s) planned, {} scanned{}{}",
         meta.tool,
         meta.version,
         meta.endpoints_planned,
         c.scanned,
+        c.followed_phrase(),
         if meta.interrupted { " (INTERRUPTED: reports cover the endpoints finished)" } else { "" }
     );
     let _ = writeln!(out, "  started {}  finished {}", meta.started_at, meta.finished_at.as_deref().unwrap_or("-"));

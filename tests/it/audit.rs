@@ -646,6 +646,15 @@ async fn follow_stays_inside_the_scope() {
             .output()
             .unwrap();
         assert_eq!(code(&o), 0, "{}", stderr(&o));
+        // The one planned endpoint, and the rest followed: counted apart, so that planned and scanned
+        // still compare.
+        let counts = &report(&out)["scan"]["counts"];
+        let listed = report(&out)["endpoints"].as_array().unwrap().len() as u64;
+        assert_eq!((counts["scanned"].as_u64(), counts["followed"].as_u64()), (Some(listed), Some(listed - 1)));
+        let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+        let phrase =
+            format!("1 endpoint(s) planned, {listed} scanned ({} of them outside the plan, followed", listed - 1);
+        assert!(summary.contains(&phrase), "{summary}");
         let mut seen: Vec<(String, u64, String)> = report(&out)["endpoints"]
             .as_array()
             .unwrap()
