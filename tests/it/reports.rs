@@ -167,8 +167,8 @@ fn full_meta() -> ScanMeta {
         shard: Some("0/2".into()),
         reserved_excluded: true,
         merged_from: vec![FileProof { path: "shard0/scan.jsonl".into(), sha256: "11".repeat(32) }],
-        // Every optional count present: `scanner_out_of_resources` is written only when not 0.
-        counts: Some(Counts { scanner_out_of_resources: 1, ..Counts::default() }),
+        // Every optional count present: `scanner_out_of_resources` and `followed` are written only when not 0.
+        counts: Some(Counts { scanner_out_of_resources: 1, followed: 1, ..Counts::default() }),
         interrupted: false,
     }
 }
