@@ -111,11 +111,22 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     });
     let scan = tokio::spawn(crate::scan::run(setup.sweep(), tx, abort_rx));
     // A fresh run indexes its journal as it writes it: the reports' pass then needs no first read.
+    // Its CSV rows are rendered as the records pass, while they are in memory (see report::spool); a
+    // resumed run, or one that keeps no CSV, renders them in the reports' pass.
     let mut live = setup.resume.is_none().then(|| {
         let mut b = report::index::Builder::new(&setup.output.join(report::JOURNAL));
+        if setup.scratch.is_none() {
+            match report::spool::RowSpool::create(&setup.output, setup.include_closed) {
+                Ok(spool) => b = b.with_rows(spool),
+                Err(e) => tracing::warn!("no row spool ({e}): the reports render every row after the sweep"),
+            }
+        }
         b.meta = Some(setup.meta.clone());
         b
     });
+    if setup.resume.is_some() {
+        report::spool::remove_stale(&setup.output);
+    }
     let mut write_error = None;
     // `--format jsonl|json` on stdout, buffered: flushed once per batch like the journal.
     let mut stream = Stream::new(setup.format, std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()));
@@ -150,9 +161,9 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
                                 position: Some(position),
                                 record: *rec,
                             }));
-                            result = journal.append_unflushed(&line).map(|(offset, len)| {
+                            result = journal.append_unflushed(&line).map(|(offset, _)| {
                                 if let (Some(b), JournalLine::Endpoint(j)) = (&mut live, &line) {
-                                    b.endpoint(&j.record, offset, len);
+                                    b.appended(&j.record, offset, journal.last_line());
                                 }
                                 stream.line(journal.last_line());
                             });
@@ -239,14 +250,15 @@ pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progr
     }
     let end = EndMark { finished_at: crate::cert::rfc3339(crate::scan::unix_now()), counts, interrupted };
     index.set_end(&end);
-    let sha = journal.close(end)?.unwrap_or_default();
+    let (sha, journal_sync) = journal.close_syncing(end)?;
+    let sha = sha.unwrap_or_default();
     let build = report::Build {
         dir: &setup.output,
         include_closed: setup.include_closed,
         prometheus: setup.prometheus.as_deref(),
         run_files: setup.scratch.is_none(),
     };
-    let rendered = report::finalize_index(&index, &sha, &build)?;
+    let rendered = report::finalize_index_after(&index, &sha, &build, journal_sync)?;
     tracing::debug!(ms = phase.elapsed().as_millis(), "reports written");
     stream.finish(&index.digest, &setup.output);
     if let Some(e) = stream.error() {
@@ -271,9 +283,9 @@ async fn follow_topology(
             return Ok(());
         }
         let line = JournalLine::Endpoint(Box::new(JournaledEndpoint { position: None, record: rec }));
-        let (offset, len) = journal.append_unflushed(&line)?;
+        let (offset, _) = journal.append_unflushed(&line)?;
         if let (Some(b), JournalLine::Endpoint(j)) = (live.as_deref_mut(), &line) {
-            b.endpoint(&j.record, offset, len);
+            b.appended(&j.record, offset, journal.last_line());
         }
         stream.line(journal.last_line());
         Ok::<(), report::ReportError>(())
@@ -302,6 +314,7 @@ pub fn rebuild(f: &crate::config::FinishedRun) -> Result<Outcome, SetupError> {
         prometheus: f.prometheus.as_deref(),
         run_files: true,
     };
+    report::spool::remove_stale(&f.dir);
     let (digest, rendered) = report::finalize(&build)?;
     Ok(Outcome { digest, rendered, dir: f.dir.clone(), interrupted: false })
 }

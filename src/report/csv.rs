@@ -4,9 +4,10 @@
 //! formula. The column lists are the contract documented in `reports/README.md` (golden-tested).
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
-use super::{AtomicFile, ReportError, Sink, io_err};
+use super::{AtomicFile, Raw, ReportError, Sink, io_err};
 use crate::model::{EndpointRecord, PingResult, SuiteClass, TlsResult, TlsVersion, VersionProbe, VersionStatus};
 use crate::text::csv_safe_str;
 
@@ -267,37 +268,121 @@ pub fn write_finding_row(r: &EndpointRecord, i: usize, out: &mut impl Cells) {
     w.text(f.remediation());
 }
 
-/// A CSV report streamed row by row.
-struct Rows {
-    w: csv::Writer<AtomicFile>,
+/// Rows rendered to bytes by the csv crate, into a buffer the caller takes: what the CSV sinks write,
+/// and what [`super::spool::RowSpool`] renders during the sweep while the record is still in memory.
+/// One writer renders one kind of row (the csv crate checks that every row has the first one's width).
+pub struct RowWriter {
+    w: csv::Writer<Rendered>,
     /// The row being built, reused: written whole by `write_byte_record`, the csv crate's fast path
     /// (cells that need no quoting are copied as they are, without its per-field state machine).
     record: csv::ByteRecord,
 }
 
-impl Cells for Rows {
+impl Cells for RowWriter {
     fn cell(&mut self, text: &str) {
         self.record.push_field(text.as_bytes());
     }
 }
 
-impl Rows {
-    fn new(path: &Path, header: &[&str]) -> Result<Self, ReportError> {
-        let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 16).from_writer(AtomicFile::create(path)?);
-        w.write_record(header).map_err(|e| io_err(path)(e.into()))?;
-        Ok(Self { w, record: csv::ByteRecord::with_capacity(1024, 64) })
+impl Default for RowWriter {
+    fn default() -> Self {
+        Self {
+            w: csv::WriterBuilder::new().buffer_capacity(1 << 12).from_writer(Rendered::default()),
+            record: csv::ByteRecord::with_capacity(1024, 64),
+        }
     }
+}
 
+impl RowWriter {
     /// Ends the row that `cells` wrote.
-    fn end(&mut self) -> Result<(), ReportError> {
+    fn end(&mut self) -> std::io::Result<()> {
         let written = self.w.write_byte_record(&self.record);
         self.record.clear();
-        written.map_err(|e| ReportError::Io { path: self.w.get_ref().name().into(), source: e.into() })
+        written.map_err(std::io::Error::other)
+    }
+
+    /// The `endpoints.csv` row of `r`.
+    ///
+    /// # Errors
+    /// Only if the csv crate refuses the row (a width other than the header's: a bug).
+    pub fn endpoint(&mut self, r: &EndpointRecord) -> std::io::Result<()> {
+        write_endpoint_row(r, self);
+        self.end()
+    }
+
+    /// The `findings.csv` rows of `r`, one per finding.
+    ///
+    /// # Errors
+    /// As [`RowWriter::endpoint`].
+    pub fn findings(&mut self, r: &EndpointRecord) -> std::io::Result<()> {
+        (0..r.findings.len()).try_for_each(|i| {
+            write_finding_row(r, i, self);
+            self.end()
+        })
+    }
+
+    /// Moves the rows rendered so far to the end of `out`.
+    pub fn take_into(&mut self, out: &mut Vec<u8>) {
+        // Into memory: the flush cannot fail.
+        let _ = self.w.flush();
+        out.append(&mut self.w.get_ref().0.borrow_mut());
+    }
+}
+
+/// The bytes a [`RowWriter`]'s csv writer flushes to, taken from it through a shared reference (the
+/// csv crate lends its writer only as `&W`).
+#[derive(Default)]
+struct Rendered(std::cell::RefCell<Vec<u8>>);
+
+impl std::io::Write for Rendered {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.get_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A CSV report streamed row by row: rows rendered by a [`RowWriter`], or copied as rendered during the
+/// sweep, into the atomically written file.
+struct Rows {
+    out: AtomicFile,
+    render: RowWriter,
+    bytes: Vec<u8>,
+}
+
+impl Rows {
+    fn new(path: &Path, header: &[&str]) -> Result<Self, ReportError> {
+        let mut rows = Self { out: AtomicFile::create(path)?, render: RowWriter::default(), bytes: Vec::new() };
+        header.iter().for_each(|h| rows.render.cell(h));
+        rows.render.end().map_err(io_err(path))?;
+        rows.flush()?;
+        Ok(rows)
+    }
+
+    /// Writes what the renderer holds.
+    fn flush(&mut self) -> Result<(), ReportError> {
+        self.bytes.clear();
+        self.render.take_into(&mut self.bytes);
+        self.copy_bytes()
+    }
+
+    fn copy_bytes(&mut self) -> Result<(), ReportError> {
+        let bytes = std::mem::take(&mut self.bytes);
+        let written = self.out.write_all(&bytes);
+        self.bytes = bytes;
+        written.map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })
+    }
+
+    /// Copies rows rendered earlier (by the same code, during the sweep).
+    fn copy(&mut self, rendered: &[u8]) -> Result<(), ReportError> {
+        self.out.write_all(rendered).map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })
     }
 
     fn finish(self) -> Result<Option<(String, String)>, ReportError> {
-        let file = self.w.into_inner().map_err(|e| ReportError::Io { path: "csv".into(), source: e.into_error() })?;
-        file.commit_named()
+        self.out.commit_named()
     }
 }
 
@@ -319,11 +404,21 @@ impl EndpointsCsv {
 
 impl Sink for EndpointsCsv {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
-        if r.is_listed(self.include_closed) {
-            write_endpoint_row(r, &mut self.rows);
-            self.rows.end()?;
+        self.endpoint_with(r, &Raw::default())
+    }
+
+    fn endpoint_with(&mut self, r: &EndpointRecord, raw: &Raw<'_>) -> Result<(), ReportError> {
+        if !r.is_listed(self.include_closed) {
+            return Ok(());
         }
-        Ok(())
+        match raw.endpoint_row {
+            Some(row) => self.rows.copy(row),
+            None => {
+                let name = self.rows.out.name();
+                self.rows.render.endpoint(r).map_err(io_err(Path::new(&name)))?;
+                self.rows.flush()
+            }
+        }
     }
 
     fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {
@@ -348,10 +443,18 @@ impl FindingsCsv {
 
 impl Sink for FindingsCsv {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
-        (0..r.findings.len()).try_for_each(|i| {
-            write_finding_row(r, i, &mut self.rows);
-            self.rows.end()
-        })
+        self.endpoint_with(r, &Raw::default())
+    }
+
+    fn endpoint_with(&mut self, r: &EndpointRecord, raw: &Raw<'_>) -> Result<(), ReportError> {
+        match raw.finding_rows {
+            Some(rows) => self.rows.copy(rows),
+            None => {
+                let name = self.rows.out.name();
+                self.rows.render.findings(r).map_err(io_err(Path::new(&name)))?;
+                self.rows.flush()
+            }
+        }
     }
 
     fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {

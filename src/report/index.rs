@@ -13,7 +13,8 @@ use std::net::IpAddr;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{HostFindings, JournalDigest, ReportError, Sha256, io_err};
+use super::spool::{RowSpool, RowsAt, Spooled};
+use super::{HostFindings, JournalDigest, Raw, ReportError, Sha256, io_err};
 use crate::input::{BoundedLines, MAX_JOURNAL_LINE, is_filler};
 use crate::model::{
     Counts, EndMark, EndpointRecord, HostFindingLine, JournalLine, Reachability, SCHEMA_READ, ScanMeta, Summary,
@@ -27,6 +28,8 @@ struct Entry {
     flags: u8,
     offset: u64,
     len: u32,
+    /// Its rows in the row spool, when spooled.
+    rows: Option<RowsAt>,
 }
 
 /// The endpoint answered Redis in plaintext.
@@ -163,6 +166,7 @@ pub struct Builder {
     own: Summary,
     hosts: HostFindings,
     entries: Vec<Entry>,
+    rows: Option<RowSpool>,
 }
 
 impl Builder {
@@ -176,14 +180,36 @@ impl Builder {
             own: Summary::default(),
             hosts: HostFindings::new(),
             entries: Vec::new(),
+            rows: None,
         }
+    }
+
+    /// Renders every record's CSV rows into `spool` as it is indexed (a live index of a fresh run).
+    #[must_use]
+    pub fn with_rows(mut self, spool: RowSpool) -> Self {
+        self.rows = Some(spool);
+        self
     }
 
     /// One endpoint line, at `offset`, `len` bytes (newline excluded).
     pub fn endpoint(&mut self, r: &EndpointRecord, offset: u64, len: u32) {
         self.journaled.add(r);
         super::add_findings(&mut self.own, r);
-        self.entries.push(Entry { address: r.address, port: r.port, flags: flags(r), offset, len });
+        self.entries.push(Entry { address: r.address, port: r.port, flags: flags(r), offset, len, rows: None });
+    }
+
+    /// The endpoint line the writer has just appended at `offset` (`line`, newline included): indexed,
+    /// and spooled with its CSV rows when there is a spool ([`Builder::with_rows`]).
+    pub fn appended(&mut self, r: &EndpointRecord, offset: u64, line: &[u8]) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        self.endpoint(r, offset, u32::try_from(line.len()).unwrap_or(u32::MAX));
+        let rows = match (&mut self.rows, record_fields(line)) {
+            (Some(spool), Some(fields)) => spool.add(r, fields),
+            _ => None,
+        };
+        if let Some(e) = self.entries.last_mut() {
+            e.rows = rows;
+        }
     }
 
     /// The index, given the SHA-256 of the journal's bytes so far.
@@ -191,7 +217,7 @@ impl Builder {
     /// # Errors
     /// When there was no metadata line, or it is of a schema this tool does not read.
     pub fn build(self, hash: Sha256) -> Result<JournalIndex, ReportError> {
-        let Self { path, meta, end, journaled, mut own, hosts, mut entries } = self;
+        let Self { path, meta, end, journaled, mut own, hosts, mut entries, rows } = self;
         let mut meta =
             meta.ok_or_else(|| ReportError::BadJournal { path: path.clone(), reason: "no scan metadata line".into() })?;
         if !SCHEMA_READ.contains(&meta.schema_version.as_str()) {
@@ -211,15 +237,18 @@ impl Builder {
         meta.counts = Some(counts.clone());
         // Report order: by (address, port); one entry per endpoint (a record journaled twice, e.g. by an
         // older merge, is listed once: the first).
-        entries.sort_by_key(|e| (e.address, e.port));
+        // The journal offset breaks ties: an unstable sort (faster) then keeps the first journaled.
+        entries.sort_unstable_by_key(|e| (address_key(e.address), e.port, e.offset));
         entries.dedup_by_key(|e| (e.address, e.port));
         own.counts = counts;
+        let rows = rows.and_then(RowSpool::finish);
         let mut index = JournalIndex {
             path,
             digest: JournalDigest { meta, summary: Summary::default(), hosts },
             entries,
             own,
             hash,
+            rows,
         };
         index.summarise();
         Ok(index)
@@ -237,6 +266,8 @@ pub struct JournalIndex {
     own: Summary,
     /// SHA-256 of the journal as read: a journal still being written continues it ([`super::Journal::continue_hash`]).
     pub hash: Sha256,
+    /// The CSV rows rendered during the sweep (a fresh run's live index only).
+    rows: Option<Spooled>,
 }
 
 impl JournalIndex {
@@ -355,7 +386,7 @@ impl JournalIndex {
     /// When the journal cannot be read, or `f` fails.
     pub fn for_each<E: From<ReportError> + Send>(
         &self,
-        f: impl FnMut(&EndpointRecord, Option<&[u8]>) -> Result<(), E> + Send,
+        f: impl FnMut(&EndpointRecord, &Raw<'_>) -> Result<(), E> + Send,
     ) -> Result<(), E> {
         self.for_each_in(vec![Box::new(f)])
     }
@@ -403,8 +434,8 @@ impl JournalIndex {
                         scope,
                         move || -> Result<(), E> {
                             for batch in rx {
-                                for (r, span) in batch.records.iter().zip(&batch.spans) {
-                                    lane(r, span.clone().and_then(|s| batch.bytes.get(s)))?;
+                                for (r, spans) in batch.records.iter().zip(&batch.spans) {
+                                    lane(r, &spans.raw(&batch.bytes))?;
                                 }
                             }
                             Ok(())
@@ -460,6 +491,34 @@ impl JournalIndex {
         };
         for e in entries {
             let start = batch.bytes.len();
+            if let (Some(spool), Some(at)) = (&self.rows, e.rows) {
+                // Spooled: one read for the record and its rows, `{` + members being the record's JSON.
+                let (fields, ep, fnd) = (at.fields_len as usize, at.endpoint_len as usize, at.findings_len as usize);
+                batch.bytes.push(b'{');
+                batch.bytes.resize(start + 1 + fields + ep + fnd, 0);
+                spool.read(at, batch.bytes.get_mut(start + 1..).unwrap_or_default()).map_err(io_err(spool.path()))?;
+                let json = batch.bytes.get(start..start + 1 + fields).unwrap_or_default();
+                let mut r = parse_record(json).map_err(|e| ReportError::BadJournal {
+                    path: spool.path().to_path_buf(),
+                    reason: format!("byte {}: {e}", at.offset),
+                })?;
+                let extra = self.digest.hosts.get(&(r.address, r.port));
+                let mut spans = Spans { fields: None, endpoint_row: None, finding_rows: None };
+                match extra {
+                    Some(extra) => merge_host_findings(&mut r, extra),
+                    None => {
+                        let rows = start + 1 + fields;
+                        spans = Spans {
+                            fields: Some(start + 1..rows),
+                            endpoint_row: Some(rows..rows + ep),
+                            finding_rows: Some(rows + ep..rows + ep + fnd),
+                        };
+                    }
+                }
+                batch.records.push(r);
+                batch.spans.push(spans);
+                continue;
+            }
             batch.bytes.resize(start + e.len as usize, 0);
             let line = batch.bytes.get_mut(start..).unwrap_or_default();
             file.read_exact_at(line, e.offset).map_err(io_err(&self.path))?;
@@ -469,17 +528,14 @@ impl JournalIndex {
             })?;
             let extra = self.digest.hosts.get(&(r.address, r.port));
             if let Some(extra) = extra {
-                // The audit may have raised the same id from the server's configuration: one is enough.
-                let own: Vec<_> = r.findings.iter().map(|f| f.id).collect();
-                r.findings.extend(extra.iter().filter(|f| !own.contains(&f.id)).cloned());
-                r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+                merge_host_findings(&mut r, extra);
             }
             // Where the record's fields sit in `bytes`, when they can be copied as they are.
-            let span = (same_schema && extra.is_none())
+            let fields = (same_schema && extra.is_none())
                 .then(|| record_fields(line).map(|fields| start + (line.len() - fields.len())..start + line.len()))
                 .flatten();
             batch.records.push(r);
-            batch.spans.push(span);
+            batch.spans.push(Spans { fields, endpoint_row: None, finding_rows: None });
         }
         Ok(batch)
     }
@@ -493,14 +549,28 @@ const READERS: usize = 2;
 
 /// One consumer of [`JournalIndex::for_each_in`]: called with every record (and its JSON members when
 /// they can be copied), in (address, port) order, on a thread of its own.
-pub type Lane<'a, E> = Box<dyn FnMut(&EndpointRecord, Option<&[u8]>) -> Result<(), E> + Send + 'a>;
+pub type Lane<'a, E> = Box<dyn FnMut(&EndpointRecord, &Raw<'_>) -> Result<(), E> + Send + 'a>;
 
 /// Parsed records and the bytes of their lines.
 struct Batch {
     records: Vec<EndpointRecord>,
     bytes: Vec<u8>,
-    /// Per record: its fields' bytes in `bytes`, when sinks may copy them.
-    spans: Vec<Option<std::ops::Range<usize>>>,
+    /// Per record: where in `bytes` is what sinks may copy ([`Raw`]).
+    spans: Vec<Spans>,
+}
+
+/// [`Raw`] as ranges of a batch's bytes.
+struct Spans {
+    fields: Option<std::ops::Range<usize>>,
+    endpoint_row: Option<std::ops::Range<usize>>,
+    finding_rows: Option<std::ops::Range<usize>>,
+}
+
+impl Spans {
+    fn raw<'a>(&self, bytes: &'a [u8]) -> Raw<'a> {
+        let get = |span: &Option<std::ops::Range<usize>>| span.clone().and_then(|s| bytes.get(s));
+        Raw { fields: get(&self.fields), endpoint_row: get(&self.endpoint_row), finding_rows: get(&self.finding_rows) }
+    }
 }
 
 /// The record's fields of an endpoint line written by this tool: what follows `{"type":"endpoint",` and
@@ -514,6 +584,31 @@ fn record_fields(line: &[u8]) -> Option<&[u8]> {
 
 fn open(path: &Path) -> Result<File, ReportError> {
     OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path).map_err(io_err(path))
+}
+
+/// An address as a number that sorts as `IpAddr` does (IPv4 first, each family in numeric order), and
+/// compares faster.
+fn address_key(a: IpAddr) -> (bool, u128) {
+    match a {
+        IpAddr::V4(v4) => (false, u128::from(u32::from(v4))),
+        IpAddr::V6(v6) => (true, u128::from(v6)),
+    }
+}
+
+/// Adds the host-level pass's findings to a record's own (most severe first).
+fn merge_host_findings(r: &mut EndpointRecord, extra: &[crate::model::Finding]) {
+    // The audit may have raised the same id from the server's configuration: one is enough.
+    let own: Vec<_> = r.findings.iter().map(|f| f.id).collect();
+    r.findings.extend(extra.iter().filter(|f| !own.contains(&f.id)).cloned());
+    r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+}
+
+/// A record's JSON object (as `report.json` holds it), checked for UTF-8 once.
+fn parse_record(buf: &[u8]) -> Result<EndpointRecord, serde_json::Error> {
+    match std::str::from_utf8(buf) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(buf),
+    }
 }
 
 /// An endpoint line's record.
@@ -594,11 +689,24 @@ mod tests {
                 ports.push(r.port);
                 // The journal's bytes are exactly the record's serialization (what report.json copies).
                 let json = serde_json::to_vec(r).unwrap();
-                assert_eq!(raw, json.get(1..));
+                assert_eq!(raw.fields, json.get(1..));
                 Ok::<(), ReportError>(())
             })
             .unwrap();
         assert_eq!(ports, vec![6379, 6380], "sorted, whatever the journal order");
+    }
+
+    #[test]
+    fn address_keys_sort_as_addresses_do() {
+        let mut addrs: Vec<IpAddr> =
+            ["::1", "10.0.0.2", "255.255.255.255", "::ffff:1.2.3.4", "0.0.0.0", "fe80::1", "10.0.0.10"]
+                .iter()
+                .map(|a| a.parse().unwrap())
+                .collect();
+        let mut by_key = addrs.clone();
+        addrs.sort();
+        by_key.sort_by_key(|a| address_key(*a));
+        assert_eq!(addrs, by_key);
     }
 
     #[test]

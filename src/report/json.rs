@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{AtomicFile, JournalDigest, ReportError, Sink, io_err};
+use super::{AtomicFile, JournalDigest, Raw, ReportError, Sink, io_err};
 use crate::model::{EndpointRecord, FindingId, SCHEMA_VERSION, Severity};
 
 /// One id's fixed text.
@@ -69,16 +69,16 @@ impl ReportJson {
 
 impl Sink for ReportJson {
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError> {
-        self.endpoint_with(r, None)
+        self.endpoint_with(r, &Raw::default())
     }
 
-    fn endpoint_with(&mut self, r: &EndpointRecord, fields: Option<&[u8]>) -> Result<(), ReportError> {
+    fn endpoint_with(&mut self, r: &EndpointRecord, raw: &Raw<'_>) -> Result<(), ReportError> {
         if !r.is_listed(self.include_closed) {
             return Ok(());
         }
         let sep: &[u8] = if self.first { b"\n{" } else { b",\n{" };
         self.first = false;
-        let written = self.out.write_all(sep).and_then(|()| match fields {
+        let written = self.out.write_all(sep).and_then(|()| match raw.fields {
             // The journal's bytes are this record's serialization: copied, not produced again.
             Some(members) => self.out.write_all(members),
             None => {

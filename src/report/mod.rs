@@ -13,6 +13,7 @@ pub mod index;
 pub mod json;
 pub mod prometheus;
 pub mod rundir;
+pub mod spool;
 pub mod stream;
 pub mod summary;
 
@@ -234,6 +235,48 @@ impl Journal {
         self.sync()?;
         Ok(self.hash.take().map(|h| h.hex()))
     }
+
+    /// [`Journal::close`], the sync to disk running on a thread of its own while the reports are
+    /// written: [`finalize_index_after`] waits for it before it seals the run with `SHA256SUMS`.
+    ///
+    /// # Errors
+    /// On a write error (the sync's own error comes from [`JournalSync::wait`]).
+    pub fn close_syncing(mut self, end: EndMark) -> Result<(Option<String>, JournalSync), ReportError> {
+        self.append(&JournalLine::End(end))?;
+        let hash = self.hash.take().map(|h| h.hex());
+        let path = self.path.clone();
+        let file = self.out.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
+        let here = file.try_clone().map_err(io_err(&path))?;
+        match std::thread::Builder::new().name("journal-sync".into()).spawn(move || file.sync_all()) {
+            Ok(handle) => Ok((hash, JournalSync { path, handle: Some(handle) })),
+            // No thread to spare: synced here and now.
+            Err(_) => {
+                here.sync_all().map_err(io_err(&path))?;
+                Ok((hash, JournalSync::default()))
+            }
+        }
+    }
+}
+
+/// The journal's sync to disk, running ([`Journal::close_syncing`]) or done.
+#[derive(Debug, Default)]
+pub struct JournalSync {
+    path: PathBuf,
+    handle: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl JournalSync {
+    /// Waits for the sync.
+    ///
+    /// # Errors
+    /// When it failed.
+    pub fn wait(mut self) -> Result<(), ReportError> {
+        match self.handle.take().map(std::thread::JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(synced)) => synced.map_err(io_err(&self.path)),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+        }
+    }
 }
 
 /// Calls `f` for every journal line, in order (see [`index::read_lines`] for torn lines and caps).
@@ -414,6 +457,20 @@ pub fn write_atomic(path: &Path, f: impl FnOnce(&mut AtomicFile) -> io::Result<(
     file.commit()
 }
 
+/// What is already written of a record, byte for byte as this tool would write it again: its JSON
+/// members (from the journal line) and its CSV rows (from the [`spool::RowSpool`] filled during the
+/// sweep). Each is `None` when not available (a resumed run, a record the host-level pass added
+/// findings to): the sink then renders it from the record.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Raw<'a> {
+    /// The record's JSON object members, closing brace included (without the opening brace).
+    pub fields: Option<&'a [u8]>,
+    /// Its `endpoints.csv` row (empty when it is not listed).
+    pub endpoint_row: Option<&'a [u8]>,
+    /// Its `findings.csv` rows.
+    pub finding_rows: Option<&'a [u8]>,
+}
+
 /// A final report, fed the records once, in (address, port) order, by [`finalize_index`], on the
 /// thread of its lane (see [`index::JournalIndex::for_each_in`]): sinks own their state and are `Send`.
 pub trait Sink {
@@ -423,13 +480,13 @@ pub trait Sink {
     /// When the report cannot be written.
     fn endpoint(&mut self, r: &EndpointRecord) -> Result<(), ReportError>;
 
-    /// One endpoint, with `fields`: its JSON members exactly as this tool would serialize them (from the
-    /// journal line), when available. Sinks that write JSON copy them instead of serializing again.
+    /// One endpoint, with what is already written of it ([`Raw`]): sinks that would write the same bytes
+    /// again copy them instead.
     ///
     /// # Errors
     /// When the report cannot be written.
-    fn endpoint_with(&mut self, r: &EndpointRecord, fields: Option<&[u8]>) -> Result<(), ReportError> {
-        let _ = fields;
+    fn endpoint_with(&mut self, r: &EndpointRecord, raw: &Raw<'_>) -> Result<(), ReportError> {
+        let _ = raw;
         self.endpoint(r)
     }
 
@@ -467,6 +524,20 @@ pub fn finalize_index(
     journal_sha256: &str,
     build: &Build<'_>,
 ) -> Result<summary::Rendered, ReportError> {
+    finalize_index_after(index, journal_sha256, build, JournalSync::default())
+}
+
+/// [`finalize_index`] while the journal's sync runs: `SHA256SUMS`, which seals the run, is written once
+/// the journal is on disk too.
+///
+/// # Errors
+/// As [`finalize_index`], and when the journal's sync failed.
+pub fn finalize_index_after(
+    index: &index::JournalIndex,
+    journal_sha256: &str,
+    build: &Build<'_>,
+    journal_sync: JournalSync,
+) -> Result<summary::Rendered, ReportError> {
     let digest = &index.digest;
     let dir = build.dir;
     let mut summary = summary::SummarySink::new(digest, build.run_files.then_some(dir));
@@ -487,24 +558,24 @@ pub fn finalize_index(
     }
     {
         let (summary, others) = (&mut summary, &mut rest);
-        let mut lanes: Vec<index::Lane<'_, ReportError>> = vec![Box::new(move |r, fields| {
+        let mut lanes: Vec<index::Lane<'_, ReportError>> = vec![Box::new(move |r, raw| {
             summary.endpoint(r);
-            feed(others, r, fields)
+            feed(others, r, raw)
         })];
         for sinks in [&mut endpoints, &mut findings].into_iter().filter(|s| !s.is_empty()) {
-            lanes.push(Box::new(move |r, fields| feed(sinks, r, fields)));
+            lanes.push(Box::new(move |r, raw| feed(sinks, r, raw)));
         }
         index.for_each_in(lanes)?;
     }
-    let sinks = rest.into_iter().chain(endpoints).chain(findings);
     let mut sums: HashMap<String, String> = HashMap::new();
     sums.insert(JOURNAL.to_string(), journal_sha256.to_string());
-    for s in sinks {
-        if let Some((name, sha)) = s.finish()? {
+    for finished in finish_all(rest.into_iter().chain(endpoints).chain(findings)) {
+        if let Some((name, sha)) = finished? {
             sums.insert(name, sha);
         }
     }
     let (sum, rendered) = summary.finish()?;
+    journal_sync.wait()?;
     if !build.run_files {
         return Ok(rendered);
     }
@@ -519,9 +590,47 @@ pub fn finalize_index(
     Ok(rendered)
 }
 
+/// Finishes every sink at once, each on a thread of its own: most of it is syncing hundreds of MB to
+/// disk, which the device does better side by side than one file after the other. A sink whose thread
+/// cannot be started is finished on this one.
+fn finish_all(sinks: impl Iterator<Item = Box<dyn Sink + Send>>) -> Vec<Result<Option<(String, String)>, ReportError>> {
+    std::thread::scope(|scope| {
+        let started: Vec<_> = sinks
+            .map(|sink| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let spawned = std::thread::Builder::new().name("report-finish".into()).spawn_scoped(scope, move || {
+                    if let Ok(sink) = rx.recv() {
+                        let sink: Box<dyn Sink + Send> = sink;
+                        return Some(sink.finish());
+                    }
+                    None
+                });
+                match spawned {
+                    Ok(handle) => {
+                        // The thread is waiting for it: the send cannot fail.
+                        let _ = tx.send(sink);
+                        Ok(handle)
+                    }
+                    Err(_) => Err(sink.finish()),
+                }
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|s| match s {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    .unwrap_or_else(|| Err(io_err(Path::new("report thread"))(io::Error::other("no sink")))),
+                Err(done) => done,
+            })
+            .collect()
+    })
+}
+
 /// One record to every sink of a lane.
-fn feed(sinks: &mut [Box<dyn Sink + Send>], r: &EndpointRecord, fields: Option<&[u8]>) -> Result<(), ReportError> {
-    sinks.iter_mut().try_for_each(|s| s.endpoint_with(r, fields))
+fn feed(sinks: &mut [Box<dyn Sink + Send>], r: &EndpointRecord, raw: &Raw<'_>) -> Result<(), ReportError> {
+    sinks.iter_mut().try_for_each(|s| s.endpoint_with(r, raw))
 }
 
 /// Reads a run's journal once and writes every report (`--resume` of a finished run, `merge`).

@@ -12,12 +12,12 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 const FD_RESERVE: u64 = 64;
 
 /// The open-file limit below which no scan starts: stdio, the main runtime and its signal pipe, the
-/// journal, the run directory and its lock, and one scan thread's runtime (16 in all, measured with
-/// `ls /proc/PID/fd` during a scan). It does not grow with the cores: under a low limit the concurrency
+/// journal, the row spool, the run directory and its lock, and one scan thread's runtime (17 in all,
+/// measured with `ls /proc/PID/fd` during a scan). It does not grow with the cores: under a low limit the concurrency
 /// is clamped to one endpoint, and a scan starts no more threads than endpoints in flight. Above it a
 /// probe that finds no descriptor left is the scanner's shortage (`scanner_out_of_resources`); below it
 /// not even the runtimes could start.
-pub const MIN_OPEN_FILES: u64 = 16;
+pub const MIN_OPEN_FILES: u64 = 17;
 
 /// Refuses a zero timeout or one longer than a day.
 pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupError> {
