@@ -376,9 +376,18 @@ impl Rows {
         written.map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })
     }
 
-    /// Copies rows rendered earlier (by the same code, during the sweep).
-    fn copy(&mut self, rendered: &[u8]) -> Result<(), ReportError> {
-        self.out.write_all(rendered).map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })
+    /// Copies the rows `rendered` earlier (by the same code, during the sweep), or renders them now.
+    fn write(
+        &mut self,
+        rendered: Option<&[u8]>,
+        render: impl FnOnce(&mut RowWriter) -> std::io::Result<()>,
+    ) -> Result<(), ReportError> {
+        let written = match rendered {
+            Some(rows) => self.out.write_all(rows),
+            None => render(&mut self.render),
+        };
+        written.map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })?;
+        if rendered.is_none() { self.flush() } else { Ok(()) }
     }
 
     fn finish(self) -> Result<Option<(String, String)>, ReportError> {
@@ -411,14 +420,7 @@ impl Sink for EndpointsCsv {
         if !r.is_listed(self.include_closed) {
             return Ok(());
         }
-        match raw.endpoint_row {
-            Some(row) => self.rows.copy(row),
-            None => {
-                let name = self.rows.out.name();
-                self.rows.render.endpoint(r).map_err(io_err(Path::new(&name)))?;
-                self.rows.flush()
-            }
-        }
+        self.rows.write(raw.endpoint_row, |w| w.endpoint(r))
     }
 
     fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {
@@ -447,14 +449,7 @@ impl Sink for FindingsCsv {
     }
 
     fn endpoint_with(&mut self, r: &EndpointRecord, raw: &Raw<'_>) -> Result<(), ReportError> {
-        match raw.finding_rows {
-            Some(rows) => self.rows.copy(rows),
-            None => {
-                let name = self.rows.out.name();
-                self.rows.render.findings(r).map_err(io_err(Path::new(&name)))?;
-                self.rows.flush()
-            }
-        }
+        self.rows.write(raw.finding_rows, |w| w.findings(r))
     }
 
     fn finish(self: Box<Self>) -> Result<Option<(String, String)>, ReportError> {
