@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::spool::{RowSpool, RowsAt, Spooled};
+use super::spool::{RowSpool, Spooled};
 use super::{HostFindings, JournalDigest, Raw, ReportError, Sha256, io_err};
 use crate::input::{BoundedLines, MAX_JOURNAL_LINE, is_filler};
 use crate::model::{
@@ -26,10 +26,9 @@ struct Entry {
     address: IpAddr,
     port: u16,
     flags: u8,
+    /// Where the line is in the journal, or (flag [`SPOOLED`]) where the record is in the row spool.
     offset: u64,
     len: u32,
-    /// Its rows in the row spool, when spooled.
-    rows: Option<RowsAt>,
 }
 
 /// The endpoint answered Redis in plaintext.
@@ -40,6 +39,8 @@ const TLS_REDIS: u8 = 2;
 const HAS_FINDINGS: u8 = 4;
 /// The endpoint was open.
 const OPEN: u8 = 8;
+/// The entry points into the row spool ([`super::spool`]), not the journal.
+const SPOOLED: u8 = 16;
 
 /// The start of an endpoint line as [`super::Journal`] writes it: such a line is parsed straight into an
 /// [`EndpointRecord`] (its `type` and `position` fields are ignored), without the buffering an
@@ -195,7 +196,7 @@ impl Builder {
     pub fn endpoint(&mut self, r: &EndpointRecord, offset: u64, len: u32) {
         self.journaled.add(r);
         super::add_findings(&mut self.own, r);
-        self.entries.push(Entry { address: r.address, port: r.port, flags: flags(r), offset, len, rows: None });
+        self.entries.push(Entry { address: r.address, port: r.port, flags: flags(r), offset, len });
     }
 
     /// The endpoint line the writer has just appended at `offset` (`line`, newline included): indexed,
@@ -203,12 +204,13 @@ impl Builder {
     pub fn appended(&mut self, r: &EndpointRecord, offset: u64, line: &[u8]) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         self.endpoint(r, offset, u32::try_from(line.len()).unwrap_or(u32::MAX));
-        let rows = match (&mut self.rows, record_fields(line)) {
+        let spooled = match (&mut self.rows, record_fields(line)) {
             (Some(spool), Some(fields)) => spool.add(r, fields),
             _ => None,
         };
-        if let Some(e) = self.entries.last_mut() {
-            e.rows = rows;
+        if let (Some(e), Some((offset, len))) = (self.entries.last_mut(), spooled) {
+            (e.offset, e.len) = (offset, len);
+            e.flags |= SPOOLED;
         }
     }
 
@@ -218,6 +220,13 @@ impl Builder {
     /// When there was no metadata line, or it is of a schema this tool does not read.
     pub fn build(self, hash: Sha256) -> Result<JournalIndex, ReportError> {
         let Self { path, meta, end, journaled, mut own, hosts, mut entries, rows } = self;
+        let rows = rows.and_then(RowSpool::finish);
+        if rows.is_none() && entries.iter().any(|e| e.flags & SPOOLED != 0) {
+            // The spool failed after records were spooled: their entries point into it, so the journal
+            // (complete, and what the spool only repeats) is read again to index them.
+            tracing::warn!("the row spool failed: the journal is read again for the reports");
+            return JournalIndex::read(&path);
+        }
         let mut meta =
             meta.ok_or_else(|| ReportError::BadJournal { path: path.clone(), reason: "no scan metadata line".into() })?;
         if !SCHEMA_READ.contains(&meta.schema_version.as_str()) {
@@ -241,7 +250,6 @@ impl Builder {
         entries.sort_unstable_by_key(|e| (address_key(e.address), e.port, e.offset));
         entries.dedup_by_key(|e| (e.address, e.port));
         own.counts = counts;
-        let rows = rows.and_then(RowSpool::finish);
         let mut index = JournalIndex {
             path,
             digest: JournalDigest { meta, summary: Summary::default(), hosts },
@@ -491,27 +499,34 @@ impl JournalIndex {
         };
         for e in entries {
             let start = batch.bytes.len();
-            if let (Some(spool), Some(at)) = (&self.rows, e.rows) {
-                // Spooled: one read for the record and its rows, `{` + members being the record's JSON.
-                let (fields, ep, fnd) = (at.fields_len as usize, at.endpoint_len as usize, at.findings_len as usize);
-                batch.bytes.push(b'{');
-                batch.bytes.resize(start + 1 + fields + ep + fnd, 0);
-                spool.read(at, batch.bytes.get_mut(start + 1..).unwrap_or_default()).map_err(io_err(spool.path()))?;
-                let json = batch.bytes.get(start..start + 1 + fields).unwrap_or_default();
-                let mut r = parse_record(json).map_err(|e| ReportError::BadJournal {
+            if let (Some(spool), true) = (&self.rows, e.flags & SPOOLED != 0) {
+                // Spooled: one read for the record and its rows.
+                batch.bytes.resize(start + e.len as usize, 0);
+                let entry = batch.bytes.get_mut(start..).unwrap_or_default();
+                spool.read(e.offset, entry).map_err(io_err(spool.path()))?;
+                let bad = |reason: String| ReportError::BadJournal {
                     path: spool.path().to_path_buf(),
-                    reason: format!("byte {}: {e}", at.offset),
-                })?;
+                    reason: format!("byte {}: {reason}", e.offset),
+                };
+                let (fields, ep) = super::spool::header(entry).ok_or_else(|| bad("a torn entry".into()))?;
+                // `{` over the header's last byte: `{` + members is the record's JSON object.
+                let json = start + super::spool::HEADER - 1;
+                let rows = json + 1 + fields;
+                if let Some(brace) = batch.bytes.get_mut(json) {
+                    *brace = b'{';
+                }
+                let mut r = parse_record(batch.bytes.get(json..rows).unwrap_or_default())
+                    .map_err(|err| bad(err.to_string()))?;
                 let extra = self.digest.hosts.get(&(r.address, r.port));
                 let mut spans = Spans { fields: None, endpoint_row: None, finding_rows: None };
                 match extra {
                     Some(extra) => merge_host_findings(&mut r, extra),
                     None => {
-                        let rows = start + 1 + fields;
+                        let end = start + e.len as usize;
                         spans = Spans {
-                            fields: Some(start + 1..rows),
+                            fields: Some(json + 1..rows),
                             endpoint_row: Some(rows..rows + ep),
-                            finding_rows: Some(rows + ep..rows + ep + fnd),
+                            finding_rows: Some(rows + ep..end),
                         };
                     }
                 }
@@ -694,6 +709,93 @@ mod tests {
             })
             .unwrap();
         assert_eq!(ports, vec![6379, 6380], "sorted, whatever the journal order");
+    }
+
+    /// A live index with a row spool, as a fresh run's writer builds it; `break_after` records, the
+    /// spool fails as on a full disk. The pass must give the same records either way, with spooled
+    /// rows only when the spool held.
+    fn live_pass(break_after: Option<usize>) -> Vec<(u16, usize, bool)> {
+        let dir = tempfile::tempdir().unwrap();
+        let meta: ScanMeta = serde_json::from_value(serde_json::json!({
+            "tool": "redis-tls-scan", "version": "0", "schema_version": crate::model::SCHEMA_VERSION,
+            "started_at": "x", "scanner_host": "h", "command_line": [], "targets": [], "ports": [],
+            "exclusions": [], "unresolved": [], "trust": {"roots": "system", "ca_files": [], "anchors": 0},
+            "timeouts_ms": {"connect": 1, "read": 1, "endpoint": 1}, "concurrency": 1, "rate": 0,
+            "host_concurrency": 1, "endpoints_planned": 2, "seed": "1", "cipher_scan": "full", "warn_days": 30,
+            "reserved_excluded": true, "merged_from": [], "interrupted": false
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut journal = super::super::Journal::create(dir.path(), &meta).unwrap();
+        let mut b = Builder::new(&dir.path().join(super::super::JOURNAL))
+            .with_rows(RowSpool::create(dir.path(), false).unwrap());
+        b.meta = Some(meta);
+        for (i, port) in (7000..7010u16).rev().enumerate() {
+            if break_after == Some(i) {
+                b.rows.as_mut().unwrap().break_for_test();
+            }
+            let finding = crate::model::Finding {
+                id: crate::model::FindingId::PlaintextEnabled,
+                severity: crate::model::Severity::High,
+                evidence: format!("=cmd|' /C calc'!A{port}, \"quoted\""),
+            };
+            let record = EndpointRecord {
+                address: "10.0.0.2".parse().unwrap(),
+                port,
+                name: None,
+                reachability: Reachability::Open,
+                plaintext: None,
+                tls: None,
+                certificate: None,
+                audit: None,
+                findings: vec![finding; usize::from(port % 3)],
+                started_at: "2026-12-01T00:00:00Z".into(),
+                duration_ms: 1,
+                connections: 1,
+                deadline_exceeded: false,
+            };
+            let line =
+                JournalLine::Endpoint(Box::new(crate::model::JournaledEndpoint { position: Some(i as u64), record }));
+            let (offset, _) = journal.append_unflushed(&line).unwrap();
+            let JournalLine::Endpoint(j) = &line else { unreachable!() };
+            b.appended(&j.record, offset, journal.last_line());
+        }
+        journal.flush().unwrap();
+        let index = b.build(journal.hash().unwrap()).unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        index
+            .for_each(|r, raw| {
+                // What was spooled is what the sinks would render now.
+                let mut rendered = (Vec::new(), Vec::new());
+                let (mut ep, mut fnd) =
+                    (super::super::csv::RowWriter::default(), super::super::csv::RowWriter::default());
+                ep.endpoint(r).unwrap();
+                ep.take_into(&mut rendered.0);
+                fnd.findings(r).unwrap();
+                fnd.take_into(&mut rendered.1);
+                if let (Some(e), Some(f)) = (raw.endpoint_row, raw.finding_rows) {
+                    assert_eq!((e, f), (rendered.0.as_slice(), rendered.1.as_slice()));
+                }
+                assert_eq!(raw.fields, serde_json::to_vec(r).unwrap().get(1..));
+                seen.lock().unwrap().push((r.port, r.findings.len(), raw.endpoint_row.is_some()));
+                Ok::<(), ReportError>(())
+            })
+            .unwrap();
+        drop(index);
+        let left = std::fs::read_dir(dir.path()).unwrap().flatten();
+        assert_eq!(left.filter(|e| e.file_name().to_string_lossy().contains("spool")).count(), 0, "spool removed");
+        seen.into_inner().unwrap()
+    }
+
+    #[test]
+    fn spooled_records_come_back_whole_and_a_failed_spool_falls_back_to_the_journal() {
+        let spooled = live_pass(None);
+        let fallback = live_pass(Some(4));
+        let without = |v: &[(u16, usize, bool)]| v.iter().map(|(p, n, _)| (*p, *n)).collect::<Vec<_>>();
+        assert_eq!(spooled.len(), 10);
+        assert_eq!(without(&spooled), without(&fallback), "the same records, in order");
+        assert_eq!(spooled.first().map(|s| s.0), Some(7000), "in (address, port) order");
+        assert!(spooled.iter().all(|s| s.2), "every row spooled");
+        assert!(fallback.iter().all(|s| !s.2), "after a failure, every row rendered from the journal");
     }
 
     #[test]

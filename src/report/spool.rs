@@ -20,19 +20,16 @@ use crate::model::EndpointRecord;
 /// The name the spool's temporary file is derived from (`.rows.spool.<random>.tmp`).
 const SPOOL: &str = "rows.spool";
 
-/// Where one record is in the spool: its JSON members (as in its journal line: what the report pass
-/// parses and `report.json` copies, so the pass reads one place per record, not two), its
-/// `endpoints.csv` row (empty when the record is not listed), then its `findings.csv` rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowsAt {
-    /// Byte offset of the JSON members.
-    pub offset: u64,
-    /// Length of the JSON members.
-    pub fields_len: u32,
-    /// Length of the endpoint row.
-    pub endpoint_len: u32,
-    /// Length of the finding rows, which follow it.
-    pub findings_len: u32,
+/// Bytes before a spooled record: the length of its JSON members and of its `endpoints.csv` row (two
+/// little-endian `u32`); its `findings.csv` rows take the rest of the entry.
+pub const HEADER: usize = 8;
+
+/// The lengths an entry's header gives: JSON members, endpoint row (the finding rows are the rest).
+pub fn header(entry: &[u8]) -> Option<(usize, usize)> {
+    let fields = u32::from_le_bytes(entry.get(..4)?.try_into().ok()?);
+    let endpoint = u32::from_le_bytes(entry.get(4..HEADER)?.try_into().ok()?);
+    let (fields, endpoint) = (usize::try_from(fields).ok()?, usize::try_from(endpoint).ok()?);
+    (HEADER.checked_add(fields)?.checked_add(endpoint)? <= entry.len()).then_some((fields, endpoint))
 }
 
 /// The spool being written, by the journal's writer, one record at a time.
@@ -71,41 +68,49 @@ impl RowSpool {
         })
     }
 
-    /// Appends `fields` (the record's JSON members, from its journal line) and the rendered rows of `r`;
-    /// where they are, or `None` once the spool has failed (a full disk): from then on the report pass
-    /// reads the journal and the sinks render the rows themselves.
-    pub fn add(&mut self, r: &EndpointRecord, fields: &[u8]) -> Option<RowsAt> {
+    /// Appends one entry for `r`: a [`HEADER`], `fields` (its JSON members, from its journal line, what the
+    /// report pass parses and `report.json` copies: the pass then reads one place per record, not two),
+    /// its `endpoints.csv` row (empty when it is not listed) and its `findings.csv` rows. Returns where
+    /// the entry is and its length, or `None` once the spool has failed (a full disk): from then on the
+    /// report pass reads the journal and the sinks render the rows themselves.
+    pub fn add(&mut self, r: &EndpointRecord, fields: &[u8]) -> Option<(u64, u32)> {
         let out = self.out.as_mut()?;
         self.bytes.clear();
+        self.bytes.extend_from_slice(&[0; HEADER]);
         self.bytes.extend_from_slice(fields);
-        let rendered = (|| {
+        let written = (|| {
             if r.is_listed(self.include_closed) {
                 self.endpoints.endpoint(r)?;
             }
             self.endpoints.take_into(&mut self.bytes);
-            let endpoint_len = self.bytes.len() - fields.len();
+            let endpoint = self.bytes.len() - HEADER - fields.len();
             self.findings.findings(r)?;
             self.findings.take_into(&mut self.bytes);
-            let findings_len = self.bytes.len() - fields.len() - endpoint_len;
+            let lens = [fields.len(), endpoint].map(|n| u32::try_from(n).map(u32::to_le_bytes));
+            let [Ok(f), Ok(e)] = lens else { return Err(io::Error::other("row longer than 4 GiB")) };
+            self.bytes.splice(..HEADER, f.into_iter().chain(e));
             out.write_all(&self.bytes)?;
-            Ok::<_, io::Error>((endpoint_len, findings_len))
+            u32::try_from(self.bytes.len()).map_err(io::Error::other)
         })();
-        let lens = |(e, f): (usize, usize)| {
-            Some((u32::try_from(fields.len()).ok()?, u32::try_from(e).ok()?, u32::try_from(f).ok()?))
-        };
-        match rendered.ok().and_then(lens) {
-            Some((fields_len, endpoint_len, findings_len)) => {
-                let at = RowsAt { offset: self.pos, fields_len, endpoint_len, findings_len };
-                self.pos += self.bytes.len() as u64;
-                Some(at)
+        match written {
+            Ok(len) => {
+                let at = self.pos;
+                self.pos += u64::from(len);
+                Some((at, len))
             }
-            None => {
+            Err(e) => {
                 // Whatever was half written is never read: no record points past the last good one.
-                tracing::warn!(path = %self.path.display(), "the row spool failed; the reports render every row");
+                tracing::warn!(path = %self.path.display(), "the row spool failed ({e}); the reports render every row");
                 self.out = None;
                 None
             }
         }
+    }
+
+    /// Makes the spool fail as a full disk would (tests of the fallback).
+    #[cfg(test)]
+    pub(crate) fn break_for_test(&mut self) {
+        self.out = None;
     }
 
     /// Ends the writing: the spool, opened for reading, or `None` when it failed.
@@ -133,12 +138,12 @@ pub struct Spooled {
 }
 
 impl Spooled {
-    /// Reads what is at `at` into `buf` (as long as the entry).
+    /// Reads the entry at `offset` into `buf` (as long as the entry).
     ///
     /// # Errors
     /// When the file cannot be read.
-    pub fn read(&self, at: RowsAt, buf: &mut [u8]) -> io::Result<()> {
-        self.file.read_exact_at(buf, at.offset)
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
     }
 
     /// The spool's path (for error messages).
