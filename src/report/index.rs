@@ -556,8 +556,10 @@ impl JournalIndex {
     }
 }
 
-/// Records per batch between the reading threads and the lanes.
-const BATCH: usize = 512;
+/// Records per batch between the reading threads and the lanes. Up to ten batches are in flight (two
+/// per reader, two per lane), each record parsed and with its bytes: 512 took the pass from 20 to 60
+/// MiB at 262,144 records, 128 keeps it at 26 MiB for the same speed.
+const BATCH: usize = 128;
 
 /// Threads reading and parsing journal lines in the second pass.
 const READERS: usize = 2;
