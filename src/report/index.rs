@@ -854,7 +854,7 @@ mod tests {
         let lanes: Vec<Lane<'_, ReportError>> = vec![
             Box::new(|_, _| {
                 calls += 1;
-                if calls == 700 {
+                if calls == n / 2 {
                     return Err(ReportError::Refused { path: "lane".into(), reason: "full".into() });
                 }
                 Ok(())
