@@ -27,16 +27,19 @@
 //!        │ bounded channel, batches of 32 records (or 50 ms) per scan thread
 //!        ▼
 //!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per batch, hashed as
-//!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint),
+//!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint)
+//!        │ + report::spool (each record's CSV rows rendered now, next to its JSON, in a temp file),
 //!        │ progress bar, report::stream (--format jsonl: the same line bytes on stdout)
 //!        │ at the end: follow::run (--follow: endpoints the audits name, inside the scope),
 //!        │ hosts::assess (mixed mode; bus ports asked concurrently, cancellable)
 //!        ▼
-//!  report::finalize_index: one pass over the records in (address, port) order (each line read and
-//!  parsed once at its offset, by two reader threads taking alternate batches) feeding every
-//!  report::Sink on three lanes (threads) at once: endpoints.csv | findings.csv | report.json,
-//!  summary.txt (+ the terminal text), summary.md, report.html, --prometheus; SHA256SUMS from the
-//!  hashes taken while writing. A resumed run or `merge` first reads the journal once to index it.
+//!  report::finalize_index: one pass over the records in (address, port) order (each record read
+//!  once, from the spool or the journal, and parsed, by two reader threads taking alternate batches)
+//!  feeding every report::Sink on three lanes (threads) at once: endpoints.csv | findings.csv |
+//!  report.json, summary.txt (+ the terminal text), summary.md, report.html, --prometheus (the CSVs
+//!  and report.json copy bytes already rendered); SHA256SUMS from the hashes taken while writing,
+//!  once the journal's sync (run alongside) is done. A resumed run or `merge` first reads the journal
+//!  once to index it, and renders the rows in the pass.
 //!  `--format json` then copies report.json to stdout; `-o none` runs in a scratch directory.
 //!
 //!  serve (the exporter): GET /probe?target=&module= ──serve::http (capped head)──serve::allow (before
@@ -48,7 +51,7 @@
 //! Modules: [`input`] bounded local reads · [`targets`] syntax · [`endpoints`] the lazy plan · [`setup`] validated
 //! setup ([`config`]: its old path) · [`scan`] scheduler and pipeline · [`probe`] network probes (wire idioms in
 //! [`probe::wire`], the socket budget in [`probe::Sockets`]) · [`cert`] certificate facts and trust · [`finding`]
-//! rules · [`follow`] `--follow` (topology named by audits) · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
+//! rules · [`follow`] `--follow` (topology named by audits) · [`hosts`] host-level pass · [`model`] the report schema · [`report`] journal, index, row spool and sinks · [`weak_sig`] legacy signature checks · [`progress`] bar · [`text`] sanitising ·
 //! [`app`] running a setup · [`diff`] comparing sweeps · [`demo`] built-in endpoints · [`pki`] test/demo certificates · [`cli`] flags · [`manpage`] the man page ·
 //! [`runs`] run directories for scheduled jobs · [`serve`] the Prometheus exporter · [`push`] Pushgateway · [`target_formats`] nmap/masscan/URI target input.
 
