@@ -172,3 +172,31 @@ pub fn remove_stale(dir: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Any bytes (a spool entry torn or tampered with): the header gives lengths that fit the entry,
+        /// or nothing; never a panic.
+        #[test]
+        fn a_header_fits_its_entry_or_is_refused(entry in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Some((fields, endpoint)) = header(&entry) {
+                proptest::prop_assert!(HEADER + fields + endpoint <= entry.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_reads_the_lengths_it_was_written_with() {
+        let mut entry = Vec::new();
+        entry.extend_from_slice(&3u32.to_le_bytes());
+        entry.extend_from_slice(&2u32.to_le_bytes());
+        entry.extend_from_slice(b"}\n,a,\n");
+        assert_eq!(header(&entry), Some((3, 2)));
+        assert_eq!(header(entry.get(..HEADER + 4).unwrap()), None, "torn");
+        entry.splice(..4, u32::MAX.to_le_bytes());
+        assert_eq!(header(&entry), None, "longer than the entry");
+    }
+}
