@@ -78,11 +78,7 @@ struct Position {
 
 fn parse(buf: &[u8], with_position: bool) -> Result<Line, serde_json::Error> {
     if buf.starts_with(ENDPOINT_PREFIX) {
-        // One UTF-8 check of the whole line, then a parse that need not check every string again.
-        let record = match std::str::from_utf8(buf) {
-            Ok(text) => serde_json::from_str::<EndpointRecord>(text)?,
-            Err(_) => serde_json::from_slice::<EndpointRecord>(buf)?,
-        };
+        let record = parse_record(buf)?;
         let position = if with_position { serde_json::from_slice::<Position>(buf)?.position } else { None };
         return Ok(Line::Endpoint(Box::new(record), position));
     }
@@ -499,58 +495,56 @@ impl JournalIndex {
         };
         for e in entries {
             let start = batch.bytes.len();
-            if let (Some(spool), true) = (&self.rows, e.flags & SPOOLED != 0) {
-                // Spooled: one read for the record and its rows.
-                batch.bytes.resize(start + e.len as usize, 0);
-                let entry = batch.bytes.get_mut(start..).unwrap_or_default();
-                spool.read(e.offset, entry).map_err(io_err(spool.path()))?;
-                let bad = |reason: String| ReportError::BadJournal {
-                    path: spool.path().to_path_buf(),
-                    reason: format!("byte {}: {reason}", e.offset),
-                };
-                let (fields, ep) = super::spool::header(entry).ok_or_else(|| bad("a torn entry".into()))?;
-                // `{` over the header's last byte: `{` + members is the record's JSON object.
-                let json = start + super::spool::HEADER - 1;
-                let rows = json + 1 + fields;
-                if let Some(brace) = batch.bytes.get_mut(json) {
-                    *brace = b'{';
-                }
-                let mut r = parse_record(batch.bytes.get(json..rows).unwrap_or_default())
-                    .map_err(|err| bad(err.to_string()))?;
-                let extra = self.digest.hosts.get(&(r.address, r.port));
-                let mut spans = Spans { fields: None, endpoint_row: None, finding_rows: None };
-                match extra {
-                    Some(extra) => merge_host_findings(&mut r, extra),
-                    None => {
-                        let end = start + e.len as usize;
-                        spans = Spans {
-                            fields: Some(json + 1..rows),
-                            endpoint_row: Some(rows..rows + ep),
-                            finding_rows: Some(rows + ep..end),
-                        };
-                    }
-                }
-                batch.records.push(r);
-                batch.spans.push(spans);
-                continue;
-            }
             batch.bytes.resize(start + e.len as usize, 0);
-            let line = batch.bytes.get_mut(start..).unwrap_or_default();
-            file.read_exact_at(line, e.offset).map_err(io_err(&self.path))?;
-            let mut r = from_line(line).map_err(|reason| ReportError::BadJournal {
-                path: self.path.clone(),
-                reason: format!("byte {}: {reason}", e.offset),
-            })?;
-            let extra = self.digest.hosts.get(&(r.address, r.port));
-            if let Some(extra) = extra {
-                merge_host_findings(&mut r, extra);
-            }
-            // Where the record's fields sit in `bytes`, when they can be copied as they are.
-            let fields = (same_schema && extra.is_none())
-                .then(|| record_fields(line).map(|fields| start + (line.len() - fields.len())..start + line.len()))
-                .flatten();
+            let read = batch.bytes.get_mut(start..).unwrap_or_default();
+            let (mut r, spans) = match &self.rows {
+                Some(spool) if e.flags & SPOOLED != 0 => {
+                    // Spooled: one read for the record and its rows.
+                    spool.read(e.offset, read).map_err(io_err(spool.path()))?;
+                    let bad = |reason: String| ReportError::BadJournal {
+                        path: spool.path().to_path_buf(),
+                        reason: format!("byte {}: {reason}", e.offset),
+                    };
+                    let (fields, ep) = super::spool::header(read).ok_or_else(|| bad("a torn entry".into()))?;
+                    // `{` over the header's last byte: `{` + members is the record's JSON object.
+                    let json = start + super::spool::HEADER - 1;
+                    let rows = json + 1 + fields;
+                    if let Some(brace) = batch.bytes.get_mut(json) {
+                        *brace = b'{';
+                    }
+                    let r = parse_record(batch.bytes.get(json..rows).unwrap_or_default())
+                        .map_err(|err| bad(err.to_string()))?;
+                    let end = start + e.len as usize;
+                    let spans = Spans {
+                        fields: Some(json + 1..rows),
+                        endpoint_row: Some(rows..rows + ep),
+                        finding_rows: Some(rows + ep..end),
+                    };
+                    (r, spans)
+                }
+                _ => {
+                    file.read_exact_at(read, e.offset).map_err(io_err(&self.path))?;
+                    let r = from_line(read).map_err(|reason| ReportError::BadJournal {
+                        path: self.path.clone(),
+                        reason: format!("byte {}: {reason}", e.offset),
+                    })?;
+                    // Where the record's fields sit in `bytes`, when they can be copied as they are.
+                    let fields = same_schema
+                        .then(|| record_fields(read).map(|f| start + (read.len() - f.len())..start + read.len()))
+                        .flatten();
+                    (r, Spans { fields, ..Spans::default() })
+                }
+            };
+            // The host-level pass added findings: nothing written earlier is this record any more.
+            let spans = match self.digest.hosts.get(&(r.address, r.port)) {
+                Some(extra) => {
+                    merge_host_findings(&mut r, extra);
+                    Spans::default()
+                }
+                None => spans,
+            };
             batch.records.push(r);
-            batch.spans.push(Spans { fields, endpoint_row: None, finding_rows: None });
+            batch.spans.push(spans);
         }
         Ok(batch)
     }
@@ -577,6 +571,7 @@ struct Batch {
 }
 
 /// [`Raw`] as ranges of a batch's bytes.
+#[derive(Default)]
 struct Spans {
     fields: Option<std::ops::Range<usize>>,
     endpoint_row: Option<std::ops::Range<usize>>,
@@ -620,7 +615,8 @@ fn merge_host_findings(r: &mut EndpointRecord, extra: &[crate::model::Finding]) 
     r.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
 }
 
-/// A record's JSON object (as `report.json` holds it), checked for UTF-8 once.
+/// A record's JSON object (as `report.json` holds it, or an endpoint line: its `type` and `position` are
+/// ignored), checked for UTF-8 once, then parsed without a check per string.
 fn parse_record(buf: &[u8]) -> Result<EndpointRecord, serde_json::Error> {
     match std::str::from_utf8(buf) {
         Ok(text) => serde_json::from_str(text),
@@ -660,11 +656,22 @@ fn flags(r: &EndpointRecord) -> u8 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn endpoint_lines_parse_straight_into_records_and_others_through_the_enum() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.jsonl");
-        let rec = |port| EndpointRecord {
+    /// Scan metadata of this schema, as a journal's first line holds it.
+    fn test_meta() -> ScanMeta {
+        serde_json::from_value(serde_json::json!({
+            "tool": "redis-tls-scan", "version": "0", "schema_version": crate::model::SCHEMA_VERSION,
+            "started_at": "x", "scanner_host": "h", "command_line": [], "targets": [], "ports": [],
+            "exclusions": [], "unresolved": [], "trust": {"roots": "system", "ca_files": [], "anchors": 0},
+            "timeouts_ms": {"connect": 1, "read": 1, "endpoint": 1}, "concurrency": 1, "rate": 0,
+            "host_concurrency": 1, "endpoints_planned": 2, "seed": "1", "cipher_scan": "full", "warn_days": 30,
+            "reserved_excluded": true, "merged_from": [], "interrupted": false
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An open endpoint of 10.0.0.2 with `findings` and nothing else.
+    fn test_record(port: u16, findings: Vec<crate::model::Finding>) -> EndpointRecord {
+        EndpointRecord {
             address: "10.0.0.2".parse().unwrap(),
             port,
             name: None,
@@ -673,26 +680,24 @@ mod tests {
             tls: None,
             certificate: None,
             audit: None,
-            findings: Vec::new(),
+            findings,
             started_at: "2026-12-01T00:00:00Z".into(),
             duration_ms: 1,
             connections: 1,
             deadline_exceeded: false,
-        };
-        let meta: ScanMeta = serde_json::from_value(serde_json::json!({
-            "tool": "redis-tls-scan", "version": "0", "schema_version": "2.0", "started_at": "x",
-            "scanner_host": "h", "command_line": [], "targets": [], "ports": [], "exclusions": [],
-            "unresolved": [], "trust": {"roots": "system", "ca_files": [], "anchors": 0},
-            "timeouts_ms": {"connect": 1, "read": 1, "endpoint": 1}, "concurrency": 1, "rate": 0,
-            "host_concurrency": 1, "endpoints_planned": 2, "seed": "1", "cipher_scan": "full", "warn_days": 30,
-            "reserved_excluded": true, "merged_from": [], "interrupted": false
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn endpoint_lines_parse_straight_into_records_and_others_through_the_enum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let meta = test_meta();
         let mut text = serde_json::to_string(&JournalLine::Scan(Box::new(meta))).unwrap() + "\n";
         for port in [6380, 6379] {
             let line = JournalLine::Endpoint(Box::new(crate::model::JournaledEndpoint {
                 position: Some(u64::from(port)),
-                record: rec(port),
+                record: test_record(port, Vec::new()),
             }));
             text += &(serde_json::to_string(&line).unwrap() + "\n");
         }
@@ -718,15 +723,7 @@ mod tests {
     /// rows only when the spool held.
     fn live_pass(break_after: Option<usize>) -> Vec<(u16, usize, bool)> {
         let dir = tempfile::tempdir().unwrap();
-        let meta: ScanMeta = serde_json::from_value(serde_json::json!({
-            "tool": "redis-tls-scan", "version": "0", "schema_version": crate::model::SCHEMA_VERSION,
-            "started_at": "x", "scanner_host": "h", "command_line": [], "targets": [], "ports": [],
-            "exclusions": [], "unresolved": [], "trust": {"roots": "system", "ca_files": [], "anchors": 0},
-            "timeouts_ms": {"connect": 1, "read": 1, "endpoint": 1}, "concurrency": 1, "rate": 0,
-            "host_concurrency": 1, "endpoints_planned": 2, "seed": "1", "cipher_scan": "full", "warn_days": 30,
-            "reserved_excluded": true, "merged_from": [], "interrupted": false
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let meta = test_meta();
         let mut journal = super::super::Journal::create(dir.path(), &meta).unwrap();
         let mut b = Builder::new(&dir.path().join(super::super::JOURNAL))
             .with_rows(RowSpool::create(dir.path(), false).unwrap());
@@ -740,21 +737,7 @@ mod tests {
                 severity: crate::model::Severity::High,
                 evidence: format!("=cmd|' /C calc'!A{port}, \"quoted\""),
             };
-            let record = EndpointRecord {
-                address: "10.0.0.2".parse().unwrap(),
-                port,
-                name: None,
-                reachability: Reachability::Open,
-                plaintext: None,
-                tls: None,
-                certificate: None,
-                audit: None,
-                findings: vec![finding; usize::from(port % 3)],
-                started_at: "2026-12-01T00:00:00Z".into(),
-                duration_ms: 1,
-                connections: 1,
-                deadline_exceeded: false,
-            };
+            let record = test_record(port, vec![finding; usize::from(port % 3)]);
             let line =
                 JournalLine::Endpoint(Box::new(crate::model::JournaledEndpoint { position: Some(i as u64), record }));
             let (offset, _) = journal.append_unflushed(&line).unwrap();
@@ -817,7 +800,7 @@ mod tests {
     fn every_lane_sees_every_record_in_order_and_a_failing_lane_stops_the_pass() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let meta = r#"{"type":"scan","tool":"redis-tls-scan","version":"0","schema_version":"2.0","started_at":"x","scanner_host":"h","command_line":[],"targets":[],"ports":[],"exclusions":[],"unresolved":[],"trust":{"roots":"system","ca_files":[],"anchors":0},"timeouts_ms":{"connect":1,"read":1,"endpoint":1},"concurrency":1,"rate":0,"host_concurrency":1,"endpoints_planned":1,"seed":"1","cipher_scan":"full","warn_days":30,"reserved_excluded":true,"merged_from":[],"interrupted":false}"#;
+        let meta = serde_json::to_string(&JournalLine::Scan(Box::new(test_meta()))).unwrap();
         let mut text = format!("{meta}\n");
         // More than two batches, written in descending order: both readers take part, and order is the index's.
         let n = BATCH * 2 + 100;
