@@ -366,14 +366,7 @@ impl Rows {
     fn flush(&mut self) -> Result<(), ReportError> {
         self.bytes.clear();
         self.render.take_into(&mut self.bytes);
-        self.copy_bytes()
-    }
-
-    fn copy_bytes(&mut self) -> Result<(), ReportError> {
-        let bytes = std::mem::take(&mut self.bytes);
-        let written = self.out.write_all(&bytes);
-        self.bytes = bytes;
-        written.map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })
+        self.out.write_all(&self.bytes).map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })
     }
 
     /// Copies the rows `rendered` earlier (by the same code, during the sweep), or renders them now.
@@ -387,7 +380,7 @@ impl Rows {
             None => render(&mut self.render),
         };
         written.map_err(|e| ReportError::Io { path: self.out.name().into(), source: e })?;
-        if rendered.is_none() { self.flush() } else { Ok(()) }
+        if rendered.is_some() { Ok(()) } else { self.flush() }
     }
 
     fn finish(self) -> Result<Option<(String, String)>, ReportError> {

@@ -230,10 +230,10 @@ impl Journal {
     ///
     /// # Errors
     /// On a write error.
-    pub fn close(mut self, end: EndMark) -> Result<Option<String>, ReportError> {
-        self.append(&JournalLine::End(end))?;
-        self.sync()?;
-        Ok(self.hash.take().map(|h| h.hex()))
+    pub fn close(self, end: EndMark) -> Result<Option<String>, ReportError> {
+        let (hash, synced) = self.close_syncing(end)?;
+        synced.wait()?;
+        Ok(hash)
     }
 
     /// [`Journal::close`], the sync to disk running on a thread of its own while the reports are
@@ -458,8 +458,8 @@ pub fn write_atomic(path: &Path, f: impl FnOnce(&mut AtomicFile) -> io::Result<(
 }
 
 /// What is already written of a record, byte for byte as this tool would write it again: its JSON
-/// members (from the journal line) and its CSV rows (from the [`spool::RowSpool`] filled during the
-/// sweep). Each is `None` when not available (a resumed run, a record the host-level pass added
+/// members (from its journal line, or the copy in the [`spool::RowSpool`]) and its CSV rows (from the
+/// spool, filled during the sweep). Each is `None` when not available (a resumed run, a record the host-level pass added
 /// findings to): the sink then renders it from the record.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Raw<'a> {
@@ -591,38 +591,20 @@ pub fn finalize_index_after(
 }
 
 /// Finishes every sink at once, each on a thread of its own: most of it is syncing hundreds of MB to
-/// disk, which the device does better side by side than one file after the other. A sink whose thread
-/// cannot be started is finished on this one.
+/// disk, which the device does better side by side than one file after the other. A thread that cannot
+/// be started is an error, as in the pass (its sink's temporary file is removed when it is dropped).
 fn finish_all(sinks: impl Iterator<Item = Box<dyn Sink + Send>>) -> Vec<Result<Option<(String, String)>, ReportError>> {
     std::thread::scope(|scope| {
         let started: Vec<_> = sinks
             .map(|sink| {
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                let spawned = std::thread::Builder::new().name("report-finish".into()).spawn_scoped(scope, move || {
-                    if let Ok(sink) = rx.recv() {
-                        let sink: Box<dyn Sink + Send> = sink;
-                        return Some(sink.finish());
-                    }
-                    None
-                });
-                match spawned {
-                    Ok(handle) => {
-                        // The thread is waiting for it: the send cannot fail.
-                        let _ = tx.send(sink);
-                        Ok(handle)
-                    }
-                    Err(_) => Err(sink.finish()),
-                }
+                std::thread::Builder::new().name("report-finish".into()).spawn_scoped(scope, move || sink.finish())
             })
             .collect();
         started
             .into_iter()
             .map(|s| match s {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    .unwrap_or_else(|| Err(io_err(Path::new("report thread"))(io::Error::other("no sink")))),
-                Err(done) => done,
+                Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(e) => Err(io_err(Path::new("report thread"))(e)),
             })
             .collect()
     })
