@@ -103,7 +103,7 @@ fn spooled_rows_equal_the_rows_rebuilt_from_the_journal() {
     let closed = closed_port();
     let ports = format!("{},{},{},{closed}", mixed.port, mixed.extra_port.unwrap(), plain.port);
     let out = dir.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
+    let o = bin()
         .args(["scan", "127.0.0.1", "-p", &ports, "-q", "--include-closed", "--cipher-scan", "off", "--ca-file"])
         .arg(&pki.ca_file)
         .arg("-o")
@@ -124,8 +124,7 @@ fn spooled_rows_equal_the_rows_rebuilt_from_the_journal() {
     assert!(findings.contains(",mixed_mode,"), "{findings}");
     assert!(std::fs::read_to_string(out.join("endpoints.csv")).unwrap().contains(&format!(",{closed},,closed,")));
     std::fs::write(out.join(".rows.spool.0123456789abcdef.tmp"), b"left by a killed run").unwrap();
-    let o =
-        Command::new(env!("CARGO_BIN_EXE_redis-tls-scan")).args(["scan", "-q", "--resume"]).arg(&out).output().unwrap();
+    let o = bin().args(["scan", "-q", "--resume"]).arg(&out).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("reports rebuilt from the journal"));
     let rebuilt = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
