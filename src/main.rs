@@ -15,6 +15,7 @@ use redis_tls_scan::app::{self, Exit, Outcome};
 use redis_tls_scan::cli::{Cli, Color, Command};
 use redis_tls_scan::config::{self, FinishedRun, Setup, SetupError};
 use redis_tls_scan::demo;
+use redis_tls_scan::probe::raw::CipherScan;
 use redis_tls_scan::progress::Progress;
 use redis_tls_scan::report::stream::{Format, Stream};
 use redis_tls_scan::text::sanitize;
@@ -29,6 +30,20 @@ fn main() -> ExitCode {
     }
     init_logging(cli.verbose);
     let (color, verbose) = (cli.color, cli.verbose);
+    // The open-file limit, and what the parent left open, before a runtime opens anything: a limit too
+    // low for any scan is a setup error here, not a panic in the runtime. A resume's depth is in its
+    // journal: the fewest sockets here, its own checked again when the concurrency is clamped.
+    let depth = match &cli.command {
+        Command::Scan(a) if a.resume.is_none() && !a.resume_existing => Some(a.cipher_scan),
+        Command::Scan(_) => Some(CipherScan::Off),
+        Command::Demo(_) | Command::Serve(_) => Some(CipherScan::Full),
+        _ => None,
+    };
+    if let Some(depth) = depth
+        && let Err(e) = redis_tls_scan::setup::limits::OpenFiles::at_start().check(depth)
+    {
+        return ExitCode::from(error(&e));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

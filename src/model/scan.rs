@@ -256,3 +256,17 @@ mod u64_text {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shortage_is_counted_apart_and_said_only_when_there_is_one() {
+        let mut c = Counts::dead(Reachability::Closed);
+        assert_eq!(c.shortage_phrase(), "");
+        c.merge(&Counts::dead(Reachability::ScannerOutOfResources));
+        assert_eq!((c.scanned, c.closed, c.unreachable, c.filtered), (2, 1, 0, 0));
+        assert_eq!(c.shortage_phrase(), ", 1 not probed (the scanner ran out of sockets)");
+    }
+}

@@ -8,16 +8,70 @@ use super::SetupError;
 
 /// Longest accepted timeout: beyond that an `Instant` deadline could overflow, and no probe needs it.
 const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
-/// File descriptors kept free for stdio, the runtime, the journal, the lock and the reports.
+/// File descriptors kept free for stdio, the runtime, the journal, the lock and the reports (besides the
+/// inherited ones).
 const FD_RESERVE: u64 = 64;
 
-/// The open-file limit below which no scan starts: stdio, the main runtime and its signal pipe, the
-/// journal, the row spool, the run directory and its lock, and one scan thread's runtime (17 in all,
-/// measured with `ls /proc/PID/fd` during a scan). It does not grow with the cores: under a low limit the concurrency
-/// is clamped to one endpoint, and a scan starts no more threads than endpoints in flight. Above it a
-/// probe that finds no descriptor left is the scanner's shortage (`scanner_out_of_resources`); below it
-/// not even the runtimes could start.
-pub const MIN_OPEN_FILES: u64 = 17;
+/// Descriptors a scan holds besides its sockets, stdio included: the main runtime and its signal pipe,
+/// the journal, the row spool, the run directory and its lock, and one scan thread's runtime. Measured
+/// in a clean environment (only stdio inherited) by lowering `ulimit -n` until the one probe of a
+/// closed port found no socket: 16. It does not grow with the cores: under a low limit the concurrency
+/// is clamped to one endpoint, and a scan starts no more threads than endpoints in flight.
+pub const FILES_BESIDES_SOCKETS: u64 = 16;
+
+/// The open-file limit (soft, once raised to the hard one) and the descriptors already open when the
+/// process started beyond stdio, taken once, before any runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFiles {
+    /// The open-file limit this process runs under.
+    pub limit: u64,
+    /// Descriptors open at start beyond stdio: a parent (a shell, a CI runner, a test harness) may leak
+    /// some, and each one is a socket less for the probes.
+    pub inherited: u64,
+}
+
+impl OpenFiles {
+    /// Raises the soft limit to the hard one and counts the open descriptors, the first time only: the
+    /// binary calls it before it starts a runtime, so that the count is what the parent left open.
+    pub fn at_start() -> Self {
+        static START: std::sync::OnceLock<OpenFiles> = std::sync::OnceLock::new();
+        *START.get_or_init(|| {
+            let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+            // Stdio and the listing's own descriptor are among the entries. Without /proc, assume
+            // nothing was inherited.
+            let open = std::fs::read_dir("/proc/self/fd").map_or(4, Iterator::count) as u64;
+            Self { limit, inherited: open.saturating_sub(4) }
+        })
+    }
+
+    /// The limit below which a scan does not start: its own files, the inherited ones, and the sockets
+    /// one endpoint holds at once (the socket budget is never smaller than one endpoint's need, so
+    /// below that it would promise sockets the system cannot give).
+    pub fn floor(self, cipher_scan: crate::probe::raw::CipherScan) -> u64 {
+        FILES_BESIDES_SOCKETS + self.inherited + crate::probe::peak_sockets(cipher_scan) as u64
+    }
+
+    /// Refuses a limit under [`Self::floor`]: a setup error, found before any runtime, file or packet.
+    ///
+    /// # Errors
+    /// The limit, the floor and what it is made of, and how to raise it.
+    pub fn check(self, cipher_scan: crate::probe::raw::CipherScan) -> Result<Self, SetupError> {
+        let floor = self.floor(cipher_scan);
+        if self.limit >= floor {
+            return Ok(self);
+        }
+        let inherited = match self.inherited {
+            0 => String::new(),
+            n => format!(", {n} inherited from the parent process"),
+        };
+        Err(SetupError::Invalid(format!(
+            "the open-file limit is {}: a scan needs at least {floor} ({FILES_BESIDES_SOCKETS} for stdio, runtimes, \
+             journal and lock{inherited}, {} for one endpoint's sockets); raise it with ulimit -n",
+            self.limit,
+            crate::probe::peak_sockets(cipher_scan),
+        )))
+    }
+}
 
 /// Refuses a zero timeout or one longer than a day.
 pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupError> {
@@ -38,25 +92,20 @@ pub(super) fn check_timeouts(timeouts: &[(&str, Duration)]) -> Result<(), SetupE
 /// `--cipher-scan off`: the TLS 1.3 and 1.2 handshakes), so at most sockets / 5 endpoints are in flight.
 ///
 /// # Errors
-/// Under [`MIN_OPEN_FILES`]: a scan could not even open its runtimes and reports (a setup error, found
-/// before the first packet, not an interrupted scan).
+/// Under [`OpenFiles::floor`]: a scan could not even open its runtimes, its journal and one endpoint's
+/// sockets (a setup error, found before the first packet, not an interrupted scan).
 pub fn clamp_concurrency(
     wanted: usize,
     cipher_scan: crate::probe::raw::CipherScan,
     warnings: &mut Vec<String>,
 ) -> Result<(usize, Arc<crate::probe::Sockets>), SetupError> {
-    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let files = OpenFiles::at_start().check(cipher_scan)?;
+    let limit = files.limit;
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(64) as u64;
-    let floor = MIN_OPEN_FILES;
-    if limit < floor {
-        return Err(SetupError::Invalid(format!(
-            "the open-file limit is {limit}: a scan needs at least {floor} (stdio, runtimes, journal, lock and \
-             sockets); raise it with ulimit -n"
-        )));
-    }
-    let reserve = FD_RESERVE + 2 * threads.saturating_sub(8);
-    let sockets = usize::try_from(limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
+    let reserve = FD_RESERVE + files.inherited + 2 * threads.saturating_sub(8);
     let per_endpoint = crate::probe::peak_sockets(cipher_scan);
+    // The floor leaves room for one endpoint's sockets whatever the reserve says.
+    let sockets = usize::try_from(limit.saturating_sub(reserve)).unwrap_or(usize::MAX).max(per_endpoint);
     let usable = (sockets / per_endpoint).max(1);
     let concurrency = if wanted > usable {
         warnings.push(format!(
@@ -68,4 +117,24 @@ pub fn clamp_concurrency(
         wanted
     };
     Ok((concurrency, crate::probe::Sockets::new(sockets)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::raw::CipherScan;
+
+    #[test]
+    fn the_floor_is_own_files_inherited_ones_and_one_endpoints_sockets() {
+        let clean = OpenFiles { limit: 20, inherited: 0 };
+        assert_eq!(clean.floor(CipherScan::Full), 21);
+        assert_eq!(clean.floor(CipherScan::Off), 18);
+        assert!(clean.check(CipherScan::Off).is_ok());
+        let err = clean.check(CipherScan::Full).unwrap_err().to_string();
+        assert!(err.contains("the open-file limit is 20: a scan needs at least 21 (16 for"), "{err}");
+        assert!(!err.contains("inherited"), "{err}");
+        let leaky = OpenFiles { limit: 20, inherited: 3 };
+        let err = leaky.check(CipherScan::Off).unwrap_err().to_string();
+        assert!(err.contains("at least 21") && err.contains("3 inherited from the parent process"), "{err}");
+    }
 }
