@@ -28,7 +28,8 @@
 //!        ▼
 //!  app::execute (the one writer): report::Journal (scan.jsonl, flushed per batch, hashed as
 //!        │ written) + report::index::Builder (address, port, offset: ~40 B per open endpoint)
-//!        │ + report::spool (each record's CSV rows rendered now, next to its JSON, in a temp file),
+//!        │ + report::spool (each record's CSV rows rendered now, next to its JSON: 24 MiB in
+//!        │   memory, the rest in a temp file),
 //!        │ progress bar, report::stream (--format jsonl: the same line bytes on stdout)
 //!        │ at the end: follow::run (--follow: endpoints the audits name, inside the scope),
 //!        │ hosts::assess (mixed mode; bus ports asked concurrently, cancellable)

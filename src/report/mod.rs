@@ -540,6 +540,7 @@ pub fn finalize_index_after(
 ) -> Result<summary::Rendered, ReportError> {
     let digest = &index.digest;
     let dir = build.dir;
+    let phase = std::time::Instant::now();
     let mut summary = summary::SummarySink::new(digest, build.run_files.then_some(dir));
     // Three lanes, each on a thread of its own and fed every record: the two CSVs (the costliest to
     // render) apart, and the rest together.
@@ -567,6 +568,7 @@ pub fn finalize_index_after(
         }
         index.for_each_in(lanes)?;
     }
+    tracing::debug!(ms = phase.elapsed().as_millis(), "records rendered");
     let mut sums: HashMap<String, String> = HashMap::new();
     sums.insert(JOURNAL.to_string(), journal_sha256.to_string());
     for finished in finish_all(rest.into_iter().chain(endpoints).chain(findings)) {
@@ -574,8 +576,10 @@ pub fn finalize_index_after(
             sums.insert(name, sha);
         }
     }
+    tracing::debug!(ms = phase.elapsed().as_millis(), "reports synced");
     let (sum, rendered) = summary.finish()?;
     journal_sync.wait()?;
+    tracing::debug!(ms = phase.elapsed().as_millis(), "journal synced");
     if !build.run_files {
         return Ok(rendered);
     }
