@@ -13,6 +13,9 @@ For each N (default 32,768 and 262,144) and each of --runs runs (default 3; the 
 alternates between runs), it prints:
   - end-to-end PINGs/s of the scanner (N / wall time of the process) and its ratio to redis-benchmark's
     requests/s of the same run; the same for the sweep alone (N / sweep time);
+  - redis-benchmark's wall time and the ratio of the two wall times ("x wall"): redis-benchmark prints a
+    rate timed from its first to its last request, and its process takes ~0.18 s more (`-n 1` takes
+    0.19 s here), so "x rb" compares the scanner's whole run with redis-benchmark's busy part only;
   - the report phase: from the last probe to the end of the process, in seconds and as % of the sweep;
   - the scanner's peak RSS (MiB);
   - journal bytes per endpoint (size of OUTDIR/scan.jsonl / N);
@@ -273,9 +276,10 @@ def warn_counters(lab, before, what):
 
 
 def bench(lab, n, c, timeout):
-    """redis-benchmark -k 0: requests/s."""
+    """redis-benchmark -k 0: the requests/s it prints (timed from its first to its last request) and its
+    wall time (GNU time, as the scanner's: start-up and exit included)."""
     before = lab.counters()
-    p = lab.spawn(["redis-benchmark", "-h", BENCH_ADDR, "-p", str(PORT), "-k", "0", "-c", str(c), "-n", str(n),
+    p = lab.spawn(["/usr/bin/time", "-f", "RBTIME %e", "redis-benchmark", "-h", BENCH_ADDR, "-p", str(PORT), "-k", "0", "-c", str(c), "-n", str(n),
                    "-t", "ping_mbulk", "-q"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = p.communicate(timeout=timeout)
@@ -284,9 +288,10 @@ def bench(lab, n, c, timeout):
         raise SystemExit(f"redis-benchmark took more than {timeout:.0f} s")
     warn_counters(lab, before, "redis-benchmark")
     rates = re.findall(r"([\d.]+) requests per second", out)
-    if p.returncode != 0 or not rates:
+    walls = re.findall(r"RBTIME ([\d.]+)", out)
+    if p.returncode != 0 or not rates or not walls:
         raise SystemExit(f"redis-benchmark failed: {out[-500:]}")
-    return float(rates[-1])
+    return float(rates[-1]), float(walls[-1])
 
 
 def scan(lab, scanner, n, c, out, timeout):
@@ -358,15 +363,16 @@ def scan(lab, scanner, n, c, out, timeout):
 
 COLS = [  # (header, width, format)
     ("rb req/s", 9, "{:.0f}"), ("wall s", 7, "{:.2f}"), ("e2e /s", 8, "{:.0f}"), ("x rb", 6, "{:.2f}"),
+    ("rb wall", 8, "{:.2f}"), ("x wall", 7, "{:.2f}"),
     ("sweep s", 8, "{:.2f}"), ("sweep/s", 8, "{:.0f}"), ("x rb", 6, "{:.2f}"), ("report s", 9, "{:.2f}"),
     ("% sweep", 8, "{:.0f}"), ("RSS MiB", 8, "{:.1f}"), ("B/endp", 7, "{:.0f}"), ("cpu s", 7, "{:.2f}"),
     ("in report", 10, "{:.0f}"), ("in journal", 11, "{:.0f}"),
 ]
 
 
-def figures(rb, s, n):
-    sweep, report = s["sweep"], s["report"]
-    return [rb, s["wall"], n / s["wall"], n / s["wall"] / rb,
+def figures(rb_run, s, n):
+    (rb, rb_wall), sweep, report = rb_run, s["sweep"], s["report"]
+    return [rb, s["wall"], n / s["wall"], n / s["wall"] / rb, rb_wall, rb_wall / s["wall"],
             sweep, None if not sweep else n / sweep, None if not sweep else n / sweep / rb,
             report, None if not sweep else 100 * report / sweep,
             s["rss"], s["journal"], s["cpu"], s["in_report"], s["records"]]
@@ -459,14 +465,15 @@ def main():
         print("|---|" + "---|" * len(summary))
         fmt = lambda v, f: "-" if v is None else f.format(v)
         print("| end-to-end PINGs/s vs `redis-benchmark -k 0`, same run | " + " | ".join(
-            f"{fmt(m[2], '{:,.0f}')}/s = {fmt(m[3], '{:.2f}')}x (sweep alone {fmt(m[6], '{:.2f}')}x; "
-            f"redis-benchmark {fmt(m[0], '{:,.0f}')}/s)" for m in summary.values()) + " |")
-        print("| report phase after the last probe | " + " | ".join(
-            f"{fmt(m[7], '{:.2f}')} s = {fmt(m[8], '{:.0f}')} % of the sweep ({fmt(m[4], '{:.2f}')} s)"
+            f"{fmt(m[2], '{:,.0f}')}/s = {fmt(m[3], '{:.2f}')}x (sweep alone {fmt(m[8], '{:.2f}')}x; "
+            f"redis-benchmark {fmt(m[0], '{:,.0f}')}/s; wall time against wall time {fmt(m[5], '{:.2f}')}x)"
             for m in summary.values()) + " |")
-        print("| peak RSS, open endpoints | " + " | ".join(f"{fmt(m[9], '{:.1f}')} MiB" for m in summary.values()) + " |")
+        print("| report phase after the last probe | " + " | ".join(
+            f"{fmt(m[9], '{:.2f}')} s = {fmt(m[10], '{:.0f}')} % of the sweep ({fmt(m[6], '{:.2f}')} s)"
+            for m in summary.values()) + " |")
+        print("| peak RSS, open endpoints | " + " | ".join(f"{fmt(m[11], '{:.1f}')} MiB" for m in summary.values()) + " |")
         print("| journal bytes per plaintext Redis endpoint | " + " | ".join(
-            f"{fmt(m[10], '{:,.0f}')}" for m in summary.values()) + " |")
+            f"{fmt(m[12], '{:,.0f}')}" for m in summary.values()) + " |")
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)
