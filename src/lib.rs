@@ -3,7 +3,8 @@
 //! ```text
 //! targets (args, -f files, stdin)  ──input (byte caps)──targets::parse──►  endpoints::Plan (lazy, indexed,
 //!        │                          exclusions cut out, each (address, port) once, digest in the metadata)
-//!        │  setup: resolve (targets, DNS) · pem (anchors, client cert) · limits (timeouts, fd budget)
+//!        │  setup: resolve (targets, DNS) · pem (anchors, client cert) · limits (timeouts; the fd floor,
+//!        │         counted in main before any runtime, with what the parent left open; the socket budget)
 //!        │         · meta · resume (a journal read back) → Setup::assemble, the one constructor
 //!        │  report::rundir: the run directory claimed and locked (flock) before the first packet
 //!        │
