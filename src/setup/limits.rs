@@ -19,6 +19,14 @@ const FD_RESERVE: u64 = 64;
 /// is clamped to one endpoint, and a scan starts no more threads than endpoints in flight.
 pub const FILES_BESIDES_SOCKETS: u64 = 16;
 
+/// Descriptors the report pass at the end needs beyond the sweep's own files, once the sweep's sockets
+/// and scan runtime are closed: every temporary report open at once (`report.json`, the two CSVs,
+/// `summary.md`, `report.html`, `--prometheus`), the directory each one syncs as they finish side by side,
+/// the journal read again and the spool (measured as [`FILES_BESIDES_SOCKETS`] was, with every output
+/// on but a plaintext endpoint: the pass failed at 16 + 7 and passed at 16 + 8, timing moving it by one
+/// between runs, so 9), and with `--prometheus` one spool file per metric family, at most every family.
+pub const REPORT_PASS_FILES: u64 = 9 + crate::report::prometheus::FAMILIES.len() as u64;
+
 /// The open-file limit (soft, once raised to the hard one) and the descriptors already open when the
 /// process started beyond stdio, taken once, before any runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +52,11 @@ impl OpenFiles {
         })
     }
 
-    /// The limit below which a scan does not start: its own files, the inherited ones, and the sockets
-    /// one endpoint holds at once (the socket budget is never smaller than one endpoint's need, so
-    /// below that it would promise sockets the system cannot give).
+    /// The limit below which a scan does not start: its own files, the inherited ones, and the larger
+    /// of the sockets one endpoint holds at once (the socket budget is never smaller than that, so below
+    /// it the budget would promise sockets the system cannot give) and what the report pass opens.
     pub fn floor(self, cipher_scan: crate::probe::raw::CipherScan) -> u64 {
-        FILES_BESIDES_SOCKETS + self.inherited + crate::probe::peak_sockets(cipher_scan) as u64
+        FILES_BESIDES_SOCKETS + self.inherited + (crate::probe::peak_sockets(cipher_scan) as u64).max(REPORT_PASS_FILES)
     }
 
     /// Refuses a limit under [`Self::floor`]: a setup error, found before any runtime, file or packet.
@@ -66,7 +74,8 @@ impl OpenFiles {
         };
         Err(SetupError::Invalid(format!(
             "the open-file limit is {}: a scan needs at least {floor} ({FILES_BESIDES_SOCKETS} for stdio, runtimes, \
-             journal and lock{inherited}, {} for one endpoint's sockets); raise it with ulimit -n",
+             journal and lock{inherited}, then {} for one endpoint's sockets or {REPORT_PASS_FILES} for the reports \
+             at the end); raise it with ulimit -n",
             self.limit,
             crate::probe::peak_sockets(cipher_scan),
         )))
@@ -125,16 +134,27 @@ mod tests {
     use crate::probe::raw::CipherScan;
 
     #[test]
-    fn the_floor_is_own_files_inherited_ones_and_one_endpoints_sockets() {
-        let clean = OpenFiles { limit: 20, inherited: 0 };
-        assert_eq!(clean.floor(CipherScan::Full), 21);
-        assert_eq!(clean.floor(CipherScan::Off), 18);
-        assert!(clean.check(CipherScan::Off).is_ok());
-        let err = clean.check(CipherScan::Full).unwrap_err().to_string();
-        assert!(err.contains("the open-file limit is 20: a scan needs at least 21 (16 for"), "{err}");
+    fn the_floor_is_own_files_inherited_ones_and_the_larger_of_sockets_and_reports() {
+        // The reports at the end need more than one endpoint's sockets, whatever the depth.
+        let floor = 16 + REPORT_PASS_FILES;
+        assert_eq!(REPORT_PASS_FILES, 28, "9 and the 19 metric families");
+        let clean = OpenFiles { limit: floor, inherited: 0 };
+        assert_eq!(clean.floor(CipherScan::Full), floor);
+        assert_eq!(clean.floor(CipherScan::Off), floor);
+        assert!(clean.check(CipherScan::Full).is_ok());
+        let low = OpenFiles { limit: floor - 1, inherited: 0 };
+        let err = low.check(CipherScan::Full).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("the open-file limit is {}: a scan needs at least {floor} (16 for", floor - 1)),
+            "{err}"
+        );
+        assert!(err.contains("5 for one endpoint's sockets or 28 for the reports"), "{err}");
         assert!(!err.contains("inherited"), "{err}");
-        let leaky = OpenFiles { limit: 20, inherited: 3 };
+        let leaky = OpenFiles { limit: floor, inherited: 3 };
         let err = leaky.check(CipherScan::Off).unwrap_err().to_string();
-        assert!(err.contains("at least 21") && err.contains("3 inherited from the parent process"), "{err}");
+        assert!(
+            err.contains(&format!("at least {}", floor + 3)) && err.contains("3 inherited from the parent process"),
+            "{err}"
+        );
     }
 }
