@@ -19,12 +19,13 @@ const FD_RESERVE: u64 = 64;
 /// is clamped to one endpoint, and a scan starts no more threads than endpoints in flight.
 pub const FILES_BESIDES_SOCKETS: u64 = 16;
 
-/// Descriptors the report pass at the end needs beyond the sweep's own files, once the sweep's sockets
-/// and scan runtime are closed: every temporary report open at once (`report.json`, the two CSVs,
-/// `summary.md`, `report.html`, `--prometheus`), the directory each one syncs as they finish side by side,
-/// the journal read again and the spool (measured as [`FILES_BESIDES_SOCKETS`] was, with every output
-/// on but a plaintext endpoint: the pass failed at 16 + 7 and passed at 16 + 8, timing moving it by one
-/// between runs, so 9), and with `--prometheus` one spool file per metric family, at most every family.
+/// Descriptors the report pass at the end may hold beyond the sweep's own files, once the sweep's
+/// sockets and scan runtime are closed: the temporary reports (`report.json`, the two CSVs, `summary.md`,
+/// `report.html`), the directory each syncs as they finish side by side, the journal read again and the
+/// spool; with `--prometheus`, its file and one spool file per metric family it writes. Measured as
+/// [`FILES_BESIDES_SOCKETS`] was: without `--prometheus` the pass fits in 16 + 1; with it, on a plaintext
+/// endpoint (7 families), it needed 16 + 8, and timing moved that by one between runs. A bound, not a
+/// measurement: 9 for the files, plus every family there is.
 pub const REPORT_PASS_FILES: u64 = 9 + crate::report::prometheus::FAMILIES.len() as u64;
 
 /// The open-file limit (soft, once raised to the hard one) and the descriptors already open when the
