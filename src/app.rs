@@ -81,13 +81,23 @@ impl Outcome {
 ///
 /// # Errors
 /// Only when the run directory cannot be written.
-pub async fn execute(setup: Setup, stop: watch::Receiver<bool>, progress: &Progress) -> Result<Outcome, SetupError> {
+pub async fn execute(
+    mut setup: Setup,
+    stop: watch::Receiver<bool>,
+    progress: &Progress,
+) -> Result<Outcome, SetupError> {
     // The run directory is ours alone until the reports are written.
     let (_lock, mut journal, mut tracker) = match (&setup.resume, &setup.lock) {
         (Some(r), Some(lock)) => (lock.clone(), Journal::reopen(&setup.output, r.keep_bytes)?, r.tracker.clone()),
         (Some(_), None) => return Err(SetupError::Invalid("internal: a resume without its directory's lock".into())),
         (None, _) => {
-            let lock = report::rundir::claim_new(&setup.output)?;
+            let lock = if setup.default_output {
+                let (dir, lock) = report::rundir::claim_default(&setup.output)?;
+                setup.output = dir;
+                lock
+            } else {
+                report::rundir::claim_new(&setup.output)?
+            };
             match Journal::create(&setup.output, &setup.meta) {
                 Ok(journal) => (std::sync::Arc::new(lock), journal, Tracker::default()),
                 Err(e) => {

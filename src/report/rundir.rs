@@ -181,6 +181,42 @@ pub fn claim_new(dir: &Path) -> Result<RunLock, ReportError> {
     Ok(lock)
 }
 
+/// Claims the directory of a fresh scan that was not given `-o`: `base` (`reports/<start time>`), or,
+/// when another run took it first (two runs started in the same second), the first free of `base-02`
+/// ... `base-99`. Each is created with one `mkdir`, which only one process can win, so two runs never
+/// share a directory and neither is refused. The names sort in start order.
+///
+/// # Errors
+/// When the directory cannot be created, or 99 runs started in the same second.
+pub fn claim_default(base: &Path) -> Result<(PathBuf, RunLock), ReportError> {
+    if let Some(parent) = base.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+    for n in 1..=MAX_SAME_SECOND {
+        let dir = if n == 1 { base.to_path_buf() } else { sibling(base, n) };
+        match fs::create_dir(&dir) {
+            Ok(()) => {
+                let mut lock = lock(&dir)?;
+                lock.created = true;
+                return Ok((dir, lock));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error(&dir)(e)),
+        }
+    }
+    Err(refused(base, format!("and its {MAX_SAME_SECOND} siblings are taken: choose a directory with -o")))
+}
+
+/// Runs started in the same second that each get a default directory.
+const MAX_SAME_SECOND: u32 = 99;
+
+/// `base-NN`: the `n`-th run directory of the same second (two digits, so that names sort in order).
+fn sibling(base: &Path, n: u32) -> PathBuf {
+    let mut name = base.file_name().unwrap_or_default().to_os_string();
+    name.push(format!("-{n:02}"));
+    base.with_file_name(name)
+}
+
 /// Claims the output directory of `merge`: new, empty, or an earlier `merge` output, whose files are
 /// then removed so that the new merge replaces it whole.
 ///
@@ -259,4 +295,32 @@ pub fn check_writable(path: &Path, ours: &[u8]) -> Result<(), String> {
     drop(file);
     let _ = fs::remove_file(&tmp);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_the_same_second_get_sibling_directories_in_start_order() {
+        let root = tempfile::tempdir().unwrap();
+        let base = root.path().join("reports").join("20261202T040700Z");
+        // Each claim holds its lock, as a running scan does.
+        let claims: Vec<(PathBuf, RunLock)> = (0..3).map(|_| claim_default(&base).unwrap()).collect();
+        let names: Vec<String> =
+            claims.iter().map(|(d, _)| d.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["20261202T040700Z", "20261202T040700Z-02", "20261202T040700Z-03"]);
+        let next_second = root.path().join("reports").join("20261202T040701Z");
+        let mut all: Vec<String> = names.clone();
+        all.push("20261202T040701Z".into());
+        let mut sorted = all.clone();
+        sorted.sort();
+        assert_eq!(sorted, all, "names sort in start order");
+        assert!(claims.iter().all(|(d, _)| d.is_dir()));
+        // A directory taken by anything else (here a file) is skipped, never entered or refused.
+        fs::write(&next_second, b"not ours").unwrap();
+        let (dir, _lock) = claim_default(&next_second).unwrap();
+        assert_eq!(dir.file_name().unwrap(), "20261202T040701Z-02");
+        assert_eq!(fs::read(&next_second).unwrap(), b"not ours");
+    }
 }

@@ -106,6 +106,10 @@ pub struct Setup {
     pub concurrency: usize,
     /// Run directory.
     pub output: PathBuf,
+    /// `output` is the default name (`reports/<prefix><start time>`), not one the user gave: when
+    /// another run took it first (two runs started in the same second), the scan takes the next free
+    /// sibling (`-02`, `-03`...) instead of refusing.
+    pub default_output: bool,
     /// Journal and report closed endpoints too.
     pub include_closed: bool,
     /// Exit 1 at or above this severity.
@@ -215,6 +219,7 @@ impl Setup {
         let mut warnings = parts.warnings;
         let (concurrency, sockets) = clamp_concurrency(parts.concurrency, parts.cipher_scan, &mut warnings)?;
         let started_at = crate::cert::rfc3339(crate::scan::unix_now());
+        let defaulted = parts.output.is_none();
         let output = parts.output.unwrap_or_else(|| default_output(parts.output_prefix, &started_at));
         let planned = parts.order.shard.len(parts.plan.len());
         let (anchors, trust) = parts.anchors;
@@ -275,6 +280,7 @@ impl Setup {
             meta,
             concurrency,
             output,
+            default_output: defaulted,
             include_closed: parts.include_closed,
             fail_on: parts.fail_on,
             progress: parts.progress,
@@ -316,6 +322,7 @@ pub async fn build(args: &ScanArgs, command_line: Vec<String>) -> Result<Setup, 
             .tempdir()
             .map_err(|e| SetupError::Invalid(format!("--no-output: cannot create a temporary directory: {e}")))?;
         setup.output = scratch.path().join("run");
+        setup.default_output = false;
         setup.scratch = Some(Arc::new(scratch));
         return Ok(setup);
     }

@@ -287,6 +287,44 @@ fn ipv6_loopback_target() {
 }
 
 #[test]
+fn scans_started_together_without_o_each_get_their_own_directory() {
+    // Run directories are named by the start second: scans started at once (a timer and a person, a
+    // retry) must not collide and be refused; the later ones take `-02`, `-03`... of the same second.
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port().to_string();
+    let scans: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
+                .args(["scan", "127.0.0.1", "-p", &port, "--include-closed", "-q"])
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for scan in scans {
+        let o = scan.wait_with_output().unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    let mut runs: Vec<String> = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    for run in &runs {
+        assert!(dir.path().join("reports").join(run).join("SHA256SUMS").is_file(), "{run}");
+    }
+    // A run of an already taken second is `<that second>-NN`, after the second's own directory.
+    for run in runs.iter().filter(|r| r.len() != "20261202T040700Z".len()) {
+        let (stamp, n) = run.split_at("20261202T040700Z".len());
+        assert!(n.len() == 3 && n.starts_with('-') && n[1..].bytes().all(|b| b.is_ascii_digit()), "{runs:?}");
+        assert!(runs.iter().any(|r| r == stamp), "{runs:?}");
+    }
+}
+
+#[test]
 fn concurrency_is_clamped_to_the_open_file_limit_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
