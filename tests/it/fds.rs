@@ -258,15 +258,19 @@ const SHORTAGE_CHILD: &str = "REDIS_TLS_SCAN_TEST_SHORTAGE_PORT";
 fn no_socket_to_give_is_the_scanners_outcome_never_the_targets() {
     // The floor leaves room for one endpoint's sockets, so socket() fails for want of a descriptor only
     // when something else took them (another thread's files, another endpoint). That is provoked in a
-    // child (this test binary again, running only its helper under a low limit), which fills its own
-    // descriptor table: the endpoint must come out as the scanner's shortage, never as unreachable or
-    // filtered, and be probed normally once a descriptor is free again.
+    // child: this test binary again, running only this test under a low limit, with SHORTAGE_CHILD set,
+    // which fills its own descriptor table. The endpoint must come out as the scanner's shortage, never
+    // as unreachable or filtered, and be probed normally once a descriptor is free again.
+    if let Some(port) = std::env::var(SHORTAGE_CHILD).ok().and_then(|p| p.parse::<u16>().ok()) {
+        return shortage_in_this_process(port);
+    }
     let port = closed_port();
     let exe = std::env::current_exe().unwrap();
     let o = std::process::Command::new("sh")
         .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
         .arg(&exe)
-        .args(["fds::socket_shortage_child", "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
+        .args(["fds::no_socket_to_give_is_the_scanners_outcome_never_the_targets", "--exact", "--nocapture"])
+        .args(["--test-threads", "1"])
         .env(SHORTAGE_CHILD, port.to_string())
         .output()
         .unwrap();
@@ -275,12 +279,8 @@ fn no_socket_to_give_is_the_scanners_outcome_never_the_targets() {
     assert!(out.contains("short: scanner_out_of_resources, then: closed"), "{out}");
 }
 
-#[test]
-#[ignore = "the child half of fds::no_socket_to_give_is_the_scanners_outcome_never_the_targets, which runs it"]
-fn socket_shortage_child() {
-    let Some(port) = std::env::var(SHORTAGE_CHILD).ok().and_then(|p| p.parse::<u16>().ok()) else {
-        panic!("run by fds::no_socket_to_give_is_the_scanners_outcome_never_the_targets, with {SHORTAGE_CHILD} set");
-    };
+/// The child's half: every descriptor taken, one probe; one descriptor given back, another probe.
+fn shortage_in_this_process(port: u16) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let ep = Endpoint { addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), name: None };
     let mut ctx = context(redis_tls_scan::cert::TrustAnchors::new(rustls::RootCertStore::empty()));
