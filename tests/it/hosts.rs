@@ -1,16 +1,13 @@
 //! The host-level pass, end to end through the binary: mixed mode and a plaintext cluster bus.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use crate::support::*;
 
 fn scan_json(targets: &[String], ca: &std::path::Path, out: &std::path::Path) -> Value {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"));
-    cmd.arg("scan").args(targets).args(["-q", "--cipher-scan", "off", "--ca-file"]).arg(ca).arg("-o").arg(out);
-    let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut args: Vec<&str> = targets.iter().map(String::as_str).collect();
+    args.extend(["-q", "--cipher-scan", "off"]);
+    scan_ok(&args, ca, out);
     serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
@@ -103,14 +100,7 @@ fn spooled_rows_equal_the_rows_rebuilt_from_the_journal() {
     let closed = closed_port();
     let ports = format!("{},{},{},{closed}", mixed.port, mixed.extra_port.unwrap(), plain.port);
     let out = dir.path().join("out");
-    let o = bin()
-        .args(["scan", "127.0.0.1", "-p", &ports, "-q", "--include-closed", "--cipher-scan", "off", "--ca-file"])
-        .arg(&pki.ca_file)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    scan_ok(&["127.0.0.1", "-p", &ports, "-q", "--include-closed", "--cipher-scan", "off"], &pki.ca_file, &out);
     let spools = |d: &std::path::Path| {
         std::fs::read_dir(d)
             .unwrap()

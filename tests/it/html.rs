@@ -25,16 +25,9 @@ fn chromium(args: &[&str]) -> std::process::Output {
 fn scan_with_ca(pki: &Pki, ports: &[u16], dir: &std::path::Path) -> std::path::PathBuf {
     let out = dir.join("out");
     let targets: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    let o = Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
-        .arg("scan")
-        .args(&targets)
-        .args(["-q", "--ca-file"])
-        .arg(&pki.ca_file)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut args: Vec<&str> = targets.iter().map(String::as_str).collect();
+    args.push("-q");
+    scan_ok(&args, &pki.ca_file, &out);
     out
 }
 

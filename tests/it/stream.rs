@@ -23,14 +23,7 @@ fn jsonl_is_the_journal_lines_then_a_summary() {
     let closed = closed_port();
     let ports = format!("{},{},{closed}", plain.port, tls.port);
     let out = dir.path().join("run");
-    let o = bin()
-        .args(["scan", "127.0.0.1", "-p", &ports, "--format", "jsonl", "--cipher-scan", "off", "--ca-file"])
-        .arg(&pki.ca_file)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = scan_ok(&["127.0.0.1", "-p", &ports, "--format", "jsonl", "--cipher-scan", "off"], &pki.ca_file, &out);
     let text = String::from_utf8(o.stdout).unwrap();
     let got = lines(&text);
     let (last, records) = got.split_last().unwrap();

@@ -516,6 +516,13 @@ pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_redis-tls-scan"))
 }
 
+/// `scan ARGS --ca-file CA -o OUT` to completion; it must exit 0.
+pub(crate) fn scan_ok(args: &[&str], ca: &Path, out: &Path) -> Output {
+    let o = bin().arg("scan").args(args).arg("--ca-file").arg(ca).arg("-o").arg(out).output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    o
+}
+
 /// Runs the binary to completion.
 pub(crate) fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run binary")
